@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Set up a fresh machine for mujun: Debian packages (SpatiaLite, PostGIS, GDAL tools, Chromium, CJK fonts)
+# and a Python virtual environment in .venv with mujun installed (editable) and its test tools.
+# Safe to run again: it skips what is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(libsqlite3-mod-spatialite postgresql-15-postgis-3 gdal-bin chromium fonts-noto-cjk)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  echo "[setup] apt-get install ${missing[*]}"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${missing[@]}"
+fi
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  echo "[setup] creating .venv"
+  "$PY" -m venv .venv
+fi
+stamp=.venv/.mujun-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  echo "[setup] pip install mujun[dev]"
+  .venv/bin/pip install -q -U pip setuptools wheel
+  # xstatic-bootstrap is a source package whose setup.py needs pkg_resources (setuptools < 81) and its own
+  # xstatic.pkg namespace: build its wheel in a throw-away venv, then install the wheel.
+  if ! .venv/bin/python -c "import xstatic.pkg.bootstrap" 2>/dev/null; then
+    tmp=$(mktemp -d)
+    "$PY" -m venv "$tmp/venv"
+    "$tmp/venv/bin/pip" install -q "setuptools<81" wheel
+    "$tmp/venv/bin/pip" wheel -q --no-deps --no-build-isolation "xstatic-bootstrap>=5" -w "$tmp/wheels"
+    .venv/bin/pip install -q "$tmp"/wheels/*.whl
+    rm -rf "$tmp"
+  fi
+  .venv/bin/pip install -q -e ".[dev]"
+  touch "$stamp"
+fi
+echo "[setup] ready: $(.venv/bin/python --version)"
