@@ -1,0 +1,108 @@
+"""Engines for the store: SpatiaLite (default, a file created on first use) or PostGIS; schema via Alembic."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy.engine import make_url
+
+from api.settings import StoreSettings, get_settings
+
+os.environ.setdefault("SPATIALITE_LIBRARY_PATH", "mod_spatialite")
+
+MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
+
+_engines: dict[str, Engine] = {}
+_schema_ready: set[str] = set()
+_lock = threading.Lock()
+
+
+def _on_sqlite_connect(dbapi_conn, _record) -> None:  # noqa: ANN001 - DB-API connection
+    dbapi_conn.enable_load_extension(True)
+    dbapi_conn.load_extension(os.environ["SPATIALITE_LIBRARY_PATH"])
+    dbapi_conn.enable_load_extension(False)
+    cur = dbapi_conn.cursor()
+    # WAL lets the API read while an import or an evaluation writes; busy_timeout waits instead of failing.
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine for ``url`` (``sqlite:///…`` → SpatiaLite via pysqlite3; ``postgresql+psycopg://…``)."""
+    sa_url = make_url(url)
+    if sa_url.get_backend_name() == "sqlite":
+        import pysqlite3.dbapi2 as sqlite_module  # the stdlib sqlite3 here cannot load extensions
+
+        if sa_url.database and sa_url.database != ":memory:":
+            Path(sa_url.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            sa_url,
+            module=sqlite_module,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=8,
+            max_overflow=8,
+        )
+        event.listen(engine, "connect", _on_sqlite_connect)
+        return engine
+    if sa_url.get_backend_name() == "postgresql":
+        return create_engine(sa_url, pool_size=8, max_overflow=8, pool_pre_ping=True)
+    raise ValueError(
+        f"不支持的数据库 (unsupported database) '{sa_url.get_backend_name()}': "
+        "请使用 sqlite:///… (SpatiaLite) 或 postgresql+psycopg://… (PostGIS)"
+    )
+
+
+def is_sqlite(engine: Engine) -> bool:
+    """True when the engine talks to SpatiaLite."""
+    return engine.dialect.name == "sqlite"
+
+
+def _init_spatial_metadata(engine: Engine) -> None:
+    with engine.begin() as conn:
+        if is_sqlite(engine):
+            if not inspect(conn).has_table("spatial_ref_sys"):
+                conn.execute(text("SELECT InitSpatialMetadata(1)"))
+        else:
+            conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+
+
+def upgrade_schema(engine: Engine, revision: str = "head") -> None:
+    """Run the Alembic migrations up to ``revision`` on ``engine`` (works from the installed package)."""
+    from alembic import command
+    from alembic.config import Config
+
+    _init_spatial_metadata(engine)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+
+
+def get_engine(settings: StoreSettings | None = None, *, migrate: bool = True) -> Engine:
+    """The shared engine for the configured store, migrated to the latest schema on first use."""
+    url = (settings or get_settings()).resolved_database_url
+    with _lock:
+        engine = _engines.get(url)
+        if engine is None:
+            engine = _engines[url] = make_engine(url)
+        if migrate and url not in _schema_ready:
+            upgrade_schema(engine)
+            _schema_ready.add(url)
+    return engine
+
+
+def dispose_engine(settings: StoreSettings | None = None) -> None:
+    """Close and forget the shared engine for the configured store (tests, before dropping a database)."""
+    url = (settings or get_settings()).resolved_database_url
+    with _lock:
+        engine = _engines.pop(url, None)
+        _schema_ready.discard(url)
+    if engine is not None:
+        engine.dispose()
