@@ -1,0 +1,965 @@
+"""Reading the planners' files: parcels, enterprise tables, occupancy, land supply and zone layers.
+
+Every reader checks a whole file before raising, so one error lists every problem in it; `load_inputs`
+reads every file before raising, so one error lists every file's problems (all-or-nothing). What passes
+comes back normalised: EPSG:4544, MultiPolygons, contract columns with fixed dtypes.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import io as _io
+import os
+import zipfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+
+from gis import _validate as v
+from gis.crs import WORKING_CRS, to_working_crs
+from gis.errors import CrsError, GisError, InputFileError, ValidationError, combine
+
+PathLike = str | os.PathLike[str]
+
+#: Parcel contract columns and their kinds (data-contract.md, "Parcels").
+PARCEL_COLUMNS: dict[str, str] = {
+    "parcel_id": "id",
+    "land_use": "code",
+    "floor_area_m2": "number",
+    "footprint_m2": "number",
+    "special_process": "bool",
+    "status": "status",
+    "planned_use": "code",
+    "retainable": "bool",
+    "transfer_date": "date",
+    "agreed_start_date": "date",
+    "actual_start_date": "date",
+    "planned_dev_area_m2": "number",
+    "developed_area_m2": "number",
+    "total_investment_10k": "number",
+    "invested_10k": "number",
+    "halted_since": "date",
+    "delay_cause": "delay_cause",
+    "standard_land": "bool",
+    "committed_investment_per_mu_10k": "number",
+    "committed_revenue_per_mu_10k": "number",
+    "committed_tax_per_mu_10k": "number",
+    "production_due_date": "date",
+    "enterprise_id": "id",
+}
+
+#: Table contracts: kind → (columns and kinds, required columns, id column(s) naming rows in messages).
+TABLE_COLUMNS: dict[str, dict[str, str]] = {
+    "enterprises": {
+        "enterprise_id": "id",
+        "name": "text",
+        "industry_code": "code",
+        "revenue_10k": "number",
+        "tax_10k": "number",
+        "year": "int",
+        "above_scale": "bool",
+        "value_added_10k": "number",
+        "energy_tce": "number",
+        "rd_expense_10k": "number",
+        "employees": "number",
+        "emission_eq": "number",
+    },
+    "occupancy": {"enterprise_id": "id", "parcel_id": "id", "floor_area_m2": "number"},
+    "land_supply": {"year": "int", "land_use": "code", "area_m2": "number"},
+}
+TABLE_REQUIRED: dict[str, tuple[str, ...]] = {
+    "enterprises": ("enterprise_id", "revenue_10k", "tax_10k"),
+    "occupancy": ("enterprise_id", "parcel_id"),
+    "land_supply": ("year", "land_use", "area_m2"),
+}
+TABLE_KINDS = tuple(TABLE_COLUMNS)
+_KIND_ZH = {"enterprises": "企业表", "occupancy": "用地企业对应表", "land_supply": "土地供应表"}
+
+#: Zone layers and their columns (data-contract.md, "Zones"); `id` columns are filled in when absent.
+ZONE_COLUMNS: dict[str, dict[str, str]] = {
+    "red_line": {"zone_id": "id", "name": "text"},
+    "blue_line": {"zone_id": "id", "name": "text"},
+    "ring": {},
+    "parks": {"park_id": "id", "name": "text"},
+    "urban_dev_boundary": {},
+    "planned_construction_area": {},
+    "districts": {"name": "text", "construction_land_m2": "number"},
+}
+ZONE_LAYERS = tuple(ZONE_COLUMNS)
+_ZONE_ID = {"red_line": "zone_id", "blue_line": "zone_id", "parks": "park_id", "districts": "name"}
+
+VECTOR_SUFFIXES = (".gpkg", ".geojson", ".json", ".shp", ".zip", ".fgb", ".parquet", ".geoparquet")
+TABLE_SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm", ".gpkg")
+
+
+# --- report ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class LoadIssue:
+    """One finding of a load: an error (nothing is loaded) or a warning (loaded, but look at this)."""
+
+    severity: Literal["error", "warning"]
+    file: str
+    message: str
+    ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class LoadReport:
+    """Everything found while loading, in order; errors mean nothing was loaded."""
+
+    issues: list[LoadIssue] = field(default_factory=list)
+
+    def warn(self, file: str, message: str, ids: Iterable[str] = ()) -> None:
+        """Add a warning."""
+        self.issues.append(LoadIssue("warning", file, message, [str(i) for i in ids]))
+
+    def error(self, file: str, message: str, ids: Iterable[str] = ()) -> None:
+        """Add an error."""
+        self.issues.append(LoadIssue("error", file, message, [str(i) for i in ids]))
+
+    def extend(self, other: LoadReport) -> None:
+        """Append another report's issues."""
+        self.issues.extend(other.issues)
+
+    @property
+    def errors(self) -> list[LoadIssue]:
+        """The error issues."""
+        return [i for i in self.issues if i.severity == "error"]
+
+    @property
+    def warnings(self) -> list[LoadIssue]:
+        """The warning issues."""
+        return [i for i in self.issues if i.severity == "warning"]
+
+    def to_text(self) -> str:
+        """Human-readable list, one issue per line (Chinese first)."""
+        from gis.errors import format_ids
+
+        lines = []
+        for i in self.issues:
+            tag = "错误" if i.severity == "error" else "提示"
+            line = f"[{tag}] {i.file}: {i.message}"
+            if i.ids:
+                line += f": {format_ids(i.ids)}"
+            lines.append(line)
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """An input file as read: its path, SHA-256 and size in bytes (for provenance of a run)."""
+
+    path: str
+    sha256: str
+    size: int
+
+
+@dataclass
+class Inputs:
+    """Everything one evaluation reads, normalised (see docs/ARCHITECTURE.md)."""
+
+    parcels: gpd.GeoDataFrame
+    enterprises: pd.DataFrame | None = None
+    occupancy: pd.DataFrame | None = None
+    zones: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    land_supply: pd.DataFrame | None = None
+    report: LoadReport = field(default_factory=LoadReport)
+    sources: dict[str, SourceFile] = field(default_factory=dict)
+
+
+# --- helpers -----------------------------------------------------------------------------------------
+
+
+def _name(path: PathLike) -> str:
+    return Path(path).name
+
+
+def _row_labels(index_len: int, offset: int = 1) -> np.ndarray:
+    return np.char.add("#", np.arange(offset, index_len + offset).astype(str)).astype(object)
+
+
+def _labels(ids: pd.Series | None, n: int, offset: int = 1) -> np.ndarray:
+    """Per-row names for messages: the id where there is one, else ``#row``."""
+    rows = _row_labels(n, offset)
+    if ids is None:
+        return rows
+    vals = ids.to_numpy(dtype=object, na_value=None)
+    return np.where(pd.isna(vals), rows, vals).astype(object)
+
+
+def source_file(path: PathLike) -> SourceFile:
+    """SHA-256 and size of ``path`` (a shapefile is identified by its .shp)."""
+    p = Path(path)
+    h = hashlib.sha256()
+    with p.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return SourceFile(str(p), h.hexdigest(), p.stat().st_size)
+
+
+def _require_file(path: PathLike, suffixes: tuple[str, ...], what: str) -> Path:
+    p = Path(path)
+    if not p.exists():
+        raise InputFileError("文件不存在 (file not found)", path=str(p),
+                             hint=f"请检查{what}文件路径 (check the path)")
+    if p.suffix.lower() not in suffixes:
+        raise InputFileError(
+            f"不支持的文件格式 {p.suffix or '(无后缀)'} (unsupported format)", path=p.name,
+            hint=f"{what}请使用 {' / '.join(suffixes)} (use one of these formats)")
+    return p
+
+
+def _shp_encoding(dbf: bytes, has_cpg: bool) -> str | None:
+    """Encoding for a shapefile: GDAL's own when there is a .cpg, else UTF-8 or GB18030 by content."""
+    if has_cpg or len(dbf) < 32:
+        return None
+    header_len = int.from_bytes(dbf[8:10], "little")
+    body = dbf[header_len:]
+    try:
+        body.decode("utf-8")
+        return "UTF-8"
+    except UnicodeDecodeError:
+        return "GB18030"
+
+
+def _zip_shapefile(p: Path, layer: str | None) -> tuple[str, str | None]:
+    """GDAL path of the shapefile inside a zip (any folder depth) and its text encoding."""
+    try:
+        zf = zipfile.ZipFile(p)
+    except zipfile.BadZipFile as e:
+        raise InputFileError(f"不是有效的 zip 文件 (not a valid zip file: {e})", path=p.name) from e
+    with zf:
+        names = [n for n in zf.namelist() if not n.startswith("__MACOSX/")]
+        shps = [n for n in names if n.lower().endswith(".shp")]
+        if layer:
+            shps = [n for n in shps if Path(n).stem == layer] or shps
+        if not shps:
+            raise InputFileError("zip 中没有 .shp 文件 (the zip holds no .shp file)", path=p.name,
+                                 hint="请把 .shp 及 .shx/.dbf/.prj 一起压缩 (zip the .shp with its siblings)")
+        if len(shps) > 1:
+            raise InputFileError(
+                "zip 中有多个 .shp 文件，无法确定用哪一个 (the zip holds several .shp files)", path=p.name,
+                ids=shps, hint="每个 zip 只放一个图层，或指定 layer= (one layer per zip, or pass layer=)")
+        shp = shps[0]
+        stem = shp[:-4]
+        lower = {n.lower(): n for n in names}
+        missing = [ext for ext in (".shx", ".dbf") if (stem + ext).lower() not in lower]
+        if missing:
+            raise InputFileError(
+                f"zip 中的 {shp} 缺少配套文件 {', '.join(missing)} (missing sibling files)", path=p.name,
+                hint="请把 .shp/.shx/.dbf/.prj 一起压缩 (zip all the shapefile's files)")
+        dbf = zf.read(lower[(stem + ".dbf").lower()])
+        enc = _shp_encoding(dbf, (stem + ".cpg").lower() in lower)
+    return f"/vsizip/{p.resolve()}/{shp}", enc
+
+
+def _gpkg_layer(p: Path, layer: str | None, preferred: str, *, spatial: bool) -> str:
+    layers = pyogrio.list_layers(p)
+    names = [str(n) for n, _ in layers]
+    geo = [str(n) for n, t in layers if t is not None]
+    if layer is not None:
+        if layer not in names:
+            raise InputFileError(f"GeoPackage 中没有图层 {layer} (no layer {layer!r})", path=p.name,
+                                 ids=names, hint="可用图层如上 (available layers listed)")
+        return layer
+    if preferred in names:
+        return preferred
+    pool = geo if spatial else names
+    if len(pool) == 1:
+        return pool[0]
+    raise InputFileError(
+        f"GeoPackage 中有多个图层，且没有名为 {preferred} 的图层 (several layers, none named {preferred!r})",
+        path=p.name, ids=pool, hint=f"请把图层命名为 {preferred} 或指定 layer= (name it or pass layer=)")
+
+
+def _read_raw_vector(
+    path: PathLike, layer: str | None = None, preferred: str = "parcels"
+) -> gpd.GeoDataFrame:
+    """Read a vector file by suffix, without CRS handling (errors → InputFileError)."""
+    p = _require_file(path, VECTOR_SUFFIXES, "图层")
+    suffix = p.suffix.lower()
+    try:
+        if suffix in (".parquet", ".geoparquet"):
+            try:
+                return gpd.read_parquet(p)
+            except ValueError as e:
+                raise InputFileError(f"不是 GeoParquet 文件或缺少几何列 (not GeoParquet: {e})", path=p.name,
+                                     hint="请用 GeoPandas/QGIS 导出 GeoParquet (export as GeoParquet)") from e
+        if suffix == ".zip":
+            src, enc = _zip_shapefile(p, layer)
+            return pyogrio.read_dataframe(src, encoding=enc)
+        if suffix == ".shp":
+            dbf = p.with_suffix(".dbf")
+            enc = None
+            if dbf.exists():
+                enc = _shp_encoding(dbf.read_bytes(), p.with_suffix(".cpg").exists())
+            return pyogrio.read_dataframe(p, encoding=enc)
+        if suffix == ".gpkg":
+            return pyogrio.read_dataframe(p, layer=_gpkg_layer(p, layer, preferred, spatial=True))
+        return pyogrio.read_dataframe(p, layer=layer)
+    except GisError:
+        raise
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError) as e:
+        raise InputFileError(f"无法读取文件 (cannot read the file: {e})", path=p.name,
+                             hint="请确认文件完整且格式正确 (check that the file is complete)") from e
+
+
+def _restore_truncated(
+    df: pd.DataFrame, columns: Iterable[str], source: str, report: LoadReport
+) -> pd.DataFrame:
+    """Map shapefile-truncated (10-character) field names back to contract names where unambiguous."""
+    df = df.rename(columns=lambda c: str(c).strip())
+    wanted = [c for c in columns if len(c) > 10 and c not in df.columns]
+    by_short: dict[str, list[str]] = {}
+    for c in wanted:
+        by_short.setdefault(c[:10], []).append(c)
+    renames = {short: full[0] for short, full in by_short.items() if len(full) == 1 and short in df.columns}
+    ambiguous = sorted(c for short, full in by_short.items() if len(full) > 1 for c in full)
+    if renames:
+        report.warn(source, "Shapefile 字段名被截断为 10 个字符，已按合同列名还原 "
+                    "(shapefile field names truncated to 10 characters were mapped back)",
+                    [f"{s}→{f}" for s, f in renames.items()])
+    if ambiguous and any(c[:10] in df.columns for c in ambiguous):
+        report.warn(source, "这些列名截断后无法区分，未读取；请改用 GeoPackage "
+                    "(these truncated names are ambiguous and were not read; use GeoPackage)", ambiguous)
+    return df.rename(columns=renames)
+
+
+def _normalise_columns(
+    df: pd.DataFrame,
+    schema: Mapping[str, str],
+    *,
+    source: str,
+    labels: np.ndarray,
+    excel: bool,
+    problems: list[GisError],
+) -> tuple[pd.DataFrame, list[str]]:
+    """Convert contract columns in place of the raw ones; add absent ones as NA; collect value problems."""
+    out = df.copy()
+    missing: list[str] = []
+    for col, kind in schema.items():
+        if col not in df.columns:
+            missing.append(col)
+            out[col] = v.empty_column(kind, df.index)
+            continue
+        c = v.convert(df[col], kind, excel=excel)
+        if c.bad.any():
+            raw = v.clean_text(df[col], excel=excel)[c.bad]
+            example = str(raw.iloc[0])
+            problems.append(ValidationError(
+                f"{int(c.bad.sum())} 行的 {col} 无法识别，应为{c.expected}，例如 {example!r} "
+                f"({int(c.bad.sum())} values of {col} not understood)",
+                path=source, ids=labels[c.bad].tolist(),
+                hint="请更正这些值或留空 (fix these values or leave empty)"))
+        if c.negative is not None and c.negative.any():
+            problems.append(ValidationError(
+                f"{int(c.negative.sum())} 行的 {col} 为负数 ({col} must not be negative)",
+                path=source, ids=labels[c.negative].tolist(),
+                hint="面积和金额不能为负 (areas and money are ≥ 0)"))
+        out[col] = c.values
+    return out, missing
+
+
+def _check_ids(ids: pd.Series, col: str, source: str, labels: np.ndarray, problems: list[GisError]) -> None:
+    empty = ids.isna().to_numpy()
+    if empty.any():
+        problems.append(ValidationError(
+            f"{int(empty.sum())} 行的 {col} 为空 (empty {col})", path=source, ids=labels[empty].tolist(),
+            hint=f"每一行都需要 {col} (every row needs a {col}; # = 行号 / row number)"))
+    dup = ids.duplicated(keep=False).to_numpy() & ~empty
+    if dup.any():
+        problems.append(ValidationError(
+            f"{col} 重复 (duplicate {col})", path=source, ids=pd.unique(ids[dup]).tolist(),
+            hint=f"{col} 必须唯一 (must be unique)"))
+
+
+# --- parcels -----------------------------------------------------------------------------------------
+
+
+def read_layer(path: PathLike, layer: str | None = None, crs: str | int | None = None) -> gpd.GeoDataFrame:
+    """Read any vector layer and reproject it to EPSG:4544 (CRS checks as `gis.crs.to_working_crs`).
+
+    Parameters
+    ----------
+    path : str or PathLike
+        ``.gpkg``, ``.geojson``/``.json``, ``.shp``, ``.zip`` (one shapefile, any folder), ``.fgb``,
+        ``.parquet``.
+    layer : str, optional
+        Layer of a GeoPackage (or stem of the shapefile inside a zip).
+    crs : str or int, optional
+        CRS for a layer that has none, or to override a wrong label.
+
+    Examples
+    --------
+    >>> gdf = read_layer("data/sample_parcels/zones.gpkg", layer="parks")  # doctest: +SKIP
+    >>> gdf.crs.to_epsg()  # doctest: +SKIP
+    4544
+    """
+    raw = _read_raw_vector(path, layer, preferred=layer or "")
+    return to_working_crs(raw, source=_name(path), crs=crs)
+
+
+def _finish_geometries(
+    gdf: gpd.GeoDataFrame, labels: np.ndarray, source: str, report: LoadReport, problems: list[GisError],
+    *, allow_types: tuple = v.POLYGON_TYPES,
+) -> v.GeometryCheck:
+    chk = v.check_polygons(np.asarray(gdf.geometry.array), allow_types=allow_types)
+    if chk.null.any():
+        problems.append(ValidationError(
+            f"{int(chk.null.sum())} 个要素没有几何或几何为空 "
+            f"({int(chk.null.sum())} features have no geometry)",
+            path=source, ids=labels[chk.null].tolist(), hint="请补画或删除这些要素 (draw or delete them)"))
+    if chk.wrong_type.any():
+        names = v.type_names(np.asarray(gdf.geometry.array)[chk.wrong_type])
+        kinds = ", ".join(sorted(set(names)))
+        problems.append(ValidationError(
+            f"{int(chk.wrong_type.sum())} 个要素不是面（{kinds}）(features are not polygons: {kinds})",
+            path=source, ids=labels[chk.wrong_type].tolist(),
+            hint="宗地必须是面 Polygon/MultiPolygon (parcels must be polygons)"))
+    if chk.collapsed.any():
+        problems.append(ValidationError(
+            f"{int(chk.collapsed.sum())} 个要素修复后不剩任何面 "
+            "(invalid features collapse to no area when repaired)",
+            path=source, ids=labels[chk.collapsed].tolist(), hint="请重新绘制 (redraw them)"))
+    fixed = chk.repaired & ~chk.collapsed
+    if fixed.any():
+        reasons = chk.reasons[fixed]
+        report.warn(source, f"{int(fixed.sum())} 个要素几何无效，已用 make_valid 修复 "
+                    f"({int(fixed.sum())} invalid geometries repaired)",
+                    [f"{i}（{r}）" for i, r in zip(labels[fixed], reasons, strict=True)])
+    if chk.dropped_parts.any():
+        report.warn(source, "修复后产生的非面部分（线、点）已丢弃 (non-polygon parts left by the repair were "
+                    "dropped)", labels[chk.dropped_parts].tolist())
+    return chk
+
+
+def read_parcels(
+    path: PathLike, crs: str | int | None = None, *, layer: str | None = None
+) -> tuple[gpd.GeoDataFrame, LoadReport]:
+    """Read and validate a parcel layer: EPSG:4544 MultiPolygons plus every contract column, typed.
+
+    Every problem in the file is collected first; then one `GisError` lists them all (the file name, the
+    offending ``parcel_id`` s, what is wrong and what to do). Warnings (repairs, reprojection) go to the
+    report.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        GeoPackage (layer ``parcels`` or its only layer), GeoJSON, Shapefile or a zip of one, FlatGeobuf,
+        GeoParquet.
+    crs : str or int, optional
+        CRS for a file without one (``"EPSG:4544"``), or to override a wrong label.
+    layer : str, optional
+        GeoPackage layer name.
+
+    Returns
+    -------
+    (GeoDataFrame, LoadReport)
+        Parcels with ``parcel_id`` str, dates ``datetime64[ns]``, bools ``boolean``, numbers ``float64``;
+        ``gdf.attrs["missing_columns"]`` lists contract columns absent from the file (added as NA).
+
+    Examples
+    --------
+    >>> parcels, report = read_parcels("data/sample_parcels/parcels.gpkg")  # doctest: +SKIP
+    >>> parcels.crs.to_epsg(), parcels["parcel_id"].is_unique  # doctest: +SKIP
+    (4544, True)
+    """
+    source = _name(path)
+    report = LoadReport()
+    raw = _read_raw_vector(path, layer, preferred="parcels")
+    raw = _restore_truncated(raw, PARCEL_COLUMNS, source, report)
+    problems: list[GisError] = []
+    if "parcel_id" not in raw.columns:
+        problems.append(InputFileError(
+            "缺少 parcel_id 列 (missing column parcel_id)", path=source,
+            ids=[str(c) for c in raw.columns if c != raw.geometry.name],
+            hint="宗地编号列必须命名为 parcel_id；现有列如上 "
+            "(name the 宗地编号 column parcel_id; columns found listed)"))
+    n = len(raw)
+    if n == 0:
+        raise InputFileError("图层中没有要素 (the layer has no features)", path=source)
+    ids = v.clean_text(raw["parcel_id"]) if "parcel_id" in raw.columns else None
+    labels = _labels(ids, n)
+    if ids is not None:
+        _check_ids(ids, "parcel_id", source, labels, problems)
+    geom_name = raw.geometry.name
+    attrs, missing = _normalise_columns(
+        raw.drop(columns=geom_name), PARCEL_COLUMNS, source=source, labels=labels, excel=False,
+        problems=problems)
+    gdf = gpd.GeoDataFrame(attrs, geometry=raw.geometry.rename("geometry").to_numpy(), crs=raw.crs)
+    if ids is not None:
+        gdf["parcel_id"] = ids
+    notes: list[tuple[str, list[str]]] = []
+    try:
+        gdf = to_working_crs(gdf, source=source, crs=crs, id_col="parcel_id" if ids is not None else None,
+                             notes=notes)
+    except CrsError as e:
+        problems.append(e)
+    chk = _finish_geometries(gdf, labels, source, report, problems)
+    if problems:
+        raise combine(problems, path=source)
+    for msg, note_ids in notes:
+        report.warn(source, msg, note_ids)
+    gdf = gdf.set_geometry(gpd.GeoSeries(chk.geoms, index=gdf.index, crs=gdf.crs))
+    ordered = list(PARCEL_COLUMNS) + [c for c in gdf.columns if c not in PARCEL_COLUMNS and c != "geometry"]
+    gdf = gdf[ordered + ["geometry"]]
+    gdf.attrs["missing_columns"] = missing
+    gdf.attrs["source"] = source
+    if missing:
+        report.warn(source, "缺少以下列，按未知处理（相关规则给出“数据缺失”）"
+                    "(absent columns treated as unknown)",
+                    missing)
+    return gdf, report
+
+
+# --- tables ------------------------------------------------------------------------------------------
+
+
+def _decode_text_file(p: Path) -> tuple[str, str]:
+    """Text of a CSV and the encoding used: UTF-8 (with or without BOM), UTF-16 with BOM, or GB18030/GBK."""
+    data = p.read_bytes()
+    if data.startswith(codecs.BOM_UTF8):
+        return data[3:].decode("utf-8", errors="strict"), "utf-8-sig"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16"), "utf-16"
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030"), "gb18030"
+    except UnicodeDecodeError as e:
+        raise InputFileError(
+            f"无法识别文件编码（不是 UTF-8 也不是 GBK）(unknown text encoding at byte {e.start})",
+            path=p.name,
+            hint="请另存为 UTF-8 编码的 CSV (save as CSV UTF-8)") from e
+
+
+def _read_raw_table(p: Path, kind: str, layer: str | None) -> tuple[pd.DataFrame, bool]:
+    suffix = p.suffix.lower()
+    if suffix in (".csv", ".txt"):
+        text, _enc = _decode_text_file(p)
+        first = text.split("\n", 1)[0]
+        sep = "\t" if "\t" in first and "," not in first else ("；" if "；" in first else ",")
+        if sep == "," and ";" in first and "," not in first:
+            sep = ";"
+        try:
+            df = pd.read_csv(_io.StringIO(text), dtype=str, keep_default_na=False, sep=sep)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
+            raise InputFileError(f"CSV 格式错误 (malformed CSV: {e})", path=p.name) from e
+        return df, False
+    if suffix in (".xlsx", ".xlsm"):
+        import openpyxl
+
+        try:
+            wb = openpyxl.load_workbook(p, read_only=True, data_only=True)
+        except Exception as e:  # openpyxl raises many types for a broken workbook
+            raise InputFileError(f"无法读取 Excel 文件 (cannot read the workbook: {e})", path=p.name,
+                                 hint="请用 Excel 另存为 .xlsx (re-save as .xlsx)") from e
+        sheets = wb.sheetnames
+        wb.close()
+        sheet = layer if layer is not None else (kind if kind in sheets else sheets[0])
+        if sheet not in sheets:
+            raise InputFileError(f"工作簿中没有工作表 {sheet} (no sheet {sheet!r})", path=p.name, ids=sheets)
+        df = pd.read_excel(p, sheet_name=sheet, dtype=object, engine="openpyxl")
+        return df, True
+    if suffix == ".gpkg":
+        name = _gpkg_layer(p, layer, kind, spatial=False)
+        try:
+            return pd.DataFrame(pyogrio.read_dataframe(p, layer=name, read_geometry=False)), False
+        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as e:
+            raise InputFileError(f"无法读取图层 {name} (cannot read layer: {e})", path=p.name) from e
+    raise InputFileError(f"不支持的表格格式 {suffix} (unsupported table format)", path=p.name,
+                         hint="请使用 CSV 或 XLSX (use CSV or XLSX)")
+
+
+def read_table(
+    path: PathLike,
+    kind: str,
+    *,
+    layer: str | None = None,
+    above_scale_revenue_10k: float = 2000.0,
+) -> tuple[pd.DataFrame, LoadReport]:
+    """Read and validate an enterprises / occupancy / land-supply table (CSV, XLSX or a GeoPackage table).
+
+    CSV encodings UTF-8, UTF-8 with BOM, UTF-16 and GBK/GB18030 are detected. Ids are read as text (leading
+    zeros kept). Every problem in the file is collected before one `GisError` is raised.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        ``.csv``, ``.xlsx`` (sheet named like ``kind`` or the first sheet) or ``.gpkg`` (layer named like
+        ``kind`` or its only layer).
+    kind : {"enterprises", "occupancy", "land_supply"}
+        Which contract table this is.
+    layer : str, optional
+        Sheet or layer name.
+    above_scale_revenue_10k : float
+        规上 threshold: ``above_scale`` is derived as ``revenue_10k >= this`` where absent or empty.
+
+    Examples
+    --------
+    >>> ent, report = read_table("data/sample_parcels/enterprises.csv", "enterprises")  # doctest: +SKIP
+    >>> ent["enterprise_id"].dtype  # doctest: +SKIP
+    <StringDtype(na_value=nan)>
+    """
+    if kind not in TABLE_COLUMNS:
+        raise ValueError(f"kind must be one of {TABLE_KINDS}, not {kind!r}")
+    p = _require_file(path, TABLE_SUFFIXES, _KIND_ZH[kind])
+    source = p.name
+    report = LoadReport()
+    raw, excel = _read_raw_table(p, kind, layer)
+    schema = TABLE_COLUMNS[kind]
+    raw = _restore_truncated(raw, schema, source, report)
+    problems: list[GisError] = []
+    absent = [c for c in TABLE_REQUIRED[kind] if c not in raw.columns]
+    if absent:
+        raise InputFileError(
+            f"{_KIND_ZH[kind]}缺少必需的列 (missing required columns): {', '.join(absent)}", path=source,
+            ids=[str(c) for c in raw.columns],
+            hint=f"必需列为 {', '.join(TABLE_REQUIRED[kind])}；现有列如上 "
+            "(required columns; columns found listed)")
+    n = len(raw)
+    if n == 0:
+        report.warn(source, f"{_KIND_ZH[kind]}没有数据行 (the table has no rows)")
+    # row labels: the enterprise id where unique ids exist; pairs for occupancy; spreadsheet rows otherwise
+    if kind == "enterprises":
+        ids = v.clean_text(raw["enterprise_id"], excel=excel)
+        labels = _labels(ids, n, offset=2)
+        _check_ids(ids, "enterprise_id", source, labels, problems)
+    elif kind == "occupancy":
+        e = v.clean_text(raw["enterprise_id"], excel=excel)
+        pid = v.clean_text(raw["parcel_id"], excel=excel)
+        labels = _row_labels(n, 2)
+        for col, s in (("enterprise_id", e), ("parcel_id", pid)):
+            empty = s.isna().to_numpy()
+            if empty.any():
+                problems.append(ValidationError(
+                    f"{int(empty.sum())} 行的 {col} 为空 (empty {col}; # = 表格行号 / spreadsheet row)",
+                    path=source, ids=labels[empty].tolist(),
+                    hint="请补全或删除这些行 (fill in or delete the rows)"))
+        pair = (e.fillna("") + "/" + pid.fillna("")).to_numpy(dtype=object)
+        both = e.notna().to_numpy() & pid.notna().to_numpy()
+        dup = pd.Series(pair).duplicated(keep=False).to_numpy() & both
+        if dup.any():
+            problems.append(ValidationError(
+                "企业/宗地 对应关系重复 (duplicate enterprise_id/parcel_id pairs)", path=source,
+                ids=pd.unique(pair[dup]).tolist(), hint="每对企业和宗地只保留一行 (one row per pair)"))
+        labels = np.where(e.notna() & pid.notna(), pair, labels).astype(object)
+    else:
+        labels = _row_labels(n, 2)
+    df, missing = _normalise_columns(
+        raw, schema, source=source, labels=labels, excel=excel, problems=problems)
+    if kind == "land_supply":
+        for col in TABLE_REQUIRED[kind]:
+            empty = df[col].isna().to_numpy()
+            if empty.any():
+                problems.append(ValidationError(
+                    f"{int(empty.sum())} 行的 {col} 为空 (empty {col}; # = 表格行号 / spreadsheet row)",
+                    path=source, ids=labels[empty].tolist(),
+                    hint="请补全或删除这些行 (fill in or delete them)"))
+    if problems:
+        raise combine(problems, path=source)
+    if kind == "enterprises":
+        derived = df["above_scale"].isna() & df["revenue_10k"].notna()
+        if derived.any():
+            df["above_scale"] = df["above_scale"].mask(derived, df["revenue_10k"] >= above_scale_revenue_10k)
+            how = ("没有 above_scale 列" if "above_scale" in missing
+                   else f"{int(derived.sum())} 行 above_scale 为空")
+            report.warn(source, f"{how}，按营业收入 ≥ {above_scale_revenue_10k:g} 万元 认定规上企业 "
+                        f"(above_scale derived as revenue_10k >= {above_scale_revenue_10k:g})")
+            missing = [c for c in missing if c != "above_scale"]
+    optional_missing = [c for c in missing if c not in TABLE_REQUIRED[kind]]
+    if optional_missing:
+        report.warn(source, "缺少以下可选列，按未知处理 (absent optional columns treated as unknown)",
+                    optional_missing)
+    ordered = list(schema) + [c for c in df.columns if c not in schema]
+    df = df[ordered]
+    df.attrs["missing_columns"] = missing
+    df.attrs["source"] = source
+    return df, report
+
+
+# --- zones -------------------------------------------------------------------------------------------
+
+
+def _polygonise_ring(gdf: gpd.GeoDataFrame, source: str) -> gpd.GeoDataFrame:
+    """绕城高速 given as a closed line (or pieces of one): the area it encloses, one MultiPolygon."""
+    geoms = np.asarray(gdf.geometry.array)
+    geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
+    tid = shapely.get_type_id(geoms)
+    is_line = np.isin(tid, [int(t) for t in v.LINE_TYPES])
+    if not is_line.any():
+        return gdf
+    noded = shapely.union_all(geoms[is_line])
+    faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(noded)))
+    if len(faces) == 0:
+        ends = shapely.get_coordinates(shapely.line_merge(noded))
+        gap = float(np.hypot(*(ends[0] - ends[-1]))) if len(ends) > 1 else float("nan")
+        raise ValidationError(
+            f"ring 图层的线没有闭合，无法构成绕城高速以内范围（首尾相距约 {gap:.0f} 米）"
+            f"(the ring line is not closed; ends are about {gap:.0f} m apart)",
+            path=f"{source}:ring", hint="请闭合该线或直接提供面 (close the line or give a polygon)")
+    area = shapely.union_all(np.r_[faces, geoms[~is_line]])
+    return gpd.GeoDataFrame({"name": ["绕城高速以内"]}, geometry=[area], crs=gdf.crs)
+
+
+def read_zones(
+    path: PathLike, crs: str | int | None = None
+) -> tuple[dict[str, gpd.GeoDataFrame], LoadReport]:
+    """Read the zone GeoPackage: each known layer (all optional) checked, repaired and in EPSG:4544.
+
+    Layers: ``red_line``, ``blue_line`` (``zone_id``, ``name``), ``ring`` (a polygon or a closed line,
+    polygonised), ``parks`` (``park_id``, ``name``), ``urban_dev_boundary``, ``planned_construction_area``,
+    ``districts`` (``name``, ``construction_land_m2``). Unknown layers are ignored with a warning.
+
+    Examples
+    --------
+    >>> zones, report = read_zones("data/sample_parcels/zones.gpkg")  # doctest: +SKIP
+    >>> sorted(zones)  # doctest: +SKIP
+    ['blue_line', 'districts', 'parks', 'red_line', 'ring']
+    """
+    p = _require_file(path, (".gpkg",), "分区")
+    source = p.name
+    report = LoadReport()
+    try:
+        layers = pyogrio.list_layers(p)
+    except (pyogrio.errors.DataSourceError, OSError) as e:
+        raise InputFileError(f"无法读取文件 (cannot read the file: {e})", path=source) from e
+    problems: list[GisError] = []
+    zones: dict[str, gpd.GeoDataFrame] = {}
+    for name, gtype in layers:
+        name = str(name)
+        if name not in ZONE_COLUMNS:
+            report.warn(source, f"未知图层 {name} 已忽略（可用：{', '.join(ZONE_LAYERS)}）"
+                        f"(unknown layer {name!r} ignored)")
+            continue
+        where = f"{source}:{name}"
+        if gtype is None:
+            problems.append(InputFileError("该图层没有几何 (layer has no geometry)", path=where))
+            continue
+        raw = _restore_truncated(pyogrio.read_dataframe(p, layer=name), ZONE_COLUMNS[name], where, report)
+        geoms = np.asarray(raw.geometry.array)
+        blank = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+        if blank.any():
+            report.warn(where, f"{int(blank.sum())} 个要素没有几何，已忽略 "
+                        "(features without geometry ignored)",
+                        _row_labels(len(raw))[blank].tolist())
+            raw = raw[~blank]
+        if raw.empty:
+            report.warn(where, "图层为空，已忽略 (empty layer ignored)")
+            continue
+        labels = _row_labels(len(raw))
+        attrs, missing = _normalise_columns(
+            raw.drop(columns=raw.geometry.name), ZONE_COLUMNS[name], source=where, labels=labels,
+            excel=False, problems=problems)
+        id_col = _ZONE_ID.get(name)
+        if id_col:
+            empty = attrs[id_col].isna()
+            if empty.any():
+                numbered = f"{name}_" + pd.Series(np.arange(1, len(raw) + 1), index=attrs.index).astype("str")
+                attrs[id_col] = attrs[id_col].mask(empty, numbered)
+                report.warn(where, f"{id_col} 缺失，已按行号编号 ({id_col} absent; numbered by row)",
+                            labels[empty.to_numpy()].tolist())
+        gdf = gpd.GeoDataFrame(attrs, geometry=raw.geometry.rename("geometry").to_numpy(), crs=raw.crs)
+        notes: list[tuple[str, list[str]]] = []
+        try:
+            gdf = to_working_crs(gdf, source=where, crs=crs, notes=notes)
+        except CrsError as e:
+            problems.append(e)
+            continue
+        for msg, note_ids in notes:
+            report.warn(where, msg, note_ids)
+        if name == "ring":
+            try:
+                gdf = _polygonise_ring(gdf, source)
+            except GisError as e:
+                problems.append(e)
+                continue
+            labels = _row_labels(len(gdf))
+        chk = _finish_geometries(gdf, labels, where, report, problems)
+        if chk.null.any() or chk.wrong_type.any() or chk.collapsed.any():
+            continue
+        zones[name] = gdf.set_geometry(gpd.GeoSeries(chk.geoms, index=gdf.index, crs=gdf.crs))
+        zones[name].attrs["missing_columns"] = missing
+    if problems:
+        raise combine(problems, path=source)
+    if not zones:
+        report.warn(source, f"没有可用的分区图层（应为 {', '.join(ZONE_LAYERS)}）(no zone layers found)")
+    return zones, report
+
+
+# --- everything --------------------------------------------------------------------------------------
+
+
+def _problems_of(err: GisError) -> list[GisError]:
+    return [q for p in (err.problems or [err]) for q in _problems_of(p)] if err.problems else [err]
+
+
+def load_inputs(
+    parcels: PathLike,
+    enterprises: PathLike | None = None,
+    occupancy: PathLike | None = None,
+    zones: PathLike | None = None,
+    land_supply: PathLike | None = None,
+    crs: str | int | None = None,
+    *,
+    above_scale_revenue_10k: float = 2000.0,
+) -> Inputs:
+    """Read every input of an evaluation, all-or-nothing.
+
+    Each file is read and checked in full; if any file has errors, one `GisError` lists every problem of
+    every file (``.problems``) and nothing is returned. Otherwise the `Inputs` carry one `LoadReport` with all
+    warnings (repairs, reprojections, ignored layers, occupancy rows pointing at unknown parcels/enterprises)
+    and a `SourceFile` (path, SHA-256, size) per file.
+
+    Parameters
+    ----------
+    parcels : path
+        The parcel layer (see `read_parcels`).
+    enterprises, occupancy, land_supply : path, optional
+        Tables (see `read_table`).
+    zones : path, optional
+        The zone GeoPackage (see `read_zones`).
+    crs : str or int, optional
+        CRS for vector files that have none.
+    above_scale_revenue_10k : float
+        规上 threshold used to derive ``above_scale`` (pass the rule set's number).
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> d = Path("data/sample_parcels")
+    >>> inputs = load_inputs(d / "parcels.gpkg", enterprises=d / "enterprises.csv",
+    ...                      occupancy=d / "occupancy.csv", zones=d / "zones.gpkg")  # doctest: +SKIP
+    >>> inputs.parcels.crs.to_epsg(), len(inputs.report.errors)  # doctest: +SKIP
+    (4544, 0)
+    """
+    report = LoadReport()
+    failures: list[GisError] = []
+    sources: dict[str, SourceFile] = {}
+    result: dict[str, object] = {}
+
+    def run(key: str, path: PathLike | None, reader) -> None:  # noqa: ANN001
+        if path is None:
+            return
+        try:
+            value, rep = reader(path)
+        except GisError as e:
+            failures.extend(_problems_of(e))
+            for prob in _problems_of(e):
+                report.error(prob.path or _name(path), prob.message, prob.ids)
+            return
+        report.extend(rep)
+        result[key] = value
+        sources[key] = source_file(path)
+
+    run("parcels", parcels, lambda p: read_parcels(p, crs=crs))
+    for key, path in (("enterprises", enterprises), ("occupancy", occupancy), ("land_supply", land_supply)):
+        run(key, path, lambda p, k=key: read_table(p, k, above_scale_revenue_10k=above_scale_revenue_10k))
+    run("zones", zones, lambda p: read_zones(p, crs=crs))
+
+    if failures:
+        files = sorted({f.path.split(":")[0] for f in failures if f.path})
+        raise GisError(
+            f"{len(files)} 个文件有错误，未载入任何数据；请一并修正后重试 "
+            f"({len(failures)} problems in {len(files)} files; nothing was loaded)",
+            ids=files, problems=failures)
+
+    parcel_gdf: gpd.GeoDataFrame = result["parcels"]  # type: ignore[assignment]
+    ent: pd.DataFrame | None = result.get("enterprises")  # type: ignore[assignment]
+    occ: pd.DataFrame | None = result.get("occupancy")  # type: ignore[assignment]
+    if occ is not None:
+        occ_src = _name(occupancy)  # type: ignore[arg-type]
+        unknown_p = ~occ["parcel_id"].isin(parcel_gdf["parcel_id"])
+        if unknown_p.any():
+            report.warn(occ_src, f"{int(unknown_p.sum())} 行的 parcel_id 在宗地图层中不存在 "
+                        "(occupancy rows with unknown parcel_id)",
+                        pd.unique(occ.loc[unknown_p, "parcel_id"]).tolist())
+        if ent is not None:
+            unknown_e = ~occ["enterprise_id"].isin(ent["enterprise_id"])
+            if unknown_e.any():
+                report.warn(occ_src, f"{int(unknown_e.sum())} 行的 enterprise_id 在企业表中不存在 "
+                            "(occupancy rows with unknown enterprise_id)",
+                            pd.unique(occ.loc[unknown_e, "enterprise_id"]).tolist())
+    if ent is not None:
+        pe = parcel_gdf["enterprise_id"]
+        unknown = pe.notna() & ~pe.isin(ent["enterprise_id"])
+        if unknown.any():
+            report.warn(_name(parcels), f"{int(unknown.sum())} 个宗地的 enterprise_id 在企业表中不存在 "
+                        "(parcels naming an unknown enterprise_id)",
+                        parcel_gdf.loc[unknown, "parcel_id"].tolist())
+    return Inputs(
+        parcels=parcel_gdf,
+        enterprises=ent,
+        occupancy=occ,
+        zones=result.get("zones", {}),  # type: ignore[arg-type]
+        land_supply=result.get("land_supply"),  # type: ignore[arg-type]
+        report=report,
+        sources=sources,
+    )
+
+
+# --- writing -----------------------------------------------------------------------------------------
+
+_DRIVERS = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".fgb": "FlatGeobuf",
+            ".shp": "ESRI Shapefile"}
+
+
+def write_layer(gdf: gpd.GeoDataFrame | pd.DataFrame, path: PathLike, layer: str | None = None) -> Path:
+    """Write a layer (or a geometry-less table into a GeoPackage) by suffix: gpkg, geojson, fgb, shp, parquet.
+
+    A GeoPackage keeps its other layers (``layer`` is added or replaced); other formats are overwritten.
+
+    Examples
+    --------
+    >>> write_layer(parcels, "out/parcels.gpkg", layer="parcels")  # doctest: +SKIP
+    PosixPath('out/parcels.gpkg')
+    """
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix in (".parquet", ".geoparquet"):
+        gdf.to_parquet(p)
+        return p
+    driver = _DRIVERS.get(suffix)
+    if driver is None:
+        raise InputFileError(f"不支持写出格式 {suffix} (unsupported output format)", path=p.name,
+                             hint=f"请使用 {' / '.join([*_DRIVERS, '.parquet'])}")
+    p.parent.mkdir(parents=True, exist_ok=True)
+    layer = layer or p.stem
+    if driver == "GPKG":
+        pyogrio.write_dataframe(gdf, p, layer=layer, driver=driver)
+    else:
+        if p.exists():
+            p.unlink()
+        pyogrio.write_dataframe(gdf, p, layer=layer, driver=driver)
+    return p
+
+
+__all__ = [
+    "PARCEL_COLUMNS",
+    "TABLE_COLUMNS",
+    "WORKING_CRS",
+    "ZONE_LAYERS",
+    "Inputs",
+    "LoadIssue",
+    "LoadReport",
+    "SourceFile",
+    "load_inputs",
+    "read_layer",
+    "read_parcels",
+    "read_table",
+    "read_zones",
+    "source_file",
+    "write_layer",
+]
