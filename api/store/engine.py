@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from pathlib import Path
@@ -33,6 +34,10 @@ def _on_sqlite_connect(dbapi_conn, _record) -> None:  # noqa: ANN001 - DB-API co
     cur.close()
 
 
+def _json_dumps(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
 def make_engine(url: str) -> Engine:
     """Create an engine for ``url`` (``sqlite:///…`` → SpatiaLite via pysqlite3; ``postgresql+psycopg://…``)."""
     sa_url = make_url(url)
@@ -45,13 +50,15 @@ def make_engine(url: str) -> Engine:
             sa_url,
             module=sqlite_module,
             connect_args={"check_same_thread": False, "timeout": 30},
+            json_serializer=_json_dumps,
             pool_size=8,
             max_overflow=8,
         )
         event.listen(engine, "connect", _on_sqlite_connect)
         return engine
     if sa_url.get_backend_name() == "postgresql":
-        return create_engine(sa_url, pool_size=8, max_overflow=8, pool_pre_ping=True)
+        return create_engine(sa_url, pool_size=8, max_overflow=8, pool_pre_ping=True,
+                             json_serializer=_json_dumps)
     raise ValueError(
         f"不支持的数据库 (unsupported database) '{sa_url.get_backend_name()}': "
         "请使用 sqlite:///… (SpatiaLite) 或 postgresql+psycopg://… (PostGIS)"

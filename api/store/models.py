@@ -103,6 +103,7 @@ class Dataset(Base):
     content_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     sources: Mapped[dict[str, Any]] = mapped_column(JSON)  # kind -> {name, sha256, size}
     counts: Mapped[dict[str, Any]] = mapped_column(JSON)  # kind -> rows; zone layer -> features
+    extents: Mapped[dict[str, Any]] = mapped_column(JSON)  # collection id -> CRS84 bbox
     warnings: Mapped[list[Any]] = mapped_column(JSON)  # LoadReport warnings kept for the record
     missing_columns: Mapped[list[Any]] = mapped_column(JSON)
     created_by: Mapped[str | None] = mapped_column(String(100))

@@ -72,6 +72,7 @@ def upgrade() -> None:
         sa.Column("content_sha256", sa.String(64), nullable=False, unique=True),
         sa.Column("sources", sa.JSON, nullable=False),
         sa.Column("counts", sa.JSON, nullable=False),
+        sa.Column("extents", sa.JSON, nullable=False),
         sa.Column("warnings", sa.JSON, nullable=False),
         sa.Column("missing_columns", sa.JSON, nullable=False),
         sa.Column("created_by", sa.String(100)),

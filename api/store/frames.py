@@ -1,0 +1,152 @@
+"""Conversions between pandas/geopandas frames and database rows, both ways (import and read)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import Transformer
+
+SRID = 4544
+_TO_CRS84 = Transformer.from_crs("EPSG:4544", "OGC:CRS84", always_xy=True)
+_FROM_CRS84 = Transformer.from_crs("OGC:CRS84", "EPSG:4544", always_xy=True)
+
+
+def column_values(series: pd.Series, kind: str) -> pd.Series:
+    """Values of ``series`` as Python objects for a column of ``kind`` (str/float/bool/date), NA → None."""
+    if kind == "date":
+        values = pd.to_datetime(series, errors="coerce")
+        out = values.dt.date.astype(object)
+        return out.where(values.notna(), None)
+    if kind == "float":
+        values = pd.to_numeric(series, errors="coerce").astype("float64")
+        return values.astype(object).where(values.notna(), None)
+    if kind == "bool":
+        values = series.astype("boolean")
+        return values.astype(object).where(values.notna(), None)
+    return objects(series.map(_as_text, na_action="ignore"))
+
+
+def objects(series: pd.Series) -> pd.Series:
+    """``series`` as an object Series whose missing values are None (what DB drivers and JSON expect)."""
+    return series.astype(object).where(series.notna(), None)
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def jsonable(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` whose cells are JSON-serialisable Python values (dates → ISO text, NA → None)."""
+    out = {}
+    for name in frame.columns:
+        col = frame[name]
+        if pd.api.types.is_datetime64_any_dtype(col):
+            text = col.dt.strftime("%Y-%m-%d").astype(object)
+            out[name] = text.where(col.notna(), None)
+        elif pd.api.types.is_bool_dtype(col) or pd.api.types.is_numeric_dtype(col):
+            out[name] = col.astype(object).where(col.notna(), None)
+        else:
+            out[name] = objects(col.map(_json_scalar, na_action="ignore"))
+    return pd.DataFrame(out, index=frame.index)
+
+
+def _json_scalar(value: Any) -> Any:
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return json.loads(json.dumps(value, default=str))
+
+
+def extra_records(frame: pd.DataFrame, known: set[str]) -> list[dict[str, Any] | None]:
+    """One JSON dict per row holding the columns not in ``known`` (None when there are none)."""
+    extra_cols = [c for c in frame.columns if c not in known and c != "geometry"]
+    if not extra_cols:
+        return [None] * len(frame)
+    return jsonable(frame[extra_cols]).to_dict("records")
+
+
+def typed_frame(rows: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
+    """Give database columns the contract dtypes: datetime64[ns], boolean, float64, str."""
+    out = rows.copy()
+    for name, kind in columns.items():
+        if name not in out.columns:
+            out[name] = None
+        if kind == "date":
+            out[name] = pd.to_datetime(out[name], errors="coerce").astype("datetime64[ns]")
+        elif kind == "float":
+            out[name] = pd.to_numeric(out[name], errors="coerce").astype("float64")
+        elif kind == "bool":
+            out[name] = out[name].astype("boolean")
+        else:
+            out[name] = out[name].astype("str").where(out[name].notna(), None).astype("str")
+    return out
+
+
+def expand_extra(frame: pd.DataFrame, column: str = "extra") -> pd.DataFrame:
+    """Spread the JSON dicts of ``column`` back into columns (the input's extra columns)."""
+    if column not in frame.columns:
+        return frame
+    values = frame[column].map(lambda v: json.loads(v) if isinstance(v, str) else v)
+    frame = frame.drop(columns=[column])
+    if not values.notna().any():
+        return frame
+    extra = pd.DataFrame(values.map(lambda v: v or {}).tolist(), index=frame.index)
+    extra = extra[[c for c in extra.columns if c not in frame.columns]]
+    return pd.concat([frame, extra], axis=1)
+
+
+def to_multipolygons(geoms: np.ndarray) -> np.ndarray:
+    """Polygons and MultiPolygons (and collections of them) as 2-D MultiPolygons, vectorised."""
+    geoms = shapely.force_2d(np.asarray(geoms, dtype=object))
+    parts, index = shapely.get_parts(geoms, return_index=True)
+    keep = shapely.get_type_id(parts) == 3  # polygons only (repairs may leave stray lines or points)
+    out = np.full(len(geoms), None, dtype=object)
+    if keep.any():
+        shapely.multipolygons(parts[keep], indices=index[keep], out=out)
+    return out
+
+
+def bbox_to_working(bbox: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+    """A CRS84 bbox as the enclosing EPSG:4544 bbox (edges densified so the box is not cut short)."""
+    return _FROM_CRS84.transform_bounds(*bbox, densify_pts=11)
+
+
+def geometries_to_crs84(wkb: list[bytes | None], precision: int = 7) -> list[dict[str, Any] | None]:
+    """EPSG:4544 WKB → CRS84 GeoJSON geometry dicts (coordinates rounded to ``precision`` decimals)."""
+    geoms = shapely.from_wkb(np.asarray(wkb, dtype=object))
+
+    def _project(coords: np.ndarray) -> np.ndarray:
+        x, y = _TO_CRS84.transform(coords[:, 0], coords[:, 1])
+        return np.round(np.column_stack([x, y]), precision)
+
+    projected = shapely.transform(geoms, _project)
+    texts = shapely.to_geojson(projected)
+    return [json.loads(t) if t is not None else None for t in texts]
+
+
+def geometries_from_geojson(geometries: list[dict[str, Any]]) -> np.ndarray:
+    """CRS84 GeoJSON geometry dicts → EPSG:4544 shapely geometries."""
+    geoms = shapely.from_geojson([json.dumps(g) for g in geometries])
+
+    def _project(coords: np.ndarray) -> np.ndarray:
+        x, y = _FROM_CRS84.transform(coords[:, 0], coords[:, 1])
+        return np.column_stack([x, y])
+
+    return shapely.transform(geoms, _project)
+
+
+def crs84_bounds(geoms: np.ndarray) -> list[float] | None:
+    """The CRS84 bbox ``[minx, miny, maxx, maxy]`` of EPSG:4544 geometries (None when there are none)."""
+    bounds = shapely.total_bounds(np.asarray(geoms, dtype=object))
+    if not np.isfinite(bounds).all():
+        return None
+    return [round(float(v), 7) for v in _TO_CRS84.transform_bounds(*bounds, densify_pts=11)]

@@ -1,0 +1,286 @@
+"""Import an ``Inputs`` (or the contract's files) into the store: all-or-nothing, de-duplicated by hash."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from sqlalchemy import Connection, Engine, LargeBinary, bindparam, func, insert, select
+
+from api.store import models as m
+from api.store.errors import ImportRejected
+from api.store.frames import column_values, crs84_bounds, extra_records, jsonable, objects, to_multipolygons
+from api.store.repository import audit
+
+INPUT_KINDS = ("parcels", "enterprises", "occupancy", "zones", "land_supply")
+_BATCH = 5000
+
+
+@dataclass
+class ImportOutcome:
+    """What an import did: the dataset id, whether it was new, and the rows stored per kind."""
+
+    dataset_id: int
+    created: bool
+    name: str
+    counts: dict[str, int] = field(default_factory=dict)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+
+
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 of a file's bytes (read in 1 MiB blocks)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def content_hash(file_hashes: dict[str, str], crs: str | None = None) -> str:
+    """The identity of an import: kinds and contents of its files (not their names) and the CRS option."""
+    key = json.dumps({"files": dict(sorted(file_hashes.items())), "crs": crs}, sort_keys=True)
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def find_dataset(conn: Connection, content_sha256: str) -> int | None:
+    """The id of the dataset already imported with this content hash, if any."""
+    return conn.scalar(select(m.Dataset.id).where(m.Dataset.content_sha256 == content_sha256))
+
+
+def import_files(
+    engine: Engine,
+    parcels: str | Path,
+    enterprises: str | Path | None = None,
+    occupancy: str | Path | None = None,
+    zones: str | Path | None = None,
+    land_supply: str | Path | None = None,
+    *,
+    crs: str | None = None,
+    name: str | None = None,
+    actor: str | None = None,
+    display_names: dict[str, str] | None = None,
+) -> ImportOutcome:
+    """Validate the contract's files with ``gis.io.load_inputs``; store them as one dataset (or find it)."""
+    paths = {"parcels": parcels, "enterprises": enterprises, "occupancy": occupancy, "zones": zones,
+             "land_supply": land_supply}
+    paths = {k: Path(v) for k, v in paths.items() if v is not None}
+    hashes = {k: file_sha256(p) for k, p in paths.items() if p.is_file()}
+    digest = content_hash(hashes, crs)
+    with engine.connect() as conn:
+        existing = find_dataset(conn, digest)
+        if existing is not None:
+            return _existing_outcome(conn, existing)
+
+    from gis.io import load_inputs  # validation lives in gis/; it raises GisError naming files and ids
+
+    inputs = load_inputs(crs=crs, **{k: str(v) for k, v in paths.items()})
+    names = display_names or {k: p.name for k, p in paths.items()}
+    sources = {k: {"name": names.get(k, p.name), "sha256": hashes.get(k), "size": _size(p)}
+               for k, p in paths.items()}
+    return import_inputs(engine, inputs, name=name or names["parcels"], actor=actor,
+                         content_sha256=digest, sources=sources)
+
+
+def _size(path: Path) -> int | None:
+    return path.stat().st_size if path.is_file() else None
+
+
+def _existing_outcome(conn: Connection, dataset_id: int) -> ImportOutcome:
+    row = conn.execute(select(m.Dataset.__table__).where(m.Dataset.id == dataset_id)).one()
+    return ImportOutcome(dataset_id, False, row.name, dict(row.counts), list(row.warnings))
+
+
+def import_inputs(
+    engine: Engine,
+    inputs: Any,
+    *,
+    name: str = "dataset",
+    actor: str | None = None,
+    content_sha256: str | None = None,
+    sources: dict[str, Any] | None = None,
+) -> ImportOutcome:
+    """Store an already validated ``gis.io.Inputs`` as one dataset in one transaction (nothing on failure)."""
+    if sources is None:
+        sources = {k: {"name": Path(str(s.path)).name, "sha256": s.sha256, "size": s.size}
+                   for k, s in (getattr(inputs, "sources", None) or {}).items()}
+    if content_sha256 is None:
+        hashes = {k: v["sha256"] for k, v in sources.items() if v.get("sha256")}
+        if not hashes:
+            raise ImportRejected("缺少源文件哈希，无法识别重复导入 (no source hashes to identify the import)")
+        content_sha256 = content_hash(hashes)
+    parcels = _checked_parcels(inputs.parcels)
+    warnings = _warnings(inputs)
+    missing = list(getattr(inputs.parcels, "attrs", {}).get("missing_columns", []) or [])
+    with engine.begin() as conn:
+        existing = find_dataset(conn, content_sha256)
+        if existing is not None:
+            return _existing_outcome(conn, existing)
+        dataset_id = conn.scalar(
+            insert(m.Dataset).returning(m.Dataset.id),
+            [{"name": name, "content_sha256": content_sha256, "sources": sources, "counts": {}, "extents": {},
+              "warnings": warnings, "missing_columns": missing, "created_by": actor}],
+        )
+        counts = {"parcels": _insert_parcels(conn, dataset_id, parcels)}
+        extents = {"parcels": crs84_bounds(parcels.geometry.to_numpy())}
+        if inputs.enterprises is not None:
+            counts["enterprises"] = _insert_enterprises(conn, dataset_id, inputs.enterprises, parcels,
+                                                        inputs.occupancy)
+        if inputs.occupancy is not None:
+            counts["occupancy"] = _insert_table(conn, m.Occupancy, dataset_id, inputs.occupancy,
+                                                m.OCCUPANCY_COLUMNS)
+        if getattr(inputs, "land_supply", None) is not None:
+            counts["land_supply"] = _insert_table(conn, m.LandSupply, dataset_id, inputs.land_supply,
+                                                  m.LAND_SUPPLY_COLUMNS)
+        for layer, gdf in (inputs.zones or {}).items():
+            counts[f"zone_{layer}"] = _insert_zone_layer(conn, dataset_id, layer, gdf)
+            extents[f"zone_{layer}"] = crs84_bounds(gdf.geometry.to_numpy())
+        if counts.get("enterprises"):
+            extents["enterprises"] = extents["parcels"]
+        conn.execute(m.Dataset.__table__.update().where(m.Dataset.id == dataset_id)
+                     .values(counts=counts, extents=extents))
+        audit(conn, actor, "import", "dataset", dataset_id,
+              {"name": name, "counts": counts, "sources": sources})
+    return ImportOutcome(dataset_id, True, name, counts, warnings)
+
+
+def _warnings(inputs: Any) -> list[dict[str, Any]]:
+    report = getattr(inputs, "report", None)
+    issues = getattr(report, "issues", None) or []
+    return [{"severity": i.severity, "file": i.file, "message": i.message, "ids": list(i.ids)[:100]}
+            for i in issues if getattr(i, "severity", "warning") == "warning"]
+
+
+def _checked_parcels(parcels: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Refuse what the store cannot hold: missing/duplicate ids, geometries that are not polygons."""
+    if "parcel_id" not in parcels.columns:
+        raise ImportRejected("宗地图层缺少 parcel_id 列 (parcels layer has no parcel_id column)",
+                             details=[{"field": "parcel_id"}])
+    if parcels.crs is None or parcels.crs.to_epsg() != m.SRID:
+        raise ImportRejected(f"宗地图层坐标系应为 EPSG:{m.SRID} (parcels must be in EPSG:{m.SRID}), "
+                             f"得到 (got) {parcels.crs}")
+    ids = parcels["parcel_id"].astype("str")
+    problems = []
+    empty = parcels.index[parcels["parcel_id"].isna() | (ids.str.strip() == "")]
+    if len(empty):
+        problems.append({"problem": "empty parcel_id", "rows": [int(i) + 1 for i in empty[:50]]})
+    dup = ids[ids.duplicated(keep=False) & parcels["parcel_id"].notna()]
+    if len(dup):
+        problems.append({"problem": "duplicate parcel_id", "ids": sorted(set(dup))[:50]})
+    multi = to_multipolygons(parcels.geometry.to_numpy())
+    bad = ids[pd.isna(pd.Series(multi, index=parcels.index)) | shapely.is_empty(multi)]
+    if len(bad):
+        problems.append({"problem": "geometry is not a polygon", "ids": list(bad)[:50]})
+    if problems:
+        raise ImportRejected("宗地数据无法入库，未写入任何内容 (parcels rejected; nothing was stored)",
+                             details=problems)
+    out = parcels.copy()
+    out["geometry"] = gpd.GeoSeries(multi, index=parcels.index, crs=parcels.crs)
+    out["parcel_id"] = ids
+    return out
+
+
+def _geom_insert(table: Any) -> Any:
+    geom = func.ST_GeomFromWKB(bindparam("geom_wkb", type_=LargeBinary), m.SRID)
+    return insert(table).values(geom=geom)
+
+
+def _executemany(conn: Connection, stmt: Any, rows: list[dict[str, Any]]) -> None:
+    for start in range(0, len(rows), _BATCH):
+        conn.execute(stmt, rows[start:start + _BATCH])
+
+
+def _typed_columns(frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
+    data = {}
+    for name, kind in columns.items():
+        data[name] = (column_values(frame[name], kind) if name in frame.columns
+                      else pd.Series([None] * len(frame), index=frame.index, dtype=object))
+    return pd.DataFrame(data, index=frame.index)
+
+
+def _insert_parcels(conn: Connection, dataset_id: int, parcels: gpd.GeoDataFrame) -> int:
+    geoms = parcels.geometry.to_numpy()
+    rows = _typed_columns(parcels, m.PARCEL_COLUMNS)
+    rows.insert(0, "parcel_id", parcels["parcel_id"].astype(object))
+    rows["dataset_id"] = dataset_id
+    rows["area_m2"] = shapely.area(geoms)
+    rows["geom_wkb"] = shapely.to_wkb(geoms)
+    rows["extra"] = extra_records(parcels, set(m.PARCEL_COLUMNS) | {"parcel_id"})
+    _executemany(conn, _geom_insert(m.Parcel.__table__), rows.to_dict("records"))
+    return len(rows)
+
+
+def _insert_enterprises(conn: Connection, dataset_id: int, enterprises: pd.DataFrame,
+                        parcels: gpd.GeoDataFrame, occupancy: pd.DataFrame | None) -> int:
+    if "enterprise_id" not in enterprises.columns:
+        raise ImportRejected("企业表缺少 enterprise_id 列 (enterprises table has no enterprise_id column)",
+                             details=[{"field": "enterprise_id"}])
+    ids = enterprises["enterprise_id"].astype("str")
+    dup = ids[ids.duplicated(keep=False)]
+    if len(dup):
+        raise ImportRejected("企业编号重复 (duplicate enterprise_id)",
+                             details=[{"problem": "duplicate enterprise_id", "ids": sorted(set(dup))[:50]}])
+    land = _enterprise_land(parcels, occupancy)
+    rows = _typed_columns(enterprises, m.ENTERPRISE_COLUMNS)
+    rows.insert(0, "enterprise_id", ids.astype(object))
+    rows["dataset_id"] = dataset_id
+    rows["extra"] = extra_records(enterprises, set(m.ENTERPRISE_COLUMNS) | {"enterprise_id", "geometry"})
+    wkb = ids.map(land).astype(object)
+    rows["geom_wkb"] = wkb.where(wkb.notna(), None)
+    _executemany(conn, _geom_insert(m.Enterprise.__table__), rows.to_dict("records"))
+    return len(rows)
+
+
+def _enterprise_land(parcels: gpd.GeoDataFrame, occupancy: pd.DataFrame | None) -> dict[str, bytes]:
+    """Each enterprise's land as WKB: the union of its parcels (occupancy, else parcels.enterprise_id)."""
+    if occupancy is not None and {"enterprise_id", "parcel_id"} <= set(occupancy.columns):
+        links = occupancy[["enterprise_id", "parcel_id"]].dropna().astype("str").drop_duplicates()
+    elif "enterprise_id" in parcels.columns:
+        links = parcels[["enterprise_id", "parcel_id"]].dropna().astype("str")
+    else:
+        return {}
+    joined = parcels[["parcel_id", "geometry"]].merge(links, on="parcel_id")
+    if joined.empty:
+        return {}
+    dissolved = gpd.GeoDataFrame(joined, geometry="geometry", crs=parcels.crs).dissolve(by="enterprise_id")
+    multi = to_multipolygons(dissolved.geometry.to_numpy())
+    return dict(zip(dissolved.index.astype(str), shapely.to_wkb(multi), strict=True))
+
+
+def _insert_table(conn: Connection, model: Any, dataset_id: int, frame: pd.DataFrame,
+                  columns: dict[str, str]) -> int:
+    rows = _typed_columns(frame, columns)
+    rows["dataset_id"] = dataset_id
+    rows["extra"] = extra_records(frame, set(columns))
+    _executemany(conn, insert(model.__table__), rows.to_dict("records"))
+    return len(rows)
+
+
+def _insert_zone_layer(conn: Connection, dataset_id: int, layer: str, gdf: gpd.GeoDataFrame) -> int:
+    geoms = shapely.force_2d(gdf.geometry.to_numpy())
+    missing = np.flatnonzero(pd.isna(pd.Series(geoms)) | shapely.is_empty(geoms))
+    if len(missing):
+        raise ImportRejected(f"分区图层 {layer} 有空几何 (zone layer {layer} has empty geometries)",
+                             details=[{"layer": layer, "rows": [int(i) + 1 for i in missing[:50]]}])
+    props = jsonable(pd.DataFrame(gdf.drop(columns=gdf.geometry.name)))
+    key = next((c for c in ("zone_id", "park_id", "name") if c in props.columns), None)
+    rows = pd.DataFrame({
+        "dataset_id": dataset_id,
+        "layer": layer,
+        "zone_id": objects(props[key].map(_text, na_action="ignore")) if key else None,
+        "name": objects(props["name"].map(_text, na_action="ignore")) if "name" in props.columns else None,
+        "properties": props.to_dict("records") if len(props.columns) else [None] * len(gdf),
+        "geom_wkb": shapely.to_wkb(geoms),
+    })
+    _executemany(conn, _geom_insert(m.ZoneFeature.__table__), rows.to_dict("records"))
+    return len(rows)
+
+
+def _text(value: Any) -> str:
+    return str(value)
