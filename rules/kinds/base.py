@@ -1,0 +1,144 @@
+"""The rule-kind registry and the decision-table builder that every kind uses.
+
+A rule kind is a small function ``fn(ctx, rule) -> Outcome`` registered by name with the pydantic model of
+its parameters, the message keys it needs and the template fields it offers. A kind is written as an ordered
+list of cases, each a boolean mask over all subjects at once: the first case that matches a subject decides
+its status, code, value, threshold and message. No per-parcel Python.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from rules.messages import render
+
+if TYPE_CHECKING:
+    from rules.context import Context
+    from rules.ruleset import RuleSpec
+
+Level = Literal["parcel", "enterprise", "aggregate"]
+STATUSES = ("pass", "fail", "warn", "exempt", "not_applicable", "missing_data")
+
+
+class NoParams(BaseModel):
+    """Parameters of a kind that takes none."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    """A registered rule kind."""
+
+    name: str
+    func: Callable[..., Any]
+    level: Level
+    params: type[BaseModel]
+    messages: tuple[str, ...]
+    fields: frozenset[str]
+    # A parcel-level kind may also judge enterprises (per_mu.*): ``fn(ctx, rule) -> (ids, Outcome)``.
+    enterprise: Callable[..., Any] | None = None
+
+
+KINDS: dict[str, KindSpec] = {}
+
+
+def also_for_enterprises(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Attach an enterprise-level judgement to the already registered kind ``name`` (decorator)."""
+
+    def deco(func: Callable[..., Any]) -> Callable[..., Any]:
+        KINDS[name] = replace(KINDS[name], enterprise=func)
+        return func
+
+    return deco
+
+
+def register(
+    name: str,
+    *,
+    level: Level,
+    messages: tuple[str, ...],
+    fields: tuple[str, ...] = (),
+    params: type[BaseModel] = NoParams,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a rule kind under ``name`` (decorator)."""
+
+    def deco(func: Callable[..., Any]) -> Callable[..., Any]:
+        KINDS[name] = KindSpec(name, func, level, params, messages, frozenset(fields) | {"value"})
+        return func
+
+    return deco
+
+
+@dataclass
+class Outcome:
+    """Verdicts of one rule for ``n`` subjects, filled case by case (first matching case wins)."""
+
+    rule: "RuleSpec"
+    n: int
+    status: np.ndarray = field(init=False)
+    code: np.ndarray = field(init=False)
+    value: np.ndarray = field(init=False)
+    threshold: np.ndarray = field(init=False)
+    message: np.ndarray = field(init=False)
+    open: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.status = np.full(self.n, None, dtype=object)
+        self.code = np.full(self.n, None, dtype=object)
+        self.value = np.full(self.n, np.nan)
+        self.threshold = np.full(self.n, None, dtype=object)
+        self.message = np.full(self.n, None, dtype=object)
+        self.open = np.ones(self.n, dtype=bool)
+
+    def case(
+        self,
+        mask: np.ndarray | bool,
+        status: str,
+        message: str,
+        *,
+        code: str | np.ndarray | None = None,
+        value: np.ndarray | float | None = None,
+        threshold: dict | np.ndarray | None = None,
+        **variables: Any,
+    ) -> np.ndarray:
+        """Decide the still-open subjects in ``mask``; ``message`` is the key of the rule's template.
+
+        Array arguments have length ``n``; they are cut to the matching subjects here. Returns the mask of
+        subjects this case decided.
+        """
+        m = np.broadcast_to(np.asarray(mask, dtype=bool), (self.n,)) & self.open
+        k = int(m.sum())
+        if k == 0:
+            return m
+        self.open &= ~m
+        self.status[m] = status
+        self.code[m] = code[m] if isinstance(code, np.ndarray) else code
+        if value is not None:
+            self.value[m] = value[m] if isinstance(value, np.ndarray) else value
+        if threshold is not None:
+            if isinstance(threshold, np.ndarray):
+                self.threshold[m] = threshold[m]
+            else:
+                cell = np.empty(1, dtype=object)
+                cell[0] = threshold
+                self.threshold[m] = cell
+        v = {key: (val[m] if isinstance(val, np.ndarray) else val) for key, val in variables.items()}
+        v["value"] = self.value[m]
+        self.message[m] = render(self.rule.messages[message], k, v)
+        return m
+
+    def rest(self, status: str, message: str, **kwargs: Any) -> np.ndarray:
+        """Decide every subject still open."""
+        return self.case(np.ones(self.n, dtype=bool), status, message, **kwargs)
+
+    def finish(self) -> "Outcome":
+        """Check that every subject was decided (a kind that leaves one open is a bug)."""
+        if self.open.any():
+            raise AssertionError(f"rule {self.rule.id}: {int(self.open.sum())} subjects left undecided")
+        return self

@@ -1,0 +1,152 @@
+"""The result of an evaluation and its contract JSON form."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+WORKING_CRS = "EPSG:4544"
+STATUSES = ("pass", "fail", "warn", "exempt", "not_applicable", "missing_data")
+OVERALL_STATUSES = ("pass", "warn", "fail", "missing_data")
+# Overall status: fail > warn > missing_data > pass; exempt and not_applicable count as pass.
+SEVERITY = {"pass": 0, "exempt": 0, "not_applicable": 0, "missing_data": 1, "warn": 2, "fail": 3}
+STATUS_LABELS = {
+    "fail": "不合规", "warn": "预警", "missing_data": "数据缺失", "pass": "合规", "exempt": "豁免", "not_applicable": "不适用",
+}
+
+
+def status_column(rule_id: str) -> str:
+    """Column holding a rule's status in the parcel table: ``far.bounds`` → ``st_far_bounds``."""
+    return "st_" + rule_id.replace(".", "_")
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe scalar: NaN → None, numpy → Python."""
+    if value is None:
+        return None
+    if isinstance(value, (np.floating, float)):
+        v = float(value)
+        return None if math.isnan(v) or math.isinf(v) else v
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if value is pd.NA or value is pd.NaT:
+        return None
+    return value
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """A frame as JSON-safe records."""
+    if frame is None or frame.empty:
+        return []
+    return [{k: _clean(v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+@dataclass
+class EvaluationResult:
+    """Parcels with overall and per-rule status, the long verdict table, enterprises and aggregates."""
+
+    parcels: gpd.GeoDataFrame
+    verdicts: pd.DataFrame
+    enterprises: pd.DataFrame
+    aggregates: pd.DataFrame
+    ruleset: dict[str, str]
+    as_of: date
+    zones: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    load_warnings: list[Any] = field(default_factory=list)
+    crs: str = WORKING_CRS
+    summary: dict[str, Any] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.summary = self._summarise()
+
+    def _summarise(self) -> dict[str, Any]:
+        by_status = {s: 0 for s in OVERALL_STATUSES}
+        by_status.update({str(k): int(v) for k, v in self.parcels["status"].value_counts().items()})
+        by_rule: dict[str, dict[str, int]] = {}
+        if not self.verdicts.empty:
+            counts = self.verdicts.groupby(["rule", "status"], observed=True).size()
+            for (rule, status), n in counts.items():
+                by_rule.setdefault(str(rule), {})[str(status)] = int(n)
+        if not self.aggregates.empty:
+            counts = self.aggregates.groupby(["rule", "status"]).size()
+            for (rule, status), n in counts.items():
+                by_rule.setdefault(str(rule), {})[str(status)] = int(n)
+        summary: dict[str, Any] = {
+            "parcels": int(len(self.parcels)),
+            "area_mu": _clean(float(self.parcels["area_mu"].sum())),
+            "by_status": by_status,
+            "by_rule": by_rule,
+            "enterprises": int(len(self.enterprises)),
+        }
+        if not self.enterprises.empty and "grade" in self.enterprises:
+            summary["grades"] = {str(k): int(v) for k, v in self.enterprises["grade"].value_counts().sort_index().items()}
+        city = {}
+        if not self.aggregates.empty:
+            rows = self.aggregates[self.aggregates["scope"] == "city"]
+            for row in rows.to_dict("records"):
+                name = row["rule"] + (f".{row['code']}" if row.get("code") else "")
+                city[name] = {"value": _clean(row["value"]), "threshold": _clean(row["threshold"]), "status": row["status"]}
+        summary["city"] = city
+        return summary
+
+    def verdicts_for(self, level: str = "parcel") -> pd.DataFrame:
+        """The verdict rows of one level."""
+        return self.verdicts[self.verdicts["level"] == level]
+
+    def parcel_verdict_lists(self) -> dict[str, list[dict[str, Any]]]:
+        """Verdicts grouped per parcel id, as JSON-safe dicts (for exports, not the hot path)."""
+        return _grouped(self.verdicts_for("parcel"))
+
+    def enterprise_verdict_lists(self) -> dict[str, list[dict[str, Any]]]:
+        """Verdicts grouped per enterprise id."""
+        return _grouped(self.verdicts_for("enterprise"))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The data contract's JSON output."""
+        pv = self.parcel_verdict_lists()
+        cols = ["parcel_id", "area_m2", "area_mu", "district", "park_id", "zone", "inside_ring", "far", "status"]
+        parcels = records(pd.DataFrame(self.parcels[cols]))
+        for p in parcels:
+            p["verdicts"] = pv.get(p["parcel_id"], [])
+        ev = self.enterprise_verdict_lists()
+        enterprises = records(self.enterprises)
+        for e in enterprises:
+            e["verdicts"] = ev.get(e["enterprise_id"], [])
+        return {
+            "ruleset": self.ruleset,
+            "as_of": self.as_of.isoformat(),
+            "crs": self.crs,
+            "parcels": parcels,
+            "enterprises": enterprises,
+            "aggregates": records(self.aggregates),
+            "summary": self.summary,
+        }
+
+
+_VERDICT_FIELDS = ["rule", "status", "value", "code", "threshold", "message", "citation"]
+
+
+def _grouped(verdicts: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
+    if verdicts.empty:
+        return {}
+    frame = verdicts[["subject_id", *_VERDICT_FIELDS]].copy()
+    for col in ("rule", "status", "citation"):
+        frame[col] = frame[col].astype(object)
+    frame["_order"] = np.arange(len(frame))
+    frame = frame.sort_values(["subject_id", "_order"], kind="stable")
+    ids = frame["subject_id"].to_numpy(dtype=object)
+    rows = records(frame[_VERDICT_FIELDS])
+    bounds = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1], True])
+    return {ids[a]: rows[a:b] for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)}
