@@ -1,0 +1,155 @@
+"""CLI commands of the core: ``mujun evaluate``, ``mujun rules validate``, ``mujun rules show``."""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from gis.errors import GisError
+from rules.errors import RuleSetError
+from rules.export import SUFFIXES
+from rules.result import STATUS_LABELS, EvaluationResult
+
+console = Console(stderr=True)
+out_console = Console()
+
+
+def _fail(message: str, code: int = 2) -> None:
+    console.print(f"[bold red]错误[/]: {message}", highlight=False, markup=True)
+    raise typer.Exit(code)
+
+
+def _parse_date(text: str | None) -> date:
+    if not text:
+        return date.today()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        _fail(f"--as-of '{text}' 不是 ISO 日期 (not an ISO date); 例如 2025-06-30")
+        raise  # unreachable
+
+
+def print_summary(result: EvaluationResult, target: Console = out_console) -> None:
+    """A short Chinese summary of a run: counts by status and rule, city per-mu figures against targets."""
+    s = result.summary
+    target.print(f"[bold]规则集[/] {result.ruleset['id']} {result.ruleset['version']}  [bold]基准日[/] {result.as_of}"
+                 f"  [bold]宗地[/] {s['parcels']} 宗 / {s['area_mu']:,.1f} 亩  [bold]企业[/] {s['enterprises']} 家")
+    status = "  ".join(f"{STATUS_LABELS[k]} {v}" for k, v in s["by_status"].items())
+    target.print(f"[bold]总体结论[/] {status}")
+    table = Table(title="按规则统计", show_lines=False)
+    for col in ("规则", "不合规", "预警", "数据缺失", "合规", "豁免", "不适用"):
+        table.add_column(col, justify="right" if col != "规则" else "left")
+    for rule, counts in s["by_rule"].items():
+        table.add_row(rule, *(str(counts.get(k, 0)) for k in ("fail", "warn", "missing_data", "pass", "exempt", "not_applicable")))
+    target.print(table)
+    for name, row in s.get("city", {}).items():
+        value, thr = row.get("value"), (row.get("threshold") or {}).get("min")
+        if value is None:
+            target.print(f"  {name}: 数据缺失")
+            continue
+        pct = name.startswith(("agg.industrial_share", "agg.supply_share"))
+        v_txt = f"{value:.1%}" if pct else f"{value:,.1f} 万元/亩"
+        t_txt = (f"{thr:.0%}" if pct else f"{thr:,.0f} 万元/亩") if thr is not None else "—"
+        label = {"agg.park_per_mu.revenue": "全市园内规上亩均营收", "agg.park_per_mu.tax": "全市园内规上亩均税收",
+                 "agg.industrial_share": "全市工业用地占比", "agg.supply_share": "工业用地供应占比"}.get(name, name)
+        target.print(f"  {label}: {v_txt}（目标 {t_txt}）{STATUS_LABELS.get(row['status'], row['status'])}")
+
+
+def evaluate_cmd(
+    parcels: Annotated[Path, typer.Option("--parcels", "-p", help="宗地图层 (gpkg/geojson/shp/zip/fgb/parquet)")],
+    out: Annotated[Path, typer.Option("--out", "-o", help=f"输出文件 ({'/'.join(SUFFIXES)})")],
+    enterprises: Annotated[Path | None, typer.Option(help="企业表 (csv/xlsx)")] = None,
+    occupancy: Annotated[Path | None, typer.Option(help="企业占用表 (csv/xlsx)")] = None,
+    zones: Annotated[Path | None, typer.Option(help="分区 GeoPackage")] = None,
+    land_supply: Annotated[Path | None, typer.Option("--land-supply", help="年度土地供应表")] = None,
+    ruleset: Annotated[str, typer.Option(help="规则集 id 或 YAML 文件")] = "chengdu-2023",
+    as_of: Annotated[str | None, typer.Option("--as-of", help="评估基准日 (默认今天)")] = None,
+    crs: Annotated[str | None, typer.Option(help="无坐标系图层使用的坐标系, 如 EPSG:4544")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="不显示进度和汇总")] = False,
+) -> None:
+    """评估宗地、企业和汇总指标，写出结果 (evaluate parcels against a rule set)."""
+    from gis.io import load_inputs
+    from rules.engine import evaluate
+    from rules.export import write_result
+    from rules.ruleset import load_ruleset
+
+    if out.suffix.lower() not in SUFFIXES:
+        _fail(f"{out.name}: 不支持的输出格式 (unsupported output format); 请使用 {', '.join(SUFFIXES)}")
+    day = _parse_date(as_of)
+    t0 = time.perf_counter()
+    try:
+        rs = load_ruleset(ruleset)
+        if not quiet:
+            console.print(f"读取数据 (reading inputs) {parcels} …")
+        inputs = load_inputs(parcels, enterprises, occupancy, zones, land_supply, crs=crs,
+                             above_scale_revenue_10k=rs.parameters.above_scale_revenue_10k)
+    except (GisError, RuleSetError) as exc:
+        _fail(str(exc))
+    for issue in inputs.report.warnings:
+        if not quiet:
+            console.print(f"[yellow]提示[/] {issue.file}: {issue.message}" + (f": {', '.join(issue.ids[:10])}" if issue.ids else ""),
+                          highlight=False)
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), console=console, disable=quiet, transient=True) as bar:
+        task = bar.add_task("评估规则", total=len([r for r in rs.rules if r.enabled]))
+
+        def tick(done: int, total: int, rule_id: str) -> None:
+            bar.update(task, completed=done, description=f"评估规则 {rule_id}")
+
+        result = evaluate(inputs, rs, day, progress=tick)
+    write_result(result, out)
+    if not quiet:
+        print_summary(result)
+        out_console.print(f"已写出 (written) {out}  用时 {time.perf_counter() - t0:.1f} 秒")
+
+
+def rules_validate(file: Annotated[Path, typer.Argument(help="规则集 YAML 文件")]) -> None:
+    """检查规则集文件，列出每一处问题 (validate a rule-set file)."""
+    from rules.ruleset import parse_ruleset
+
+    if not file.is_file():
+        _fail(f"{file}: 文件不存在 (no such file)")
+    try:
+        rs = parse_ruleset(file.read_text(encoding="utf-8"), source=str(file))
+    except RuleSetError as exc:
+        console.print(str(exc), highlight=False, markup=False)
+        raise typer.Exit(1) from None
+    out_console.print(f"{file}: 规则集 {rs.id} {rs.version} 有效，{len(rs.rules)} 条规则 (valid) sha256={rs.sha256[:12]}")
+
+
+def rules_show(ruleset: Annotated[str, typer.Argument(help="规则集 id 或 YAML 文件")] = "chengdu-2023") -> None:
+    """以表格显示规则集 (show a rule set as a table)."""
+    from rules.ruleset import load_ruleset
+
+    try:
+        rs = load_ruleset(ruleset)
+    except RuleSetError as exc:
+        _fail(str(exc))
+    table = Table(title=f"{rs.id} {rs.version} — {rs.title}", show_lines=True)
+    for col in ("规则 id", "名称", "层级", "类型", "参数", "依据"):
+        table.add_column(col, overflow="fold")
+    for r in rs.rules:
+        params = ", ".join(f"{k}={v}" for k, v in r.params.items()) or "—"
+        table.add_row(r.id, r.title, r.level, r.kind, params, rs.citation_text(r))
+    Console(width=max(out_console.width, 160)).print(table)
+
+
+def register(app: typer.Typer) -> None:
+    """Register the core commands on the ``mujun`` app."""
+    app.command("evaluate")(evaluate_cmd)
+    rules_app = typer.Typer(help="规则集 (rule sets)", no_args_is_help=True)
+    rules_app.command("validate")(rules_validate)
+    rules_app.command("show")(rules_show)
+    app.add_typer(rules_app, name="rules")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit("use the `mujun` command")
