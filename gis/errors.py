@@ -64,6 +64,7 @@ class ValidationError(GisError):
 
 def combine(problems: Sequence[GisError], *, path: str | None = None) -> GisError:
     """Turn a list of problems into one raisable error (the problem itself when there is only one)."""
+    problems = [q for p in problems for q in (p.problems or [p])]
     if len(problems) == 1:
         return problems[0]
     kinds = {type(p) for p in problems}

@@ -194,7 +194,12 @@ def _labels(ids: pd.Series | None, n: int, offset: int = 1) -> np.ndarray:
     if ids is None:
         return rows
     vals = ids.to_numpy(dtype=object, na_value=None)
-    return np.where(pd.isna(vals), rows, vals).astype(object)
+    out = np.where(pd.isna(vals), rows, vals).astype(object)
+    # a duplicated id alone would not say which feature is meant
+    dup = ids.duplicated(keep=False).to_numpy() & ids.notna().to_numpy()
+    if dup.any():
+        out[dup] = np.char.add(np.char.add(out[dup].astype(str), " "), rows[dup].astype(str)).astype(object)
+    return out
 
 
 def source_file(path: PathLike) -> SourceFile:
@@ -545,6 +550,21 @@ def _decode_text_file(p: Path) -> tuple[str, str]:
             hint="请另存为 UTF-8 编码的 CSV (save as CSV UTF-8)") from e
 
 
+def _find_header(df: pd.DataFrame, required: tuple[str, ...]) -> tuple[pd.DataFrame, int]:
+    """Re-head a table whose real header sits below title rows (表头上方有标题行); returns rows skipped."""
+    if all(c in df.columns.astype(str).str.strip() for c in required):
+        return df, 0
+    head = df.head(10).astype("str").apply(lambda col: col.str.strip())
+    hit = head.isin(list(required)).sum(axis=1).to_numpy()
+    rows = np.flatnonzero(hit == len(required))
+    if len(rows) == 0:
+        return df, 0
+    r = int(rows[0])
+    body = df.iloc[r + 1:].reset_index(drop=True)
+    body.columns = head.iloc[r].tolist()
+    return body, r + 1
+
+
 def _read_raw_table(p: Path, kind: str, layer: str | None) -> tuple[pd.DataFrame, bool]:
     suffix = p.suffix.lower()
     if suffix in (".csv", ".txt"):
@@ -619,6 +639,8 @@ def read_table(
     source = p.name
     report = LoadReport()
     raw, excel = _read_raw_table(p, kind, layer)
+    raw, skipped = _find_header(raw, TABLE_REQUIRED[kind])
+    first_row = 2 + skipped  # spreadsheet row of the first data row (the header is row 1 + skipped)
     schema = TABLE_COLUMNS[kind]
     raw = _restore_truncated(raw, schema, source, report)
     problems: list[GisError] = []
@@ -635,12 +657,12 @@ def read_table(
     # row labels: the enterprise id where unique ids exist; pairs for occupancy; spreadsheet rows otherwise
     if kind == "enterprises":
         ids = v.clean_text(raw["enterprise_id"], excel=excel)
-        labels = _labels(ids, n, offset=2)
+        labels = _labels(ids, n, offset=first_row)
         _check_ids(ids, "enterprise_id", source, labels, problems)
     elif kind == "occupancy":
         e = v.clean_text(raw["enterprise_id"], excel=excel)
         pid = v.clean_text(raw["parcel_id"], excel=excel)
-        labels = _row_labels(n, 2)
+        labels = _row_labels(n, first_row)
         for col, s in (("enterprise_id", e), ("parcel_id", pid)):
             empty = s.isna().to_numpy()
             if empty.any():
@@ -657,7 +679,7 @@ def read_table(
                 ids=pd.unique(pair[dup]).tolist(), hint="每对企业和宗地只保留一行 (one row per pair)"))
         labels = np.where(e.notna() & pid.notna(), pair, labels).astype(object)
     else:
-        labels = _row_labels(n, 2)
+        labels = _row_labels(n, first_row)
     df, missing = _normalise_columns(
         raw, schema, source=source, labels=labels, excel=excel, problems=problems)
     if kind == "land_supply":
@@ -937,12 +959,12 @@ def write_layer(gdf: gpd.GeoDataFrame | pd.DataFrame, path: PathLike, layer: str
                              hint=f"请使用 {' / '.join([*_DRIVERS, '.parquet'])}")
     p.parent.mkdir(parents=True, exist_ok=True)
     layer = layer or p.stem
-    if driver == "GPKG":
-        pyogrio.write_dataframe(gdf, p, layer=layer, driver=driver)
-    else:
-        if p.exists():
-            p.unlink()
-        pyogrio.write_dataframe(gdf, p, layer=layer, driver=driver)
+    if driver == "ESRI Shapefile":
+        for ext in (".shp", ".shx", ".dbf", ".prj", ".cpg"):
+            p.with_suffix(ext).unlink(missing_ok=True)
+    elif driver != "GPKG":
+        p.unlink(missing_ok=True)
+    pyogrio.write_dataframe(gdf, p, layer=layer, driver=driver)
     return p
 
 

@@ -571,3 +571,48 @@ def test_sample_data_loads() -> None:
     inputs = load_inputs(DATA_DIR / "parcels.gpkg", **kw)
     assert inputs.parcels.crs.to_epsg() == 4544 and inputs.parcels["parcel_id"].is_unique
     assert not inputs.report.errors
+
+
+def test_xlsx_with_title_rows_above_the_header(tmp_path: Path) -> None:
+    path = tmp_path / "企业名单.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["2024年规上工业企业名单"])  # the title row Chinese offices put above a table
+    ws.append([])
+    ws.append(["enterprise_id", "name", "revenue_10k", "tax_10k"])
+    ws.append(["E1", "甲", 100, 1])
+    ws.append(["E2", "乙", -1, 1])
+    wb.save(path)
+    with pytest.raises(ValidationError) as ei:
+        read_table(path, "enterprises")
+    assert ei.value.ids == ["E2"]
+    ws.delete_rows(5)
+    ws.append(["", "丙", 1, 1])
+    wb.save(path)
+    with pytest.raises(ValidationError) as ei:
+        read_table(path, "enterprises")
+    assert ei.value.ids == ["#5"]  # the spreadsheet row the planner sees
+
+
+def test_zone_layers_must_be_polygons_and_ring_may_come_in_pieces(tmp_path: Path) -> None:
+    path = tmp_path / "zones.gpkg"
+    # the ring as two halves of a 1 000 m square → noded and polygonised to 1 000 000 m²
+    a = shapely.LineString([(X0, Y0), (X0 + 1000, Y0), (X0 + 1000, Y0 + 1000)])
+    b = shapely.LineString([(X0 + 1000, Y0 + 1000), (X0, Y0 + 1000), (X0, Y0)])
+    write_layer(gpd.GeoDataFrame(geometry=[a, b], crs="EPSG:4544"), path, "ring")
+    zones, _ = read_zones(path)
+    assert zones["ring"].area.sum() == pytest.approx(1_000_000.0)
+    write_layer(gpd.GeoDataFrame({"park_id": ["K1"]}, geometry=[shapely.Point(X0, Y0)], crs="EPSG:4544"),
+                path, "parks")
+    with pytest.raises(ValidationError) as ei:
+        read_zones(path)
+    assert "zones.gpkg:parks" in str(ei.value) and "Point" in str(ei.value)
+
+
+@pytest.mark.filterwarnings("ignore:Normalized/laundered field name")
+def test_write_layer_overwrites_files(tmp_path: Path) -> None:
+    for fmt in ("shp", "geojson", "fgb", "parquet"):
+        path = tmp_path / f"p.{fmt}"
+        write_layer(_parcels(), path)
+        write_layer(_parcels().iloc[:1], path)
+        assert len(read_layer(path)) == 1, fmt
