@@ -563,14 +563,35 @@ def test_load_inputs_all_or_nothing(tmp_path: Path) -> None:
     assert "enterprises.csv" in str(err) and "bad_zones.gpkg" in str(err) and "未载入" in str(err)
 
 
-@pytest.mark.skipif(not (DATA_DIR / "parcels.gpkg").exists(), reason="sample data not generated yet")
-def test_sample_data_loads() -> None:
-    kw = {k: DATA_DIR / f for k, f in [("enterprises", "enterprises.csv"), ("occupancy", "occupancy.csv"),
-                                       ("zones", "zones.gpkg"), ("land_supply", "land_supply.csv")]
-          if (DATA_DIR / f).exists()}
-    inputs = load_inputs(DATA_DIR / "parcels.gpkg", **kw)
+@pytest.fixture(scope="module")
+def sample_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The committed sample data, or the same generated afresh when it is not there yet."""
+    if (DATA_DIR / "parcels.gpkg").exists():
+        return DATA_DIR
+    from gis.sample_data import write_sample
+
+    out = tmp_path_factory.mktemp("sample_parcels")
+    write_sample(out)
+    return out
+
+
+def test_sample_data_loads(sample_dir: Path) -> None:
+    kw = {k: sample_dir / f for k, f in [("enterprises", "enterprises.csv"), ("occupancy", "occupancy.csv"),
+                                         ("zones", "zones.gpkg"), ("land_supply", "land_supply.csv")]
+          if (sample_dir / f).exists()}
+    inputs = load_inputs(sample_dir / "parcels.gpkg", **kw)
     assert inputs.parcels.crs.to_epsg() == 4544 and inputs.parcels["parcel_id"].is_unique
-    assert not inputs.report.errors
+    assert not inputs.report.errors and set(inputs.sources) == {"parcels", *kw}
+    assert set(inputs.parcels.geom_type) == {"MultiPolygon"}
+    # the same parcels as GeoJSON (EPSG:4490) read back to the same attributes
+    if (sample_dir / "parcels.geojson").exists():
+        gj, _ = read_parcels(sample_dir / "parcels.geojson")
+        gj = gj.set_index("parcel_id").loc[inputs.parcels["parcel_id"]]
+        gp = inputs.parcels.set_index("parcel_id")
+        pd.testing.assert_frame_equal(gj.drop(columns="geometry"), gp.drop(columns="geometry"))
+    if (sample_dir / "enterprises.xlsx").exists() and inputs.enterprises is not None:
+        xl, _ = read_table(sample_dir / "enterprises.xlsx", "enterprises")
+        pd.testing.assert_frame_equal(xl, inputs.enterprises)
 
 
 def test_xlsx_with_title_rows_above_the_header(tmp_path: Path) -> None:
