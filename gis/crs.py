@@ -192,7 +192,9 @@ def to_working_crs(
     source : str
         File name used in messages.
     crs : str, int or pyproj.CRS, optional
-        CRS named by the caller; used when the layer has none, and overrides a layer's own label.
+        CRS named by the caller: used for a layer that has none, and instead of a layer's own label only
+        when that label contradicts the coordinates and the named CRS fits them (so one ``--crs`` for
+        several files never spoils a file that is labelled correctly).
     id_col : str, optional
         Column whose values name offending features in messages (row numbers otherwise).
     notes : list, optional
@@ -216,21 +218,28 @@ def to_working_crs(
     410479
     """
     notes = notes if notes is not None else []
-    if crs is not None:
-        given = pyproj.CRS.from_user_input(crs)
-        if gdf.crs is not None and not pyproj.CRS(gdf.crs).equals(given):
-            notes.append((
-                f"按指定坐标系 {_epsg_label(given)} 解释，忽略文件标注的 "
-                f"{_epsg_label(pyproj.CRS(gdf.crs))} (using the given CRS instead of the file's)", []))
-        gdf = gdf.set_crs(given, allow_override=True)
-    elif gdf.crs is None:
-        raise CrsError(
-            "图层没有坐标参考系 (layer has no CRS)",
-            path=source,
-            hint="请在文件中定义坐标系，或用 crs= / --crs 指定，例如 EPSG:4544（CGCS2000 3 度带 105°E）或 "
-            "EPSG:4490（经纬度）(define the CRS in the file or pass crs=, e.g. EPSG:4544 or EPSG:4490)",
-        )
+    given = pyproj.CRS.from_user_input(crs) if crs is not None else None
+    if gdf.crs is None:
+        if given is None:
+            raise CrsError(
+                "图层没有坐标参考系 (layer has no CRS)",
+                path=source,
+                hint="请在文件中定义坐标系，或用 crs= / --crs 指定，例如 EPSG:4544（CGCS2000 3 度带 105°E）"
+                "或 EPSG:4490（经纬度）(define the CRS in the file or pass crs=, e.g. EPSG:4544 or EPSG:4490)",
+            )
+        gdf = gdf.set_crs(given)
+        notes.append((f"文件没有坐标系，按指定的 {_epsg_label(given)} 读取 (no CRS in the file; "
+                      f"read as the given {_epsg_label(given)})", []))
     problems = check_coordinates(gdf, source=source, id_col=id_col)
+    if problems and given is not None and not pyproj.CRS(gdf.crs).equals(given):
+        # the caller named a CRS for a file whose own label contradicts its coordinates: use it if it fits
+        relabelled = gdf.set_crs(given, allow_override=True)
+        if not check_coordinates(relabelled, source=source, id_col=id_col):
+            notes.append((
+                f"文件标注的 {_epsg_label(pyproj.CRS(gdf.crs))} 与坐标不符，"
+                f"按指定的 {_epsg_label(given)} 读取 "
+                "(the file's CRS contradicts its coordinates; read as the given CRS)", []))
+            gdf, problems = relabelled, []
     if problems:
         if len(problems) == 1:
             raise problems[0]

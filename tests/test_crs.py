@@ -174,3 +174,14 @@ def test_many_features_vectorised_and_ids_capped_in_message() -> None:
         to_working_crs(g, source="p.gpkg", id_col="parcel_id")
     assert len(ei.value.ids) == 25
     assert "Q19" in str(ei.value) and "Q20" not in str(ei.value) and "共 25 个" in str(ei.value)
+
+
+def test_given_crs_does_not_spoil_a_correctly_labelled_layer() -> None:
+    # one --crs for several files: a layer labelled EPSG:4490 with degree coordinates keeps its own label
+    notes: list = []
+    out = to_working_crs(_pt(*TIANFU_LONLAT, "EPSG:4490"), source="z.gpkg", crs="EPSG:4544", notes=notes)
+    assert abs(out.geometry.iloc[0].x - TIANFU_4544[0]) < 0.5
+    # and a wrong label with a named CRS that does not fit either is still refused, naming the likely CRS
+    g = _box(35_000_000 + TIANFU_4544[0], TIANFU_4544[1], "EPSG:4544")
+    with pytest.raises(CrsError, match="EPSG:4523"):
+        to_working_crs(g, source="t.gpkg", crs="EPSG:4490")
