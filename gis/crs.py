@@ -225,7 +225,8 @@ def to_working_crs(
                 "图层没有坐标参考系 (layer has no CRS)",
                 path=source,
                 hint="请在文件中定义坐标系，或用 crs= / --crs 指定，例如 EPSG:4544（CGCS2000 3 度带 105°E）"
-                "或 EPSG:4490（经纬度）(define the CRS in the file or pass crs=, e.g. EPSG:4544 or EPSG:4490)",
+                "或 EPSG:4490（经纬度）"
+                "(define the CRS in the file or pass crs=, e.g. EPSG:4544 or EPSG:4490)",
             )
         gdf = gdf.set_crs(given)
         notes.append((f"文件没有坐标系，按指定的 {_epsg_label(given)} 读取 (no CRS in the file; "
