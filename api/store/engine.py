@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import threading
@@ -38,11 +39,24 @@ def _json_dumps(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
+def _load_bundled_proj_first() -> None:
+    """Load pyproj's and pyogrio's bundled PROJ/GDAL before SQLite loads mod_spatialite.
+
+    SQLite dlopens extensions with RTLD_GLOBAL, so the system libproj that mod_spatialite pulls in becomes
+    global; a wheel-bundled PROJ loaded *after* it binds its C++ globals to the system copy and both
+    libraries destroy them at exit ("double free or corruption"). Loaded before, each keeps its own.
+    """
+    import pyogrio  # noqa: F401
+    import pyproj._transformer  # noqa: F401
+
+
 def make_engine(url: str) -> Engine:
     """Create an engine for ``url`` (``sqlite:///…`` → SpatiaLite via pysqlite3; ``postgresql+psycopg://…``)."""
     sa_url = make_url(url)
     if sa_url.get_backend_name() == "sqlite":
         import pysqlite3.dbapi2 as sqlite_module  # the stdlib sqlite3 here cannot load extensions
+
+        _load_bundled_proj_first()
 
         if sa_url.database and sa_url.database != ":memory:":
             Path(sa_url.database).parent.mkdir(parents=True, exist_ok=True)
@@ -112,4 +126,15 @@ def dispose_engine(settings: StoreSettings | None = None) -> None:
         engine = _engines.pop(url, None)
         _schema_ready.discard(url)
     if engine is not None:
+        engine.dispose()
+
+
+@atexit.register
+def _dispose_all() -> None:
+    # SpatiaLite connections left to the garbage collector at interpreter exit can crash in
+    # mod_spatialite's cleanup ("double free"); close them in an orderly way first.
+    with _lock:
+        engines = list(_engines.values())
+        _engines.clear()
+    for engine in engines:
         engine.dispose()

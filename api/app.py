@@ -1,0 +1,128 @@
+"""``create_app``: the only place the mujun HTTP application is built (OGC API, datasets, evaluations, …)."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from fastapi.openapi.utils import get_openapi
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api import openapi30
+from api.errors import ApiError, error_body, register_error_handlers
+from api.settings import Settings, get_settings
+from api.store.engine import get_engine
+
+_ROUTER_MODULES = ("api.ogc", "api.routes_datasets", "api.routes_rulesets", "api.routes_evaluations",
+                   "api.routes_check", "api.routes_admin")
+
+
+class BodyLimitMiddleware:
+    """Refuse request bodies above ``max_bytes`` with 413, by Content-Length and while streaming."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Count the body as it arrives; answer 413 as soon as it is too large."""
+        if scope["type"] != "http" or scope.get("method") not in ("POST", "PUT", "PATCH"):
+            await self.app(scope, receive, send)
+            return
+        limit = self.max_bytes
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await _too_large(send, limit)
+            return
+        received = 0
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise ApiError(413, "payload_too_large", _too_large_message(limit))
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except ApiError as exc:
+            if exc.status_code != 413 or started:
+                raise
+            await _too_large(send, limit)
+
+
+def _too_large_message(limit: int) -> str:
+    return (f"上传内容超过 {limit / 1e6:.0f} MB 上限 (upload larger than the {limit / 1e6:.0f} MB limit); "
+            "请拆分文件或调整 MUJUN_MAX_UPLOAD_MB")
+
+
+async def _too_large(send: Send, limit: int) -> None:
+    import json
+
+    body = json.dumps(error_body("payload_too_large", _too_large_message(limit),
+                                 [{"limit_bytes": limit}]), ensure_ascii=False).encode()
+    await send({"type": "http.response.start", "status": 413,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()), (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema is None:
+        doc = get_openapi(title=app.title, version=app.version, description=app.description,
+                          routes=app.routes)
+        app.openapi_schema = openapi30.downgrade(doc)
+    return app.openapi_schema
+
+
+def create_app(settings: Settings | None = None, *, routers: Sequence[APIRouter] = ()) -> FastAPI:
+    """Build the app: store engine (migrated), error mapping, upload limit, API routers, extra ``routers``.
+
+    The web pages (``api.web``), when present, are included too: that module's ``register(app)`` is called.
+    """
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="亩均 mujun API",
+        version="0.1.0",
+        description="成都工业用地合规评估：OGC API – Features、数据集、规则集、评估与导出",
+        openapi_url="/api",
+        docs_url="/api.html",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.engine = get_engine(settings)
+    register_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=int(settings.max_upload_mb * 1024 * 1024))
+    for name in _ROUTER_MODULES:
+        module = _optional_module(name)
+        if module is not None:
+            app.include_router(module.router)
+            if hasattr(module, "setup"):
+                module.setup(app)
+    for router in routers:
+        app.include_router(router)
+    web = _optional_module("api.web")
+    if web is not None and hasattr(web, "register"):
+        web.register(app)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _optional_module(name: str) -> Any:
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name == name:
+            return None
+        raise

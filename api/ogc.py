@@ -1,0 +1,231 @@
+"""OGC API – Features Part 1 (Core, GeoJSON, OpenAPI 3.0): landing page, conformance, collections, items.
+
+Collections: ``parcels`` (with the latest evaluation's status and per-rule statuses), ``enterprises`` (their
+land) and one ``zone_<layer>`` per zone layer. Geometries in CRS84; ``bbox`` goes through the spatial index.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import JSONResponse
+
+from api.deps import Conn, Reader
+from api.errors import ApiError
+from api.store import features as fs
+
+router = APIRouter(tags=["OGC API – Features"])
+
+GEOJSON = "application/geo+json"
+CONFORMANCE = [
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+]
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+_COMMON_PARAMS = {"f", "bbox", "bbox-crs", "limit", "offset", "datetime", "dataset", "run"}
+
+DatasetParam = Annotated[int | None, Query(description="数据集编号，默认最新 (dataset id; default: newest)")]
+
+
+class GeoJSONResponse(JSONResponse):
+    """JSON with the GeoJSON media type (RFC 7946)."""
+
+    media_type = GEOJSON
+
+    def render(self, content: Any) -> bytes:
+        """Serialise compactly with Chinese left readable."""
+        import json
+
+        return json.dumps(content, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+
+
+def _url(request: Request, path: str, **params: Any) -> str:
+    base = str(request.base_url).rstrip("/")
+    query = urlencode({k: v for k, v in params.items() if v is not None})
+    return f"{base}{path}" + (f"?{query}" if query else "")
+
+
+def _link(href: str, rel: str, type_: str, title: str) -> dict[str, str]:
+    return {"href": href, "rel": rel, "type": type_, "title": title}
+
+
+@router.get("/", summary="登录页 (landing page)")
+def landing(request: Request, _user: Reader) -> Any:
+    """The OGC API landing page (HTML pages, when installed, take over for browsers)."""
+    html = getattr(request.app.state, "html_landing", None)
+    accept = request.headers.get("accept", "")
+    if html is not None and (request.query_params.get("f") == "html" or
+                             ("text/html" in accept and request.query_params.get("f") != "json")):
+        return html(request)
+    return {
+        "title": "亩均 mujun — 成都工业用地合规数据服务",
+        "description": "OGC API – Features: 宗地、企业用地、分区图层及合规评估结果 "
+                       "(parcels, enterprises' land, zone layers and compliance results)",
+        "links": [
+            _link(_url(request, "/"), "self", "application/json", "本页 (this document)"),
+            _link(_url(request, "/api"), "service-desc", "application/vnd.oai.openapi+json;version=3.0",
+                  "OpenAPI 3.0 定义 (API definition)"),
+            _link(_url(request, "/api.html"), "service-doc", "text/html", "接口文档 (API documentation)"),
+            _link(_url(request, "/conformance"), "conformance", "application/json",
+                  "符合的标准 (conformance classes)"),
+            _link(_url(request, "/collections"), "data", "application/json", "要素集 (collections)"),
+        ],
+    }
+
+
+@router.get("/conformance", summary="符合的标准 (conformance classes)")
+def conformance(_user: Reader) -> dict[str, list[str]]:
+    """The conformance classes this server implements."""
+    return {"conformsTo": CONFORMANCE}
+
+
+def _collection_json(request: Request, c: fs.Collection, dataset: int | None) -> dict[str, Any]:
+    items = _url(request, f"/collections/{c.id}/items", dataset=dataset)
+    return {
+        "id": c.id,
+        "title": c.title,
+        "description": c.description,
+        "itemType": "feature",
+        "crs": [CRS84],
+        "storageCrs": "http://www.opengis.net/def/crs/EPSG/0/4544",
+        "extent": {"spatial": {"bbox": [c.extent or [-180.0, -90.0, 180.0, 90.0]], "crs": CRS84}},
+        "links": [
+            _link(_url(request, f"/collections/{c.id}", dataset=dataset), "self", "application/json",
+                  c.title),
+            _link(items, "items", GEOJSON, f"{c.title}要素 (items)"),
+        ],
+        "mujun:dataset": c.dataset_id,
+        "mujun:count": c.count,
+        "mujun:filters": list(c.filters),
+    }
+
+
+@router.get("/collections", summary="要素集列表 (collections)")
+def collections(request: Request, conn: Conn, _user: Reader, dataset: DatasetParam = None) -> dict[str, Any]:
+    """Every collection of the dataset (default: the newest)."""
+    cols = fs.list_collections(conn, dataset)
+    return {
+        "links": [_link(_url(request, "/collections", dataset=dataset), "self", "application/json",
+                        "要素集")],
+        "collections": [_collection_json(request, c, dataset) for c in cols],
+    }
+
+
+CollectionId = Annotated[str, Path(description="parcels, enterprises, zone_<layer>")]
+
+
+@router.get("/collections/{collection_id}", summary="要素集 (collection)")
+def collection(request: Request, collection_id: CollectionId, conn: Conn, _user: Reader,
+               dataset: DatasetParam = None) -> dict[str, Any]:
+    """One collection's description."""
+    return _collection_json(request, fs.get_collection(conn, collection_id, dataset), dataset)
+
+
+def parse_bbox(raw: str | None) -> tuple[float, float, float, float] | None:
+    """``minx,miny,maxx,maxy`` (or the 6-number 3-D form) in CRS84, checked; 400 naming what is wrong."""
+    if raw is None or raw == "":
+        return None
+    parts = raw.split(",")
+    try:
+        nums = [float(p) for p in parts]
+    except ValueError:
+        nums = []
+    if len(nums) not in (4, 6) or not all(math.isfinite(n) for n in nums):
+        raise ApiError(400, "invalid_bbox", "bbox 应为 4 个数：最小经度,最小纬度,最大经度,最大纬度 "
+                       "(bbox must be minLon,minLat,maxLon,maxLat)", [{"parameter": "bbox", "value": raw}])
+    minx, miny, maxx, maxy = (nums[0], nums[1], nums[3], nums[4]) if len(nums) == 6 else nums
+    if not (-180 <= minx <= 180 and -180 <= maxx <= 180 and -90 <= miny <= maxy <= 90) or minx > maxx:
+        raise ApiError(400, "invalid_bbox", "bbox 超出经纬度范围或最小值大于最大值 "
+                       "(bbox out of range, or min > max)", [{"parameter": "bbox", "value": raw}])
+    return minx, miny, maxx, maxy
+
+
+def _check_params(request: Request, c: fs.Collection) -> dict[str, str | None]:
+    allowed = _COMMON_PARAMS | set(c.filters)
+    unknown = sorted(set(request.query_params) - allowed)
+    if unknown:
+        raise ApiError(400, "unknown_parameter",
+                       f"不支持的查询参数 (unknown query parameter): {', '.join(unknown)}",
+                       [{"parameter": u, "allowed": sorted(allowed)} for u in unknown])
+    bbox_crs = request.query_params.get("bbox-crs")
+    if bbox_crs not in (None, CRS84, "http://www.opengis.net/def/crs/EPSG/0/4326"):
+        raise ApiError(400, "invalid_parameter", "bbox-crs 仅支持 CRS84 (only CRS84 is supported)",
+                       [{"parameter": "bbox-crs", "value": bbox_crs}])
+    return {k: request.query_params.get(k) for k in c.filters}
+
+
+@router.get("/collections/{collection_id}/items", summary="要素 (features)", response_class=GeoJSONResponse)
+def items(
+    request: Request,
+    collection_id: CollectionId,
+    conn: Conn,
+    _user: Reader,
+    bbox: Annotated[str | None, Query(description="minLon,minLat,maxLon,maxLat (CRS84)")] = None,
+    limit: Annotated[int | None, Query(ge=1, description="每页要素数 (page size), 默认 10")] = None,
+    offset: Annotated[int, Query(ge=0, description="跳过的要素数 (features to skip)")] = 0,
+    status: Annotated[str | None, Query(description="合规状态，逗号分隔 (status: fail,warn,…)")] = None,
+    rule: Annotated[str | None, Query(description="规则编号，如 far.bounds (rule id)")] = None,
+    district: Annotated[str | None, Query(description="区(市)县")] = None,
+    park_id: Annotated[str | None, Query(description="园区编号 (park id)")] = None,
+    zone: Annotated[str | None, Query(description="red_line / blue_line / …")] = None,
+    dataset: DatasetParam = None,
+    run: Annotated[int | None, Query(description="评估编号；默认最近一次 (run id; default: latest)")] = None,
+) -> GeoJSONResponse:
+    """A page of features: bbox, property filters, limit/offset, numberMatched/numberReturned, next/prev."""
+    settings = request.app.state.settings
+    c = fs.get_collection(conn, collection_id, dataset)
+    filters = _check_params(request, c)
+    box = parse_bbox(bbox)
+    page_size = min(limit or settings.items_default_limit, settings.items_max_limit)
+    page = fs.query_collection(conn, c, bbox=box, filters=filters, limit=page_size, offset=offset, run_id=run)
+    params = {k: v for k, v in request.query_params.items() if k not in ("offset", "limit")}
+    params["limit"] = str(page_size)
+    path = f"/collections/{collection_id}/items"
+    links = [_link(_url(request, path, **params, offset=offset or None), "self", GEOJSON, "本页 (this page)"),
+             _link(_url(request, f"/collections/{collection_id}"), "collection", "application/json", c.title)]
+    if offset + len(page.features) < page.number_matched:
+        links.append(_link(_url(request, path, **params, offset=offset + page_size), "next", GEOJSON,
+                           "下一页 (next page)"))
+    if offset > 0:
+        links.append(_link(_url(request, path, **params, offset=max(0, offset - page_size) or None), "prev",
+                           GEOJSON, "上一页 (previous page)"))
+    body = {
+        "type": "FeatureCollection",
+        "features": page.features,
+        "numberMatched": page.number_matched,
+        "numberReturned": len(page.features),
+        "timeStamp": _now_iso(),
+        "links": links,
+    }
+    if page.run_id is not None:
+        body["mujun:run"] = page.run_id
+    return GeoJSONResponse(body)
+
+
+@router.get("/collections/{collection_id}/items/{feature_id}", summary="单个要素 (one feature)",
+            response_class=GeoJSONResponse)
+def item(request: Request, collection_id: CollectionId, feature_id: str, conn: Conn, _user: Reader,
+         dataset: DatasetParam = None, run: Annotated[int | None, Query()] = None) -> GeoJSONResponse:
+    """One feature by id (parcel_id, enterprise_id, or a zone feature's number)."""
+    c = fs.get_collection(conn, collection_id, dataset)
+    page = fs.query_collection(conn, c, feature_id=feature_id, limit=1, offset=0, run_id=run)
+    if not page.features:
+        raise ApiError(404, "not_found",
+                       f"要素集 {collection_id} 中没有要素 '{feature_id}' (feature not found)",
+                       [{"collection": collection_id, "feature": feature_id}])
+    feat = page.features[0]
+    feat["links"] = [
+        _link(_url(request, f"/collections/{collection_id}/items/{feature_id}"), "self", GEOJSON, feature_id),
+        _link(_url(request, f"/collections/{collection_id}"), "collection", "application/json", c.title),
+    ]
+    return GeoJSONResponse(feat)
+
+
+def _now_iso() -> str:
+    import datetime as dt
+
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
