@@ -140,6 +140,9 @@ def evaluate(inputs: Inputs, ruleset: RuleSet, as_of: date | str | None = None,
     for col in ("level", "rule", "status", "citation"):
         if col in verdicts:
             verdicts[col] = verdicts[col].astype("category")
+    if "code" in verdicts:
+        code = verdicts["code"].astype(object)
+        verdicts["code"] = code.where(code.notna(), None)
 
     firms = firm_frame(ctx)
     if not firms.empty:
