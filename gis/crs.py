@@ -151,6 +151,20 @@ def check_coordinates(
                     path=source, ids=_feature_ids(gdf, id_col, unprefixed),
                     hint=f"请把坐标系标注为 {guess} (label it {guess})",
                 ))
+            # x = zone number × 1 000 000 + easting: another zone's prefix means another zone's CRS
+            own_zone = int(fe // 1e6)
+            x_zone = np.where((x >= 1e7) & (x < 1e8), x // 1e6, -1).astype(int)
+            other = (x_zone >= 0) & (x_zone != own_zone)
+            if other.any():
+                zone = int(np.bincount(x_zone[other]).argmax())
+                code = cgcs2000_gk_epsg(zone, prefixed=True)
+                guess = f"EPSG:{code}" if code else f"带号 {zone} 的高斯投影 (GK zone {zone})"
+                problems.append(CrsError(
+                    f"x 的带号前缀是 {zone}，但坐标系 {label} 是第 {own_zone} 带 "
+                    f"(x carries zone prefix {zone} but {label} is zone {own_zone}); looks like {guess}",
+                    path=source, ids=_feature_ids(gdf, id_col, other),
+                    hint=f"请把坐标系标注为 {guess} (label it {guess})",
+                ))
     return problems
 
 

@@ -12,10 +12,10 @@ import hashlib
 import io as _io
 import os
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -872,7 +872,7 @@ def load_inputs(
     sources: dict[str, SourceFile] = {}
     result: dict[str, object] = {}
 
-    def run(key: str, path: PathLike | None, reader) -> None:  # noqa: ANN001
+    def run(key: str, path: PathLike | None, reader: Callable[[PathLike], tuple[Any, LoadReport]]) -> None:
         if path is None:
             return
         try:

@@ -185,3 +185,8 @@ def test_given_crs_does_not_spoil_a_correctly_labelled_layer() -> None:
     g = _box(35_000_000 + TIANFU_4544[0], TIANFU_4544[1], "EPSG:4544")
     with pytest.raises(CrsError, match="EPSG:4523"):
         to_working_crs(g, source="t.gpkg", crs="EPSG:4490")
+
+
+def test_zone_34_prefix_labelled_as_zone_35_names_4522() -> None:
+    with pytest.raises(CrsError, match="EPSG:4522"):
+        to_working_crs(_box(34_337_600, 3_386_000, "EPSG:4523", pid="W1"), source="w.gpkg")
