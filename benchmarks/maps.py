@@ -1,0 +1,130 @@
+"""Compliance-map scale benchmark: build time, HTML size and Chromium time to first paint.
+
+Run: ``.venv/bin/python benchmarks/maps.py [--sizes 1000 10000 100000] [--verdicts 4]``.
+Parcels come from ``gis.sample_data.make_synthetic(n)`` when it exists, else from a grid of 80 m squares
+around 天府广场. Time to first paint = ``performance.now()`` two animation frames after the parcel layer was
+added (the canvas has been drawn), measured in Debian's headless Chromium with the network blocked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from gis import maps  # noqa: E402
+
+OUT = ROOT / "benchmarks" / "out"
+STATUSES = np.array(["pass", "fail", "warn", "missing_data", "exempt", "not_applicable"])
+RULES = ["far.bounds", "zone.red_line", "per_mu.revenue", "per_mu.tax", "idle.order53", "low_efficiency",
+         "standard_land.required", "industry.restricted"]
+
+
+def grid_parcels(n: int, seed: int = 1) -> gpd.GeoDataFrame:
+    """``n`` 80 m × 80 m parcels (with a jittered corner) on a 100 m grid around 天府广场."""
+    rng = np.random.default_rng(seed)
+    side = int(np.ceil(np.sqrt(n)))
+    i = np.arange(n)
+    x0 = 410449 - side * 50 + (i % side) * 100.0
+    y0 = 3383928 - side * 50 + (i // side) * 100.0
+    j = rng.uniform(-8, 8, size=(n, 2))
+    coords = np.stack(
+        [np.column_stack([x0, y0]), np.column_stack([x0 + 80, y0]),
+         np.column_stack([x0 + 80 + j[:, 0], y0 + 80 + j[:, 1]]), np.column_stack([x0, y0 + 80]),
+         np.column_stack([x0, y0])], axis=1)
+    geoms = shapely.polygons(coords)
+    status = STATUSES[rng.choice(4, size=n, p=[0.55, 0.2, 0.15, 0.1])]
+    return gpd.GeoDataFrame({"parcel_id": [f"P{k:06d}" for k in range(n)], "status": status},
+                            geometry=geoms, crs="EPSG:4544")
+
+
+def synthetic(n: int, per_parcel: int) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Parcels and ``per_parcel`` verdicts each (values, thresholds and messages vary per parcel)."""
+    try:
+        from gis.sample_data import make_synthetic  # written by another engineer; optional
+
+        data = make_synthetic(n, seed=1)
+        parcels = data["parcels"]
+        if "status" not in parcels.columns:
+            parcels = parcels.assign(status=grid_parcels(n)["status"].to_numpy())
+    except (ImportError, KeyError, TypeError):
+        parcels = grid_parcels(n)
+    rng = np.random.default_rng(2)
+    k = n * per_parcel
+    rule_idx = np.tile(np.arange(per_parcel) % len(RULES), n)
+    vals = np.round(rng.uniform(0.5, 900, size=k), 2)
+    verdicts = pd.DataFrame({
+        "level": "parcel",
+        "subject_id": np.repeat(parcels["parcel_id"].astype("str").to_numpy(), per_parcel),
+        "rule": np.array(RULES)[rule_idx],
+        "status": STATUSES[rng.choice(6, size=k, p=[0.5, 0.15, 0.1, 0.1, 0.05, 0.1])],
+        "value": vals,
+        "threshold": [{"min": 2.0, "max": 4.0}] * k,
+        "message": pd.Series(vals).map("测得数值 {:.2f}，与标准比较".format).to_numpy(),
+        "citation": "成都市支持制造业产业功能区提能升级行动计划 四（七）",
+    })
+    return parcels, verdicts
+
+
+def first_paint_ms(html: Path, runs: int = 1) -> tuple[float, float]:
+    """Chromium time to first paint (ms) and the time the build() call took in the page (ms)."""
+    from playwright.sync_api import sync_playwright
+
+    args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+    best, build = float("inf"), float("nan")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=args)
+        for _ in range(runs):
+            ctx = browser.new_context(viewport={"width": 1280, "height": 800})
+            ctx.route("**/*", lambda r: r.continue_() if r.request.url.startswith("file://") else r.abort())
+            page = ctx.new_page()
+            page.goto(html.resolve().as_uri(), timeout=120000)
+            page.wait_for_function("window.mujunReady !== undefined", timeout=120000)
+            ready = page.evaluate("window.mujunReady")
+            build = page.evaluate("window.mujunMaps[0].buildMs")
+            drawn = page.evaluate("window.mujunMaps[0].parcels.drawnCount")
+            # responsiveness: time for a pan + zoom to be drawn
+            t = page.evaluate(
+                """() => new Promise(res => { const m = window.mujunMaps[0].map; const t0 = performance.now();
+                m.setZoom(m.getZoom() + 1, {animate: false}); m.panBy([200, 100], {animate: false});
+                requestAnimationFrame(() => requestAnimationFrame(() => res(performance.now() - t0))); })"""
+            )
+            print(f"    drawn={drawn} zoom+pan redraw={t:.0f} ms", flush=True)
+            best = min(best, ready)
+            ctx.close()
+        browser.close()
+    return best, build
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
+    ap.add_argument("--verdicts", type=int, default=4, help="verdicts per parcel (0 = none)")
+    ap.add_argument("--no-browser", action="store_true")
+    args = ap.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    print(f"{'parcels':>8} {'verdicts':>9} {'build s':>8} {'HTML MB':>8} {'paint ms':>9} {'JS build ms':>11}")
+    for n in args.sizes:
+        parcels, verdicts = synthetic(n, args.verdicts)
+        t0 = time.perf_counter()
+        path = maps.save_compliance_map(OUT / f"map_{n}.html", parcels, verdicts if args.verdicts else None,
+                                        inline=True)
+        build_s = time.perf_counter() - t0
+        size_mb = path.stat().st_size / 1e6
+        paint, js_build = (float("nan"), float("nan")) if args.no_browser else first_paint_ms(path)
+        print(f"{n:>8} {len(verdicts):>9} {build_s:>8.2f} {size_mb:>8.2f} {paint:>9.0f} {js_build:>11.0f}",
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()
