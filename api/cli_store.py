@@ -1,0 +1,104 @@
+"""CLI commands of the store and server: ``mujun import``, ``mujun serve``, ``mujun users add``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+console = Console(stderr=True)
+out = Console(soft_wrap=True)
+
+PathOpt = Annotated[Path | None, typer.Option(exists=False, dir_okay=False)]
+
+
+def _fail(message: str, code: int = 2) -> None:
+    console.print(f"[bold red]错误[/]: {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def import_command(
+    parcels: Annotated[Path, typer.Option(help="宗地图层 (GeoPackage/GeoJSON/Shapefile/zip/FGB/Parquet)")],
+    enterprises: Annotated[Path | None, typer.Option(help="企业表 (CSV/XLSX)")] = None,
+    occupancy: Annotated[Path | None, typer.Option(help="用地企业对应表 (CSV/XLSX)")] = None,
+    zones: Annotated[Path | None, typer.Option(help="分区 GeoPackage (red_line, parks, …)")] = None,
+    land_supply: Annotated[Path | None, typer.Option("--land-supply", help="土地供应表")] = None,
+    crs: Annotated[str | None, typer.Option(help="无坐标系图层使用的坐标系，如 EPSG:4544")] = None,
+    name: Annotated[str | None, typer.Option(help="数据集名称 (default: the parcels file name)")] = None,
+) -> None:
+    """导入数据到数据库 (import the contract's files into the configured store; all-or-nothing)."""
+    from api.store.engine import get_engine
+    from api.store.errors import StoreError
+    from api.store.importer import import_files
+    from gis.errors import GisError
+
+    try:
+        outcome = import_files(get_engine(), parcels, enterprises, occupancy, zones, land_supply, crs=crs,
+                               name=name, actor="cli")
+    except GisError as exc:
+        _fail(f"导入失败，数据库未改动 (import failed; the store is unchanged)\n{exc}")
+    except StoreError as exc:
+        _fail(f"{exc.message}\n{exc.details}")
+    counts = ", ".join(f"{k}={v}" for k, v in outcome.counts.items())
+    if outcome.created:
+        out.print(f"已导入数据集 {outcome.dataset_id} (imported dataset {outcome.dataset_id}): {counts}")
+    else:
+        out.print(f"相同文件已导入过：数据集 {outcome.dataset_id}，未重复导入 "
+                  f"(already imported as dataset {outcome.dataset_id}; nothing duplicated): {counts}")
+    for w in outcome.warnings:
+        console.print(f"[yellow]提示[/]: {w['file']}: {w['message']}", highlight=False)
+
+
+def serve_command(
+    host: Annotated[str, typer.Option(help="监听地址")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="端口")] = 8000,
+) -> None:
+    """启动 HTTP 服务 (start the API and web pages with uvicorn)."""
+    import uvicorn
+
+    from api.app import create_app
+
+    uvicorn.run(create_app(), host=host, port=port)
+
+
+users_app = typer.Typer(help="用户与令牌 (users and tokens)", no_args_is_help=True)
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="用户名")],
+    role: Annotated[str, typer.Option(help="viewer 只读 / analyst 导入评估 / admin 规则集用户")] = "viewer",
+) -> None:
+    """新增用户并打印其令牌（只显示一次）(add a user; its token is printed once, stored hashed)."""
+    from api.store.engine import get_engine
+    from api.store.errors import StoreError
+    from api.store.repository import add_user
+
+    try:
+        with get_engine().begin() as conn:
+            token = add_user(conn, name, role, actor="cli")
+    except StoreError as exc:
+        _fail(exc.message)
+    console.print(f"已创建用户 {name}（角色 {role}）。令牌只显示这一次，请妥善保存 "
+                  "(the token is shown only once):", highlight=False)
+    out.print(token, highlight=False)
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """列出用户 (list users; tokens are never shown)."""
+    from api.store.engine import get_engine
+    from api.store.repository import list_users
+
+    with get_engine().connect() as conn:
+        for u in list_users(conn):
+            out.print(f"{u['id']}\t{u['name']}\t{u['role']}\t{'active' if u['active'] else 'disabled'}")
+
+
+def register(app: typer.Typer) -> None:
+    """Register ``import``, ``serve`` and ``users`` on the ``mujun`` app."""
+    app.command("import")(import_command)
+    app.command("serve")(serve_command)
+    app.add_typer(users_app, name="users")

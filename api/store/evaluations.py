@@ -1,0 +1,423 @@
+"""Rule sets, evaluation runs and verdicts in the store: rebuild ``Inputs`` from a dataset, run the engine,
+store the result in bulk, and rebuild an ``EvaluationResult`` from a stored run (for exports and maps)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from sqlalchemy import Connection, Engine, LargeBinary, func, insert, select, update
+
+from api.store import models as m
+from api.store.errors import Conflict, NotFound
+from api.store.frames import expand_extra, objects
+from api.store.repository import audit
+
+log = logging.getLogger("mujun.store")
+_BATCH = 5000
+RUN_STATES = ("queued", "running", "done", "failed")
+
+# gis.io column kinds → pandas dtypes of a freshly read input.
+_KIND_DTYPES = {"number": "float64", "int": "Int64", "bool": "boolean", "date": "datetime64[ns]"}
+
+
+# --- rule sets -----------------------------------------------------------------------------------------
+
+def _ruleset_row(row: Any) -> dict[str, Any]:
+    d = dict(row._mapping)
+    return {k: d[k] for k in ("id", "ruleset_id", "version", "sha256", "builtin", "created_by", "created_at")}
+
+
+def store_ruleset(conn: Connection, ruleset: Any, *, builtin: bool = False, actor: str | None = None) -> int:
+    """Store a validated ``RuleSet`` (or find it by sha256); an (id, version) is immutable once stored."""
+    pk = conn.scalar(select(m.RuleSetRecord.id).where(m.RuleSetRecord.sha256 == ruleset.sha256))
+    if pk is not None:
+        return pk
+    clash = conn.execute(select(m.RuleSetRecord.id, m.RuleSetRecord.sha256).where(
+        m.RuleSetRecord.ruleset_id == ruleset.id, m.RuleSetRecord.version == ruleset.version)).first()
+    if clash is not None:
+        raise Conflict(f"规则集 {ruleset.id} 版本 {ruleset.version} 已存在且内容不同；"
+                       "规则集版本一经保存不可修改，请提高版本号 "
+                       "(rule set version exists with different content; bump the version)",
+                       details=[{"ruleset": ruleset.id, "version": ruleset.version,
+                                 "stored_sha256": clash.sha256, "uploaded_sha256": ruleset.sha256}])
+    pk = conn.scalar(insert(m.RuleSetRecord.__table__).returning(m.RuleSetRecord.id), [{
+        "ruleset_id": ruleset.id, "version": ruleset.version, "sha256": ruleset.sha256,
+        "yaml_text": ruleset.yaml_text, "builtin": builtin, "created_by": actor, "created_at": m._now()}])
+    audit(conn, actor, "add", "ruleset", pk, {"ruleset": ruleset.id, "version": ruleset.version,
+                                              "sha256": ruleset.sha256, "builtin": builtin})
+    return pk
+
+
+def list_rulesets(conn: Connection) -> list[dict[str, Any]]:
+    """Stored rule set versions (newest first) plus built-ins not stored yet."""
+    from rules.ruleset import builtin_rulesets
+
+    rows = [_ruleset_row(r) for r in conn.execute(select(m.RuleSetRecord.__table__)
+                                                  .order_by(m.RuleSetRecord.id.desc()))]
+    stored_ids = {r["ruleset_id"] for r in rows}
+    for rid in builtin_rulesets():
+        if rid not in stored_ids:
+            rows.append({"id": None, "ruleset_id": rid, "version": None, "sha256": None, "builtin": True,
+                         "created_by": None, "created_at": None})
+    used = {pk for (pk,) in conn.execute(select(m.EvaluationRun.ruleset_pk).distinct())}
+    for r in rows:
+        r["used"] = r["id"] in used
+    return rows
+
+
+def resolve_ruleset(conn: Connection, ref: str, *, actor: str | None = None) -> tuple[int, Any]:
+    """A rule set by ``id`` (newest stored version, else the built-in), ``id@version`` or sha256; stored."""
+    from rules.ruleset import builtin_rulesets, load_ruleset, parse_ruleset
+
+    rid, _, version = ref.partition("@")
+    q = select(m.RuleSetRecord.id, m.RuleSetRecord.yaml_text, m.RuleSetRecord.ruleset_id)
+    if version:
+        row = conn.execute(q.where(m.RuleSetRecord.ruleset_id == rid,
+                                   m.RuleSetRecord.version == version)).first()
+    elif len(ref) == 64 and all(c in "0123456789abcdef" for c in ref):
+        row = conn.execute(q.where(m.RuleSetRecord.sha256 == ref)).first()
+    else:
+        row = conn.execute(q.where(m.RuleSetRecord.ruleset_id == rid, m.RuleSetRecord.builtin.is_(False))
+                           .order_by(m.RuleSetRecord.id.desc()).limit(1)).first()
+        if row is None and rid in builtin_rulesets():
+            ruleset = load_ruleset(rid)
+            return store_ruleset(conn, ruleset, builtin=True, actor=actor), ruleset
+        if row is None:
+            row = conn.execute(q.where(m.RuleSetRecord.ruleset_id == rid)
+                               .order_by(m.RuleSetRecord.id.desc()).limit(1)).first()
+    if row is None:
+        raise NotFound(f"规则集 '{ref}' 不存在 (rule set not found)",
+                       details=[{"ruleset": ref, "builtin": builtin_rulesets()}])
+    return row.id, parse_ruleset(row.yaml_text, source=f"{row.ruleset_id} (stored #{row.id})")
+
+
+def get_ruleset(conn: Connection, ref: str) -> dict[str, Any]:
+    """One rule set version with its YAML text."""
+    pk, ruleset = resolve_ruleset(conn, ref)
+    row = conn.execute(select(m.RuleSetRecord.__table__).where(m.RuleSetRecord.id == pk)).one()
+    out = _ruleset_row(row)
+    out["yaml_text"] = row.yaml_text
+    out["rules"] = [r.id for r in ruleset.rules]
+    out["used"] = conn.scalar(select(func.count()).where(m.EvaluationRun.ruleset_pk == pk)) > 0
+    return out
+
+
+# --- inputs from the store -----------------------------------------------------------------------------
+
+def _retype(frame: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
+    for name, kind in kinds.items():
+        if name not in frame.columns:
+            continue
+        dtype = _KIND_DTYPES.get(kind)
+        if dtype == "datetime64[ns]":
+            frame[name] = pd.to_datetime(frame[name], errors="coerce").astype(dtype)
+        elif dtype in ("float64", "Int64"):
+            frame[name] = pd.to_numeric(frame[name], errors="coerce").astype("float64")
+            if dtype == "Int64":
+                frame[name] = frame[name].round().astype("Int64")
+        elif dtype == "boolean":
+            frame[name] = frame[name].astype("boolean")
+        else:
+            frame[name] = frame[name].astype("str")
+    return frame
+
+
+def _table(conn: Connection, model: Any, dataset_id: int, columns: list[str]) -> pd.DataFrame | None:
+    t = model.__table__
+    rows = conn.execute(select(*(t.c[c] for c in columns), t.c.extra).where(t.c.dataset_id == dataset_id)
+                        .order_by(t.c.id)).all()
+    if not rows:
+        return None
+    return expand_extra(pd.DataFrame([tuple(r) for r in rows], columns=[*columns, "extra"]))
+
+
+def load_inputs_from_store(conn: Connection, dataset_id: int) -> Any:
+    """Rebuild the ``gis.io.Inputs`` of a stored dataset (same columns and dtypes as read from files)."""
+    from gis.io import PARCEL_COLUMNS, TABLE_COLUMNS, ZONE_COLUMNS, Inputs, SourceFile
+
+    ds = conn.execute(select(m.Dataset.__table__).where(m.Dataset.id == dataset_id)).first()
+    if ds is None:
+        raise NotFound(f"数据集 {dataset_id} 不存在 (dataset not found)", details=[{"dataset": dataset_id}])
+    p = m.Parcel.__table__
+    cols = ["parcel_id", *m.PARCEL_COLUMNS]
+    rows = conn.execute(select(*(p.c[c] for c in cols), p.c.extra,
+                               func.ST_AsBinary(p.c.geom, type_=LargeBinary))
+                        .where(p.c.dataset_id == dataset_id).order_by(p.c.id)).all()
+    frame = pd.DataFrame([tuple(r)[:-1] for r in rows], columns=[*cols, "extra"])
+    geoms = shapely.from_wkb(np.array([bytes(r[-1]) for r in rows], dtype=object))
+    frame = _retype(expand_extra(frame), PARCEL_COLUMNS)
+    missing = list(ds.missing_columns or [])
+    parcels = gpd.GeoDataFrame(frame, geometry=geoms, crs=f"EPSG:{m.SRID}")
+    parcels.attrs["missing_columns"] = missing
+
+    def table(model: Any, kind: str, key: list[str]) -> pd.DataFrame | None:
+        t = _table(conn, model, dataset_id, key)
+        return None if t is None else _retype(t, TABLE_COLUMNS[kind])
+
+    enterprises = table(m.Enterprise, "enterprises", ["enterprise_id", *m.ENTERPRISE_COLUMNS])
+    occupancy = table(m.Occupancy, "occupancy", list(m.OCCUPANCY_COLUMNS))
+    land_supply = table(m.LandSupply, "land_supply", list(m.LAND_SUPPLY_COLUMNS))
+    zones = load_zones(conn, dataset_id, ZONE_COLUMNS)
+    sources = {k: SourceFile(v.get("name") or k, v.get("sha256") or "", v.get("size") or 0)
+               for k, v in (ds.sources or {}).items()}
+    return Inputs(parcels=parcels, enterprises=enterprises, occupancy=occupancy, zones=zones,
+                  land_supply=land_supply, sources=sources)
+
+
+def load_zones(conn: Connection, dataset_id: int | None, zone_columns: dict[str, dict[str, str]] | None = None
+               ) -> dict[str, gpd.GeoDataFrame]:
+    """The zone layers stored with a dataset (default: the newest dataset that has zones)."""
+    z = m.ZoneFeature.__table__
+    if dataset_id is None:
+        dataset_id = conn.scalar(select(func.max(z.c.dataset_id)))
+        if dataset_id is None:
+            return {}
+    rows = conn.execute(select(z.c.layer, z.c.properties, func.ST_AsBinary(z.c.geom, type_=LargeBinary))
+                        .where(z.c.dataset_id == dataset_id).order_by(z.c.id)).all()
+    out: dict[str, gpd.GeoDataFrame] = {}
+    layers = pd.Series([r[0] for r in rows], dtype=object)
+    for layer in layers.unique():
+        picked = [r for r in rows if r[0] == layer]
+        props = pd.DataFrame([(json.loads(r[1]) if isinstance(r[1], str) else (r[1] or {})) for r in picked])
+        if zone_columns and layer in zone_columns:
+            props = _retype(props, zone_columns[layer])
+        geoms = shapely.from_wkb(np.array([bytes(r[2]) for r in picked], dtype=object))
+        out[str(layer)] = gpd.GeoDataFrame(props, geometry=geoms, crs=f"EPSG:{m.SRID}")
+    return out
+
+
+# --- runs ----------------------------------------------------------------------------------------------
+
+def create_run(conn: Connection, dataset_id: int, ruleset_ref: str, as_of: dt.date,
+               actor: str | None = None) -> int:
+    """Record a queued run of ``dataset_id`` against a rule set at ``as_of``; returns the run id."""
+    if conn.scalar(select(m.Dataset.id).where(m.Dataset.id == dataset_id)) is None:
+        raise NotFound(f"数据集 {dataset_id} 不存在 (dataset not found)", details=[{"field": "dataset",
+                                                                                 "value": dataset_id}])
+    pk, ruleset = resolve_ruleset(conn, ruleset_ref, actor=actor)
+    run_id = conn.scalar(insert(m.EvaluationRun.__table__).returning(m.EvaluationRun.id), [{
+        "dataset_id": dataset_id, "ruleset_pk": pk, "ruleset_sha256": ruleset.sha256, "as_of": as_of,
+        "status": "queued", "progress": 0.0, "created_by": actor, "created_at": m._now()}])
+    audit(conn, actor, "create", "evaluation_run", run_id, {"dataset": dataset_id, "ruleset": ruleset.id,
+                                                           "version": ruleset.version, "as_of": str(as_of)})
+    return run_id
+
+
+def _set(engine: Engine, run_id: int, **values: Any) -> None:
+    with engine.begin() as conn:
+        conn.execute(update(m.EvaluationRun.__table__).where(m.EvaluationRun.id == run_id).values(**values))
+
+
+def execute_run(engine: Engine, run_id: int) -> None:
+    """Run a queued evaluation: load inputs from the store, evaluate, store verdicts; status → done/failed."""
+    from rules.engine import evaluate
+
+    with engine.connect() as conn:
+        run = conn.execute(select(m.EvaluationRun.__table__).where(m.EvaluationRun.id == run_id)).one()
+    _set(engine, run_id, status="running", started_at=m._now(), progress=0.02)
+    try:
+        with engine.connect() as conn:
+            _, ruleset = resolve_ruleset(conn, run.ruleset_sha256)
+            inputs = load_inputs_from_store(conn, run.dataset_id)
+        _set(engine, run_id, progress=0.1)
+
+        def progress(done: int, total: int, _rule: str) -> None:
+            _set(engine, run_id, progress=round(0.1 + 0.7 * done / max(total, 1), 3))
+
+        result = evaluate(inputs, ruleset, run.as_of, progress=progress)
+        with engine.begin() as conn:
+            store_result(conn, run_id, result, ruleset)
+            conn.execute(update(m.EvaluationRun.__table__).where(m.EvaluationRun.id == run_id).values(
+                status="done", progress=1.0, finished_at=m._now()))
+            audit(conn, run.created_by, "finish", "evaluation_run", run_id, {"status": "done"})
+    except Exception as exc:  # a failed run must say so, not stay "running"
+        from api.errors import gis_error_details
+
+        log.exception("evaluation run %s failed", run_id)
+        details: list[Any] = []
+        if hasattr(exc, "problems") and hasattr(exc, "ids"):
+            details = gis_error_details(exc)
+        elif hasattr(exc, "problems"):
+            details = [{"path": p, "message": msg} for p, msg in exc.problems]
+        _set(engine, run_id, status="failed", finished_at=m._now(),
+             error={"code": type(exc).__name__, "message": str(exc)[:2000], "details": details})
+
+
+def _executemany(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
+    for start in range(0, len(rows), _BATCH):
+        conn.execute(insert(table), rows[start:start + _BATCH])
+
+
+def _float_objects(values: pd.Series) -> pd.Series:
+    numbers = pd.to_numeric(values, errors="coerce").astype("float64")
+    return numbers.astype(object).where(np.isfinite(numbers), None)
+
+
+def store_result(conn: Connection, run_id: int, result: Any, ruleset: Any) -> None:
+    """Bulk-insert a result's parcel outcomes and verdicts and keep its summary, enterprises, aggregates."""
+    from rules.result import records, status_column
+
+    parcels = pd.DataFrame(result.parcels.drop(columns=result.parcels.geometry.name))
+    st_cols = {status_column(r.id): r.id for r in ruleset.rules if status_column(r.id) in parcels.columns}
+    statuses = parcels[list(st_cols)].rename(columns=st_cols)
+    rule_statuses = objects(statuses).to_dict("records") if st_cols else [None] * len(parcels)
+    rows = pd.DataFrame({
+        "run_id": run_id,
+        "parcel_id": parcels["parcel_id"].astype(str).astype(object),
+        "status": objects(parcels["status"].astype("str")),
+        "area_m2": _float_objects(parcels["area_m2"]),
+        "area_mu": _float_objects(parcels["area_mu"]),
+        "district": objects(parcels["district"].astype("str").where(parcels["district"].notna())),
+        "park_id": objects(parcels["park_id"].astype("str").where(parcels["park_id"].notna())),
+        "zone": objects(parcels["zone"].astype("str").where(parcels["zone"].notna())),
+        "inside_ring": objects(parcels["inside_ring"].astype("boolean")),
+        "far": _float_objects(parcels["far"]),
+    })
+    rows["rule_statuses"] = [{k: v for k, v in d.items() if v is not None} if d else None
+                             for d in rule_statuses]
+    _executemany(conn, m.ParcelResult.__table__, rows.to_dict("records"))
+    v = result.verdicts
+    if not v.empty:
+        thresholds = v["threshold"].map(lambda t: t if isinstance(t, dict) and t else None)
+        vrows = pd.DataFrame({
+            "run_id": run_id,
+            "level": v["level"].astype(str).astype(object),
+            "subject_id": v["subject_id"].astype(str).astype(object),
+            "rule": v["rule"].astype(str).astype(object),
+            "status": v["status"].astype(str).astype(object),
+            "value": _float_objects(v["value"]),
+            "code": objects(v["code"].astype("str").where(v["code"].notna())),
+            "message": objects(v["message"].astype("str").where(v["message"].notna())),
+            "citation": objects(v["citation"].astype("str").where(v["citation"].notna())),
+        })
+        vrows["threshold"] = [json.loads(json.dumps(t, default=_json_default)) if t else None
+                              for t in thresholds]
+        _executemany(conn, m.Verdict.__table__, vrows.to_dict("records"))
+    conn.execute(update(m.EvaluationRun.__table__).where(m.EvaluationRun.id == run_id).values(
+        summary=json.loads(json.dumps(result.summary, default=_json_default)),
+        aggregates=json.loads(json.dumps(records(result.aggregates), default=_json_default)),
+        enterprises=json.loads(json.dumps(records(result.enterprises), default=_json_default)),
+    ))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def run_dict(row: Any) -> dict[str, Any]:
+    """A run row as the API shows it."""
+    d = dict(row._mapping)
+    keys = ("id", "dataset_id", "ruleset_pk", "ruleset_sha256", "as_of", "status", "progress", "summary",
+            "error", "created_by", "created_at", "started_at", "finished_at")
+    return {k: d.get(k) for k in keys}
+
+
+def get_run(conn: Connection, run_id: int) -> dict[str, Any]:
+    """One run with its rule set reference, or NotFound."""
+    r = m.EvaluationRun.__table__
+    row = conn.execute(select(r, m.RuleSetRecord.ruleset_id, m.RuleSetRecord.version)
+                       .join(m.RuleSetRecord.__table__, m.RuleSetRecord.id == r.c.ruleset_pk)
+                       .where(r.c.id == run_id)).first()
+    if row is None:
+        raise NotFound(f"评估 {run_id} 不存在 (evaluation run not found)", details=[{"run": run_id}])
+    out = run_dict(row)
+    out["ruleset"] = {"id": row.ruleset_id, "version": row.version, "sha256": row.ruleset_sha256}
+    return out
+
+
+def list_runs(conn: Connection, dataset_id: int | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    """Runs, newest first (optionally of one dataset)."""
+    r = m.EvaluationRun.__table__
+    q = select(r).order_by(r.c.id.desc()).limit(limit)
+    if dataset_id is not None:
+        q = q.where(r.c.dataset_id == dataset_id)
+    return [run_dict(row) for row in conn.execute(q)]
+
+
+def query_verdicts(conn: Connection, run_id: int, *, rule: list[str] | None = None,
+                   status: list[str] | None = None, district: list[str] | None = None,
+                   park_id: list[str] | None = None, level: str | None = None, subject: str | None = None,
+                   limit: int = 100, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+    """Verdicts of a run filtered by rule, status, level, subject and the parcel's district/park."""
+    v = m.Verdict.__table__
+    pr = m.ParcelResult.__table__
+    where = [v.c.run_id == run_id]
+    if rule:
+        where.append(v.c.rule.in_(rule))
+    if status:
+        where.append(v.c.status.in_(status))
+    if level:
+        where.append(v.c.level == level)
+    if subject:
+        where.append(v.c.subject_id == subject)
+    src = v
+    if district or park_id:
+        src = v.join(pr, (pr.c.run_id == v.c.run_id) & (pr.c.parcel_id == v.c.subject_id)
+                     & (v.c.level == "parcel"))
+        if district:
+            where.append(pr.c.district.in_(district))
+        if park_id:
+            where.append(pr.c.park_id.in_(park_id))
+    total = conn.scalar(select(func.count()).select_from(src).where(*where)) or 0
+    rows = conn.execute(select(v.c.level, v.c.subject_id, v.c.rule, v.c.status, v.c.value, v.c.code,
+                               v.c.threshold, v.c.message, v.c.citation).select_from(src).where(*where)
+                        .order_by(v.c.id).limit(limit).offset(offset)).all()
+    return [dict(r._mapping) for r in rows], int(total)
+
+
+def result_from_store(conn: Connection, run_id: int) -> Any:
+    """Rebuild the ``EvaluationResult`` of a finished run (parcels with geometry, verdicts, tables, zones)."""
+    from rules.result import EvaluationResult, status_column
+
+    run = get_run(conn, run_id)
+    if run["status"] != "done":
+        raise Conflict(f"评估 {run_id} 尚未完成（状态 {run['status']}）(run is not finished)",
+                       details=[{"run": run_id, "status": run["status"]}], code="run_not_done")
+    pr, p = m.ParcelResult.__table__, m.Parcel.__table__
+    rows = conn.execute(
+        select(pr.c.parcel_id, pr.c.area_m2, pr.c.area_mu, p.c.land_use, pr.c.district, pr.c.park_id,
+               pr.c.zone, pr.c.inside_ring, pr.c.far, pr.c.status, pr.c.rule_statuses,
+               func.ST_AsBinary(p.c.geom, type_=LargeBinary))
+        .join(p, (p.c.parcel_id == pr.c.parcel_id) & (p.c.dataset_id == run["dataset_id"]))
+        .where(pr.c.run_id == run_id).order_by(p.c.id)).all()
+    cols = ["parcel_id", "area_m2", "area_mu", "land_use", "district", "park_id", "zone", "inside_ring",
+            "far", "status", "rule_statuses"]
+    frame = pd.DataFrame([tuple(r)[:-1] for r in rows], columns=cols)
+    statuses = pd.DataFrame([(json.loads(s) if isinstance(s, str) else s) or {}
+                             for s in frame.pop("rule_statuses")])
+    _, ruleset = resolve_ruleset(conn, run["ruleset_sha256"])
+    for rule in ruleset.rules:
+        if rule.id in statuses.columns:
+            frame[status_column(rule.id)] = statuses[rule.id].astype(object).to_numpy()
+    frame["inside_ring"] = frame["inside_ring"].astype("boolean")
+    for col in ("area_m2", "area_mu", "far"):
+        frame[col] = pd.to_numeric(frame[col], errors="coerce").astype("float64")
+    geoms = shapely.from_wkb(np.array([bytes(r[-1]) for r in rows], dtype=object))
+    parcels = gpd.GeoDataFrame(frame, geometry=geoms, crs=f"EPSG:{m.SRID}")
+    verdicts, _ = query_verdicts(conn, run_id, limit=10**9)
+    vframe = pd.DataFrame(verdicts, columns=["level", "subject_id", "rule", "status", "value", "code",
+                                             "threshold", "message", "citation"])
+    vframe["value"] = pd.to_numeric(vframe["value"], errors="coerce").astype("float64")
+    vframe["threshold"] = vframe["threshold"].map(lambda t: json.loads(t) if isinstance(t, str) else t)
+    raw = conn.execute(select(m.EvaluationRun.enterprises, m.EvaluationRun.aggregates)
+                       .where(m.EvaluationRun.id == run_id)).one()
+    enterprises = pd.DataFrame(raw.enterprises or [])
+    agg_cols = ["rule", "scope", "key", "code", "status", "value", "threshold", "message", "citation"]
+    aggregates = pd.DataFrame(raw.aggregates or [], columns=None if raw.aggregates else agg_cols,
+                              dtype=object)
+    if "value" in aggregates.columns:
+        aggregates["value"] = pd.to_numeric(aggregates["value"], errors="coerce").astype("float64")
+    zones = load_zones(conn, run["dataset_id"])
+    return EvaluationResult(parcels=parcels, verdicts=vframe, enterprises=enterprises, aggregates=aggregates,
+                            ruleset=run["ruleset"], as_of=run["as_of"], zones=zones)
