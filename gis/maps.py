@@ -273,7 +273,7 @@ def _choropleths(
             scope = "park" if zone_kind == "parks" else "district"
             agg = aggregates[aggregates["scope"].astype("str") == scope]
             msg = agg.groupby(agg["key"].astype("str"))["message"].agg(lambda s: "；".join(map(str, s)))
-            notes = keys.map(msg).fillna("").tolist()
+            notes = [m if isinstance(m, str) else "" for m in keys.map(msg)]
         for rule, label in (("per_mu.revenue", "亩均营收"), ("per_mu.tax", "亩均税收")):
             rv = v[v["rule"].astype("str") == rule]
             target = _threshold_min(rv["threshold"]) if "threshold" in rv.columns else None
@@ -728,7 +728,9 @@ def static_map_png(
             style = _ZONE_STYLES[kind]
             layer = layer.to_crs(parcels.crs)
             ls = "--" if style.get("dash") else "-"
-            layer.boundary.plot(ax=ax, color=style["color"], linewidth=style["weight"] * 0.6, linestyle=ls)
+            polygonal = layer.geom_type.isin(["Polygon", "MultiPolygon"])
+            edges = pd.concat([layer[polygonal].boundary, layer[~polygonal].geometry])
+            edges.plot(ax=ax, color=style["color"], linewidth=style["weight"] * 0.6, linestyle=ls)
             handles.append(
                 Line2D([], [], color=style["color"], linestyle=ls, label=md.ZONE_LABELS.get(kind, kind))
             )
