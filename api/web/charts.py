@@ -1,0 +1,116 @@
+"""Small charts drawn server-side as inline SVG (no chart library, works offline and in print)."""
+
+from __future__ import annotations
+
+from html import escape
+
+import numpy as np
+
+GRADE_COLORS = {"A": "#1a9850", "B": "#91cf60", "C": "#fc8d59", "D": "#d7301f"}
+
+
+def histogram_svg(
+    values: np.ndarray,
+    *,
+    target: float | None = None,
+    baseline: float | None = None,
+    title: str = "",
+    unit: str = "万元/亩",
+    bins: int = 20,
+    width: int = 560,
+    height: int = 240,
+) -> str:
+    """A histogram of ``values`` with vertical lines for the target (and a 2020 baseline) as SVG text."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    left, right, top, bottom = 48, 12, 28, 36
+    pw, ph = width - left - right, height - top - bottom
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="mj-chart" viewBox="0 0 {width} {height}" '
+        f'width="100%" role="img" aria-label="{escape(title)}">',
+        f'<text x="{left}" y="16" font-size="13" font-weight="bold">{escape(title)}</text>',
+    ]
+    if len(v) == 0:
+        parts.append(f'<text x="{left}" y="{top + ph / 2}" font-size="12">无数据</text></svg>')
+        return "".join(parts)
+    hi = float(np.nanpercentile(v, 98)) if len(v) > 10 else float(v.max())
+    hi = max(hi, target or 0.0, baseline or 0.0) * 1.05 or 1.0
+    counts, edges = np.histogram(np.clip(v, 0, hi), bins=bins, range=(0, hi))
+    cmax = max(int(counts.max()), 1)
+    xs = left + (edges / hi) * pw
+    bw = pw / bins
+    for i, c in enumerate(counts):
+        h = ph * c / cmax
+        colour = "#1a9850" if target is not None and edges[i] >= target else "#4575b4"
+        parts.append(
+            f'<rect x="{xs[i] + 0.5:.1f}" y="{top + ph - h:.1f}" width="{bw - 1:.1f}" height="{h:.1f}" '
+            f'fill="{colour}"><title>{edges[i]:.0f}–{edges[i + 1]:.0f} {unit}: {int(c)} 家</title></rect>'
+        )
+    parts.append(f'<line x1="{left}" y1="{top + ph}" x2="{left + pw}" y2="{top + ph}" stroke="#333"/>')
+    for t in np.linspace(0, hi, 6):
+        x = left + pw * t / hi
+        parts.append(
+            f'<text x="{x:.1f}" y="{top + ph + 14}" font-size="10" text-anchor="middle">{t:.0f}</text>'
+        )
+    parts.append(
+        f'<text x="{left + pw}" y="{height - 4}" font-size="10" text-anchor="end">{escape(unit)}</text>'
+    )
+    parts.append(f'<text x="{left - 6}" y="{top + 8}" font-size="10" text-anchor="end">{cmax}</text>')
+    parts.append(f'<text x="4" y="{top + ph / 2}" font-size="10">企业数</text>')
+    for value, label, colour in ((target, "2025 目标", "#d7301f"), (baseline, "2020 基准", "#636363")):
+        if value is None:
+            continue
+        x = left + pw * min(value, hi) / hi
+        parts.append(
+            f'<line x1="{x:.1f}" y1="{top - 4}" x2="{x:.1f}" y2="{top + ph}" stroke="{colour}" '
+            f'stroke-width="2" stroke-dasharray="5 3"/>'
+        )
+        parts.append(
+            f'<text x="{x + 3:.1f}" y="{top + 6}" font-size="10" fill="{colour}">{label} {value:g}</text>'
+        )
+    share = float((v >= target).mean() * 100) if target is not None else None
+    if share is not None:
+        parts.append(
+            f'<text x="{left + pw}" y="16" font-size="11" text-anchor="end">达标 {share:.1f}%'
+            f"（{int((v >= target).sum())}/{len(v)}）</text>"
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def bar_svg(
+    items: list[tuple[str, float]],
+    *,
+    title: str = "",
+    colors: dict[str, str] | None = None,
+    width: int = 360,
+    height: int = 200,
+) -> str:
+    """Vertical bars for a few labelled counts (e.g. grades A–D) as SVG text."""
+    left, top, bottom = 30, 26, 30
+    pw, ph = width - left - 10, height - top - bottom
+    vmax = max([v for _, v in items] + [1])
+    bw = pw / max(len(items), 1)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="mj-chart" viewBox="0 0 {width} {height}" '
+        f'width="100%" role="img" aria-label="{escape(title)}">',
+        f'<text x="{left}" y="16" font-size="13" font-weight="bold">{escape(title)}</text>',
+    ]
+    for i, (label, value) in enumerate(items):
+        h = ph * value / vmax
+        x = left + i * bw
+        colour = (colors or {}).get(label, "#4575b4")
+        parts.append(
+            f'<rect x="{x + 6:.1f}" y="{top + ph - h:.1f}" width="{bw - 12:.1f}" height="{h:.1f}" '
+            f'fill="{colour}"/>'
+        )
+        parts.append(
+            f'<text x="{x + bw / 2:.1f}" y="{top + ph - h - 3:.1f}" font-size="11" '
+            f'text-anchor="middle">{value:g}</text>'
+        )
+        parts.append(
+            f'<text x="{x + bw / 2:.1f}" y="{top + ph + 14}" font-size="11" '
+            f'text-anchor="middle">{escape(label)}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)

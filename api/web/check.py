@@ -1,0 +1,171 @@
+"""Check one parcel at once: a drawn or pasted GeoJSON polygon (or a file) plus the attributes typed in."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from api.web import service
+
+# form field -> (contract column, kind)
+FIELDS: dict[str, tuple[str, str]] = {
+    "parcel_id": ("parcel_id", "text"),
+    "land_use": ("land_use", "text"),
+    "status": ("status", "text"),
+    "floor_area_m2": ("floor_area_m2", "number"),
+    "footprint_m2": ("footprint_m2", "number"),
+    "planned_use": ("planned_use", "text"),
+    "transfer_date": ("transfer_date", "date"),
+    "agreed_start_date": ("agreed_start_date", "date"),
+    "actual_start_date": ("actual_start_date", "date"),
+    "special_process": ("special_process", "bool"),
+    "standard_land": ("standard_land", "bool"),
+    "retainable": ("retainable", "bool"),
+}
+ENTERPRISE_FIELDS = ("enterprise_name", "industry_code", "revenue_10k", "tax_10k")
+
+
+def _geometry(text: str) -> dict[str, Any]:
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(
+            f"GeoJSON 格式错误（第 {exc.lineno} 行第 {exc.colno} 列）：{exc.msg} (invalid GeoJSON)"
+        ) from exc
+    if isinstance(doc, dict) and doc.get("type") == "FeatureCollection":
+        feats = doc.get("features") or []
+        if len(feats) != 1:
+            raise ValueError(
+                f"GeoJSON 应只含一个宗地要素，实际 {len(feats)} 个 (exactly one feature expected)"
+            )
+        doc = feats[0]
+    if isinstance(doc, dict) and doc.get("type") == "Feature":
+        doc = doc.get("geometry") or {}
+    if not isinstance(doc, dict) or doc.get("type") not in ("Polygon", "MultiPolygon"):
+        got = doc.get("type") if isinstance(doc, dict) else type(doc).__name__
+        raise ValueError(f"几何类型应为 Polygon 或 MultiPolygon，实际为 {got} (a polygon is required)")
+    return doc
+
+
+def _attributes(values: dict[str, str]) -> dict[str, Any]:
+    props: dict[str, Any] = {}
+    for name, (column, kind) in FIELDS.items():
+        raw = (values.get(name) or "").strip()
+        if raw == "":
+            continue
+        if kind == "number":
+            try:
+                number = float(raw)
+            except ValueError as exc:
+                raise ValueError(f"“{name}”应为数字，收到“{raw}” ({name} must be a number)") from exc
+            if number < 0:
+                raise ValueError(f"“{name}”不能为负数 ({name} must be ≥ 0)")
+            props[column] = number
+        elif kind == "date":
+            try:
+                props[column] = dt.date.fromisoformat(raw).isoformat()
+            except ValueError as exc:
+                raise ValueError(
+                    f"“{name}”应为日期 YYYY-MM-DD，收到“{raw}” ({name} must be an ISO date)"
+                ) from exc
+        elif kind == "bool":
+            props[column] = raw in ("1", "true", "on", "yes")
+        else:
+            props[column] = raw
+    props.setdefault("parcel_id", "CHECK-1")
+    return props
+
+
+def check_parcel(
+    values: dict[str, str], upload: tuple[str, bytes] | None, *, data_dir: Path, zones_dataset: int | None
+) -> dict[str, Any]:
+    """Evaluate one parcel with ``rules.engine.evaluate``; returns verdict rows and the parcel's status."""
+    from gis.errors import GisError
+    from rules.engine import evaluate
+    from rules.ruleset import builtin_rulesets, load_ruleset
+
+    ruleset_id = values.get("ruleset") or "chengdu-2023"
+    if ruleset_id not in builtin_rulesets():
+        raise ValueError(f"未知规则集 {ruleset_id} (unknown rule set)")
+    try:
+        as_of = dt.date.fromisoformat(values.get("as_of") or dt.date.today().isoformat())
+    except ValueError as exc:
+        raise ValueError("评估基准日应为 YYYY-MM-DD (as-of date must be ISO 8601)") from exc
+    with tempfile.TemporaryDirectory(prefix="mujun-check-") as tmp:
+        folder = Path(tmp)
+        kw: dict[str, Any] = {}
+        if upload is not None:
+            parcels_path = folder / service.safe_name(upload[0])
+            parcels_path.write_bytes(upload[1])
+        else:
+            text = (values.get("geojson") or "").strip()
+            if not text:
+                raise ValueError(
+                    "请在地图上画出宗地、粘贴 GeoJSON 或上传文件 (draw, paste or upload a polygon)"
+                )
+            props = _attributes(values)
+            ent = {k: (values.get(k) or "").strip() for k in ENTERPRISE_FIELDS}
+            if ent["revenue_10k"] or ent["tax_10k"]:
+                props["enterprise_id"] = "E-CHECK"
+                kw["enterprises"] = _enterprise_file(folder, ent)
+            feature = {"type": "Feature", "geometry": _geometry(text), "properties": props}
+            parcels_path = folder / "parcel.geojson"
+            parcels_path.write_text(
+                json.dumps({"type": "FeatureCollection", "features": [feature]}, ensure_ascii=False),
+                encoding="utf-8",
+            )
+        if zones_dataset is not None and values.get("use_zones", "1") != "0":
+            files = service.dataset_files(data_dir, zones_dataset)
+            if files and "zones" in files[0]:
+                kw["zones"] = str(files[0]["zones"])
+        try:
+            inputs = service.validate(
+                {"parcels": parcels_path, **{k: Path(v) for k, v in kw.items()}}, values.get("crs") or None
+            )
+        except GisError as exc:
+            raise ValueError(str(exc)) from exc
+        if len(inputs.parcels) > 50:
+            raise ValueError(
+                f"即时核查最多 50 个宗地，上传了 {len(inputs.parcels)} 个；批量请用“导入数据”和“运行评估” "
+                "(at most 50 parcels here)"
+            )
+        result = evaluate(inputs, load_ruleset(ruleset_id), as_of)
+    verdicts = result.verdicts
+    parcels = result.parcels.drop(columns=result.parcels.geometry.name)
+    return {
+        "parcels": parcels[
+            ["parcel_id", "area_mu", "far", "district", "park_id", "zone", "inside_ring", "status"]
+        ].to_dict("records"),
+        "verdicts": verdicts[verdicts["level"] == "parcel"].to_dict("records"),
+        "enterprise_verdicts": verdicts[verdicts["level"] == "enterprise"].to_dict("records"),
+        "ruleset": result.ruleset,
+        "as_of": as_of.isoformat(),
+        "zones_dataset": zones_dataset if "zones" in kw else None,
+        "warnings": [i.message for i in inputs.report.warnings],
+    }
+
+
+def _enterprise_file(folder: Path, ent: dict[str, str]) -> str:
+    try:
+        revenue = float(ent["revenue_10k"] or "nan")
+        tax = float(ent["tax_10k"] or "nan")
+    except ValueError as exc:
+        raise ValueError("营业收入、实缴税金应为数字（万元） (revenue and tax must be numbers)") from exc
+    path = folder / "enterprises.csv"
+    pd.DataFrame(
+        [
+            {
+                "enterprise_id": "E-CHECK",
+                "name": ent["enterprise_name"] or "核查企业",
+                "industry_code": ent["industry_code"] or None,
+                "revenue_10k": revenue,
+                "tax_10k": tax,
+            }
+        ]
+    ).to_csv(path, index=False, encoding="utf-8")
+    return str(path)

@@ -1,0 +1,1058 @@
+"""The planners' pages (``/web/…``): dashboard, import, evaluate, results, parcels, 亩产论英雄, rule sets."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import numpy as np
+import pandas as pd
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from starlette.datastructures import UploadFile
+
+from api.settings import Settings
+from api.web import service
+from api.web.charts import GRADE_COLORS, bar_svg, histogram_svg
+from api.web.session import COOKIE, Forbidden, NeedsSignIn, WebUser, current_user, require_user, token_user
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+PREFIX = "/web"
+PAGE_SIZE = 50
+STATUS_LABELS = {
+    "fail": "不合规",
+    "warn": "预警",
+    "missing_data": "数据缺失",
+    "pass": "合规",
+    "exempt": "豁免",
+    "not_applicable": "不适用",
+}
+STATUS_COLORS = {
+    "fail": "#d7301f",
+    "warn": "#fc8d59",
+    "missing_data": "#969696",
+    "pass": "#1a9850",
+    "exempt": "#91bfdb",
+    "not_applicable": "#e0e0e0",
+}
+FLAGGED = ("fail", "warn", "missing_data")
+GRADE_NAMES = {"A": "A 优先发展类", "B": "B 提升发展类", "C": "C 调控帮扶类", "D": "D 倒逼整治类"}
+CITY_LABELS = {
+    "agg.park_per_mu.revenue": ("园内规上亩均营收", "万元/亩"),
+    "agg.park_per_mu.tax": ("园内规上亩均税收", "万元/亩"),
+    "agg.park_per_mu": ("园内规上亩均指标", "万元/亩"),
+    "agg.industrial_share": ("工业用地占城市建设用地比重", "%"),
+    "agg.supply_share": ("工业用地供应占比", "%"),
+}
+PARCEL_LABELS = {
+    "parcel_id": "宗地编号",
+    "land_use": "用地分类",
+    "area_m2": "面积（平方米）",
+    "area_mu": "面积（亩）",
+    "district": "行政区",
+    "park_id": "园区",
+    "zone": "保护线",
+    "inside_ring": "绕城以内",
+    "far": "容积率",
+    "status": "总体结论",
+    "floor_area_m2": "计容建筑面积（平方米）",
+    "footprint_m2": "建筑基底面积（平方米）",
+    "special_process": "特殊工艺",
+    "planned_use": "拟变更用途",
+    "retainable": "可保留",
+    "transfer_date": "供地日期",
+    "agreed_start_date": "约定动工日期",
+    "actual_start_date": "实际动工日期",
+    "standard_land": "标准地",
+    "enterprise_id": "企业编号",
+    "delay_cause": "闲置原因",
+}
+
+
+def _tpl(
+    request: Request, name: str, user: WebUser | None, status_code: int = 200, **ctx: Any
+) -> HTMLResponse:
+    ctx.update(
+        user=user,
+        prefix=PREFIX,
+        status_labels=STATUS_LABELS,
+        status_colors=STATUS_COLORS,
+        grade_names=GRADE_NAMES,
+        nav=ctx.get("nav", ""),
+    )
+    return TEMPLATES.TemplateResponse(request, name, ctx, status_code=status_code)
+
+
+def _data_dir(request: Request) -> Path:
+    return Path(request.app.state.settings.data_dir)
+
+
+def _fmt(value: Any, digits: int = 2) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "—"
+    if isinstance(value, bool | np.bool_):
+        return "是" if value else "否"
+    if isinstance(value, float | np.floating):
+        return f"{value:,.{digits}f}"
+    if value is pd.NA or value is pd.NaT:
+        return "—"
+    return str(value)
+
+
+TEMPLATES.env.filters["fmt"] = _fmt
+TEMPLATES.env.filters["tojson_cn"] = lambda v: json.dumps(v, ensure_ascii=False, default=str)
+
+
+def _threshold_text(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    if isinstance(value, dict):
+        names = {"min": "≥", "max": "≤"}
+        return "，".join(
+            f"{names.get(k, k + ' ')}{_fmt(v) if isinstance(v, float) else v}" for k, v in value.items()
+        )
+    return str(value)
+
+
+TEMPLATES.env.filters["threshold"] = _threshold_text
+
+
+def router(settings: Settings | None = None) -> APIRouter:
+    """The web pages as one router (prefix ``/web``); settings are read from the app at request time."""
+    r = APIRouter(prefix=PREFIX, include_in_schema=False)
+
+    # --- sign-in -------------------------------------------------------------------------------------
+    @r.get("/login", response_class=HTMLResponse)
+    def login_form(request: Request, next: str = "") -> HTMLResponse:
+        return _tpl(request, "login.html", current_user(request), next=next, error=None)
+
+    @r.post("/login", response_class=HTMLResponse)
+    def login(request: Request, token: str = Form(""), next: str = Form("")) -> Response:
+        user = token_user(request, token) if token.strip() else None
+        if user is None:
+            return _tpl(
+                request,
+                "login.html",
+                None,
+                status_code=401,
+                next=next,
+                error="令牌无效或已停用，请向管理员索取（mujun users add 姓名 --role 角色）",
+            )
+        target = next if next.startswith(PREFIX + "/") else PREFIX + "/"
+        resp = RedirectResponse(target, status_code=303)
+        resp.set_cookie(
+            COOKIE,
+            token.strip(),
+            httponly=True,
+            samesite="strict",
+            path="/",
+            secure=request.url.scheme == "https",
+        )
+        return resp
+
+    @r.post("/logout")
+    def logout() -> Response:
+        resp = RedirectResponse(PREFIX + "/login", status_code=303)
+        resp.delete_cookie(COOKIE, path="/")
+        return resp
+
+    # --- dashboard -----------------------------------------------------------------------------------
+    @r.get("/", response_class=HTMLResponse)
+    def dashboard(request: Request) -> HTMLResponse:
+        user = require_user(request)
+        from api.store.repository import list_datasets
+
+        with request.app.state.engine.connect() as conn:
+            datasets = list_datasets(conn)
+        runs = service.list_runs(_data_dir(request))
+        latest = next((run for run in runs if run["status"] == "done"), None)
+        ctx: dict[str, Any] = {
+            "datasets": datasets,
+            "runs": runs[:10],
+            "latest": latest,
+            "indicators": [],
+            "by_rule": [],
+            "by_district": [],
+        }
+        if latest:
+            res = service.load_result(_data_dir(request), latest["id"])
+            ctx["indicators"] = _indicators(latest.get("summary") or {})
+            ctx["by_rule"] = _flag_counts_by_rule(res.verdicts)
+            ctx["by_district"] = _flag_counts_by(res.parcels, "district")
+        return _tpl(request, "dashboard.html", user, nav="dashboard", **ctx)
+
+    # --- import --------------------------------------------------------------------------------------
+    @r.get("/import", response_class=HTMLResponse)
+    def import_form(request: Request) -> HTMLResponse:
+        user = require_user(request, "analyst")
+        return _tpl(
+            request, "import.html", user, nav="import", kinds=service.KIND_LABELS, problems=None, preview=None
+        )
+
+    @r.post("/import", response_class=HTMLResponse)
+    async def import_upload(request: Request) -> HTMLResponse:
+        user = require_user(request, "analyst")
+        form = await request.form()
+        files: dict[str, tuple[str, bytes]] = {}
+        for kind in service.INPUT_KINDS:
+            up = form.get(kind)
+            if isinstance(up, UploadFile) and up.filename:
+                files[kind] = (up.filename, await up.read())
+        crs = str(form.get("crs") or "").strip() or None
+        name = str(form.get("name") or "").strip() or None
+        if "parcels" not in files:
+            return _tpl(
+                request,
+                "import.html",
+                user,
+                nav="import",
+                kinds=service.KIND_LABELS,
+                status_code=400,
+                problems=[
+                    {
+                        "file": "宗地图层",
+                        "message": "必须上传宗地图层 (the parcels layer is required)",
+                        "ids": [],
+                        "hint": "GeoPackage、GeoJSON、Shapefile（zip）、FlatGeobuf 或 GeoParquet",
+                    }
+                ],
+                preview=None,
+            )
+        stage = service.stage_uploads(_data_dir(request), files)
+        from gis.errors import GisError
+
+        try:
+            inputs = service.validate(stage.paths, crs)
+        except GisError as exc:
+            from api.errors import gis_error_details
+
+            return _tpl(
+                request,
+                "import.html",
+                user,
+                nav="import",
+                kinds=service.KIND_LABELS,
+                status_code=422,
+                problems=gis_error_details(exc),
+                preview=None,
+                summary=exc.message,
+            )
+        counts = {"parcels": len(inputs.parcels)}
+        for kind in ("enterprises", "occupancy", "land_supply"):
+            frame = getattr(inputs, kind)
+            if frame is not None:
+                counts[kind] = len(frame)
+        for layer, gdf in (inputs.zones or {}).items():
+            counts[f"zones:{layer}"] = len(gdf)
+        preview = {
+            "token": stage.token,
+            "counts": counts,
+            "name": name or files["parcels"][0],
+            "crs": crs or "",
+            "files": {k: v[0] for k, v in files.items()},
+            "warnings": [
+                {"file": i.file, "message": i.message, "ids": i.ids[:30], "n": len(i.ids)}
+                for i in inputs.report.warnings
+            ],
+            "missing": list(inputs.parcels.attrs.get("missing_columns", []) or []),
+        }
+        return _tpl(
+            request,
+            "import.html",
+            user,
+            nav="import",
+            kinds=service.KIND_LABELS,
+            problems=None,
+            preview=preview,
+        )
+
+    @r.post("/import/confirm")
+    def import_confirm(
+        request: Request, token: str = Form(...), name: str = Form(""), crs: str = Form("")
+    ) -> Response:
+        user = require_user(request, "analyst")
+        try:
+            stage = service.staged(_data_dir(request), token)
+        except KeyError:
+            return _tpl(
+                request,
+                "error.html",
+                user,
+                status_code=404,
+                message="待确认的上传已失效，请重新上传 (the staged upload is gone; upload again)",
+            )
+        outcome = service.commit_import(
+            request.app.state.engine,
+            _data_dir(request),
+            stage,
+            name=name or None,
+            crs=crs or None,
+            actor=user.name,
+        )
+        return RedirectResponse(
+            f"{PREFIX}/evaluate?dataset={outcome.dataset_id}&imported={1 if outcome.created else 0}",
+            status_code=303,
+        )
+
+    # --- evaluate ------------------------------------------------------------------------------------
+    @r.get("/evaluate", response_class=HTMLResponse)
+    def evaluate_form(
+        request: Request, dataset: int | None = None, imported: int | None = None
+    ) -> HTMLResponse:
+        user = require_user(request, "analyst")
+        from api.store.repository import list_datasets
+        from rules.ruleset import builtin_rulesets
+
+        with request.app.state.engine.connect() as conn:
+            datasets = list_datasets(conn)
+        for d in datasets:
+            d["usable"] = service.dataset_files(_data_dir(request), d["id"]) is not None
+        return _tpl(
+            request,
+            "evaluate.html",
+            user,
+            nav="evaluate",
+            datasets=datasets,
+            selected=dataset,
+            imported=imported,
+            rulesets=builtin_rulesets(),
+            today=dt.date.today().isoformat(),
+            error=None,
+        )
+
+    @r.post("/evaluate")
+    def evaluate_start(
+        request: Request, dataset: int = Form(...), ruleset: str = Form("chengdu-2023"), as_of: str = Form("")
+    ) -> Response:
+        user = require_user(request, "analyst")
+        from rules.ruleset import builtin_rulesets
+
+        try:
+            day = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
+        except ValueError:
+            return _tpl(
+                request,
+                "error.html",
+                user,
+                status_code=400,
+                message=f"评估基准日“{as_of}”不是有效日期，应为 YYYY-MM-DD (as-of date must be ISO 8601)",
+            )
+        if ruleset not in builtin_rulesets():
+            return _tpl(
+                request,
+                "error.html",
+                user,
+                status_code=400,
+                message=f"未知规则集 {ruleset} (unknown rule set)",
+            )
+        try:
+            run_id = service.start_run(_data_dir(request), dataset, ruleset, day, user.name)
+        except FileNotFoundError as exc:
+            return _tpl(request, "error.html", user, status_code=409, message=str(exc))
+        return RedirectResponse(f"{PREFIX}/runs/{run_id}", status_code=303)
+
+    # --- a run ---------------------------------------------------------------------------------------
+    def _run_or_404(request: Request, run_id: int) -> dict[str, Any]:
+        try:
+            return service.get_run(_data_dir(request), run_id)
+        except KeyError as exc:
+            raise _NotFound(f"评估 {run_id} 不存在 (evaluation {run_id} not found)") from exc
+
+    @r.get("/runs/{run_id}/status.json")
+    def run_status(request: Request, run_id: int) -> JSONResponse:
+        require_user(request)
+        run = _run_or_404(request, run_id)
+        return JSONResponse({k: run.get(k) for k in ("id", "status", "progress", "stage", "error")})
+
+    @r.get("/runs/{run_id}", response_class=HTMLResponse)
+    def run_page(
+        request: Request,
+        run_id: int,
+        rule: str = "",
+        status: str = "",
+        district: str = "",
+        park: str = "",
+        sort: str = "parcel_id",
+        desc: int = 0,
+        page: int = 1,
+    ) -> HTMLResponse:
+        user = require_user(request)
+        run = _run_or_404(request, run_id)
+        if run["status"] != "done":
+            return _tpl(request, "run_progress.html", user, nav="runs", run=run)
+        res = service.load_result(_data_dir(request), run_id)
+        table = _flagged_table(
+            res.parcels,
+            rule=rule,
+            status=status,
+            district=district,
+            park=park,
+            sort=sort,
+            desc=bool(desc),
+            page=page,
+        )
+        params = {
+            "rule": rule,
+            "status": status,
+            "district": district,
+            "park": park,
+            "sort": sort,
+            "desc": desc,
+        }
+        base_q = {k: v for k, v in params.items() if v not in ("", 0)}
+        rule_cols = sorted(c for c in res.parcels.columns if c.startswith("st_"))
+        rules = [(c, c[3:]) for c in rule_cols]
+        rule_titles = _rule_titles(run)
+        return _tpl(
+            request,
+            "run.html",
+            user,
+            nav="runs",
+            run=run,
+            summary=run.get("summary") or {},
+            indicators=_indicators(run.get("summary") or {}),
+            table=table,
+            params=params,
+            query=lambda **kw: "?" + urlencode({**base_q, **kw}),
+            rules=rules,
+            rule_titles=rule_titles,
+            districts=_options(res.parcels, "district"),
+            parks=_options(res.parcels, "park_id"),
+            downloads=service.DOWNLOADS,
+            by_rule=_flag_counts_by_rule(res.verdicts),
+        )
+
+    @r.get("/runs/{run_id}/map", response_class=HTMLResponse)
+    def run_map(request: Request, run_id: int) -> HTMLResponse:
+        require_user(request)
+        _run_or_404(request, run_id)
+        from gis.maps import compliance_map
+
+        res = service.load_result(_data_dir(request), run_id)
+        m = compliance_map(
+            res.parcels,
+            res.verdicts,
+            res.zones,
+            res.aggregates,
+            static_url=f"{PREFIX}/static/map",
+            title=f"评估 {run_id} 合规地图",
+        )
+        return HTMLResponse(m.get_root().render())
+
+    @r.get("/runs/{run_id}/download/{fmt}")
+    def run_download(request: Request, run_id: int, fmt: str) -> Response:
+        require_user(request)
+        run = _run_or_404(request, run_id)
+        try:
+            path = service.result_file(_data_dir(request), run_id, fmt)
+        except KeyError as exc:
+            raise _NotFound(f"不支持的下载格式 {fmt} (unknown format)") from exc
+        if not path.is_file():
+            raise _NotFound(f"评估 {run_id} 没有 {fmt} 文件 (no such output)")
+        name = f"mujun_{run['ruleset']['id']}_{run['as_of']}_run{run_id}.{fmt}"
+        media = {
+            "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "gpkg": "application/geopackage+sqlite3",
+            "geojson": "application/geo+json",
+            "csv": "text/csv; charset=utf-8",
+            "json": "application/json",
+            "png": "image/png",
+        }[fmt]
+        if fmt == "png":
+            return FileResponse(path, media_type=media)
+        return FileResponse(path, media_type=media, filename=name)
+
+    @r.get("/runs/{run_id}/print", response_class=HTMLResponse)
+    def run_print(request: Request, run_id: int) -> HTMLResponse:
+        user = require_user(request)
+        run = _run_or_404(request, run_id)
+        res = service.load_result(_data_dir(request), run_id)
+        has_map = service.result_file(_data_dir(request), run_id, "png").is_file()
+        return _tpl(
+            request,
+            "print.html",
+            user,
+            run=run,
+            summary=run.get("summary") or {},
+            indicators=_indicators(run.get("summary") or {}),
+            by_rule=_flag_counts_by_rule(res.verdicts),
+            by_district=_flag_counts_by(res.parcels, "district"),
+            has_map=has_map,
+            rule_titles=_rule_titles(run),
+            now=dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
+        )
+
+    @r.get("/runs/{run_id}/parcels/{parcel_id}", response_class=HTMLResponse)
+    def parcel_page(request: Request, run_id: int, parcel_id: str) -> HTMLResponse:
+        user = require_user(request)
+        run = _run_or_404(request, run_id)
+        res = service.load_result(_data_dir(request), run_id)
+        row = res.parcels[res.parcels["parcel_id"] == parcel_id]
+        if row.empty:
+            raise _NotFound(f"评估 {run_id} 中没有宗地 {parcel_id} (parcel not in this evaluation)")
+        attrs = _parcel_attributes(request, run, parcel_id, row)
+        verdicts = res.verdicts[
+            (res.verdicts["subject_id"].astype(str) == parcel_id)
+            & (res.verdicts.get("level", "parcel") == "parcel")
+        ]
+        occupants = _occupants(request, run["dataset_id"], parcel_id, res.enterprises)
+        geo = json.loads(row.to_crs(4326)[["parcel_id", "status", "geometry"]].to_json())
+        return _tpl(
+            request,
+            "parcel.html",
+            user,
+            nav="runs",
+            run=run,
+            parcel_id=parcel_id,
+            attrs=attrs,
+            verdicts=verdicts.to_dict("records"),
+            occupants=occupants,
+            geojson=geo,
+            status=str(row["status"].iloc[0]),
+            rule_titles=_rule_titles(run),
+        )
+
+    @r.get("/runs/{run_id}/mujun", response_class=HTMLResponse)
+    def mujun_page(
+        request: Request, run_id: int, park: str = "", industry: str = "", grade: str = "", page: int = 1
+    ) -> HTMLResponse:
+        user = require_user(request)
+        run = _run_or_404(request, run_id)
+        res = service.load_result(_data_dir(request), run_id)
+        ent = res.enterprises.copy()
+        if ent.empty:
+            return _tpl(
+                request,
+                "mujun.html",
+                user,
+                nav="mujun",
+                run=run,
+                rows=[],
+                total=0,
+                charts={},
+                parks=[],
+                industries=[],
+                params={},
+                pages=1,
+                page=1,
+                query=lambda **kw: "",
+                grades={},
+            )
+        ent = _with_parks(ent, res.verdicts, res.parcels, _occupancy_frame(request, run["dataset_id"]))
+        parks = sorted(set(ent["park"].dropna().astype(str)))
+        industries = sorted(set(ent["industry_code"].dropna().astype(str).str[:3]))
+        sel = pd.Series(True, index=ent.index)
+        if park:
+            sel &= ent["park"].astype(str) == park
+        if industry:
+            sel &= ent["industry_code"].astype(str).str.startswith(industry)
+        if grade:
+            sel &= ent["grade"].astype(str) == grade
+        shown = ent[sel].sort_values("score", ascending=False, na_position="last")
+        shown = shown.assign(rank=np.arange(1, len(shown) + 1))
+        pages = max(1, math.ceil(len(shown) / PAGE_SIZE))
+        page = min(max(page, 1), pages)
+        rows = shown.iloc[(page - 1) * PAGE_SIZE : page * PAGE_SIZE].to_dict("records")
+        targets = _targets(run)
+        in_scope = shown[
+            shown["above_scale"].astype("boolean").fillna(False)
+            & shown["in_park"].astype("boolean").fillna(False)
+        ]
+        charts = {
+            "revenue": histogram_svg(
+                in_scope["revenue_per_mu_10k"].to_numpy(float),
+                target=targets["revenue"],
+                baseline=targets.get("revenue_2020"),
+                title="园内规上企业亩均营收分布",
+            ),
+            "tax": histogram_svg(
+                in_scope["tax_per_mu_10k"].to_numpy(float),
+                target=targets["tax"],
+                baseline=targets.get("tax_2020"),
+                title="园内规上企业亩均税收分布",
+            ),
+            "grades": bar_svg(
+                [(g, int((shown["grade"].astype(str) == g).sum())) for g in "ABCD"],
+                title="评价等级（家）",
+                colors=GRADE_COLORS,
+            ),
+        }
+        params = {"park": park, "industry": industry, "grade": grade}
+        base_q = {k: v for k, v in params.items() if v}
+        return _tpl(
+            request,
+            "mujun.html",
+            user,
+            nav="mujun",
+            run=run,
+            rows=rows,
+            total=len(shown),
+            charts=charts,
+            parks=parks,
+            industries=industries,
+            params=params,
+            pages=pages,
+            page=page,
+            query=lambda **kw: "?" + urlencode({**base_q, **kw}),
+            in_scope=len(in_scope),
+        )
+
+    @r.get("/mujun")
+    def mujun_latest(request: Request) -> Response:
+        require_user(request)
+        latest = next((x for x in service.list_runs(_data_dir(request)) if x["status"] == "done"), None)
+        if latest is None:
+            return _tpl(
+                request,
+                "error.html",
+                current_user(request),
+                status_code=404,
+                message="还没有完成的评估；请先运行一次评估 (no finished evaluation yet)",
+            )
+        return RedirectResponse(f"{PREFIX}/runs/{latest['id']}/mujun", status_code=303)
+
+    @r.get("/runs", response_class=HTMLResponse)
+    def runs_page(request: Request) -> HTMLResponse:
+        user = require_user(request)
+        return _tpl(request, "runs.html", user, nav="runs", runs=service.list_runs(_data_dir(request)))
+
+    # --- check one parcel ----------------------------------------------------------------------------
+    @r.get("/check", response_class=HTMLResponse)
+    def check_form(request: Request) -> HTMLResponse:
+        user = require_user(request)
+        from rules.ruleset import builtin_rulesets
+
+        return _tpl(
+            request,
+            "check.html",
+            user,
+            nav="check",
+            rulesets=builtin_rulesets(),
+            result=None,
+            error=None,
+            form={},
+            today=dt.date.today().isoformat(),
+            zones_ds=_zones_dataset(request),
+        )
+
+    @r.post("/check", response_class=HTMLResponse)
+    async def check_run(request: Request) -> HTMLResponse:
+        user = require_user(request)
+        from rules.ruleset import builtin_rulesets
+
+        form = await request.form()
+        values = {k: str(v) for k, v in form.items() if isinstance(v, str)}
+        upload = form.get("file")
+        ctx: dict[str, Any] = {
+            "rulesets": builtin_rulesets(),
+            "form": values,
+            "today": dt.date.today().isoformat(),
+            "zones_ds": _zones_dataset(request),
+            "result": None,
+            "error": None,
+        }
+        try:
+            from api.web.check import check_parcel
+
+            file_bytes = (upload.filename, await upload.read()) if getattr(upload, "filename", None) else None
+            ctx["result"] = check_parcel(
+                values, file_bytes, data_dir=_data_dir(request), zones_dataset=ctx["zones_ds"]
+            )
+        except ValueError as exc:
+            ctx["error"] = str(exc)
+        return _tpl(
+            request, "check.html", user, nav="check", status_code=200 if ctx["error"] is None else 422, **ctx
+        )
+
+    @r.get("/check/context.geojson")
+    def check_context(request: Request) -> Response:
+        require_user(request)
+        ds = _zones_dataset(request)
+        if ds is None:
+            return JSONResponse({"type": "FeatureCollection", "features": []})
+        return Response(_zone_context(_data_dir(request), ds), media_type="application/geo+json")
+
+    # --- rule sets -----------------------------------------------------------------------------------
+    @r.get("/rulesets", response_class=HTMLResponse)
+    def rulesets_page(request: Request) -> HTMLResponse:
+        user = require_user(request)
+        from rules.ruleset import builtin_rulesets, load_ruleset
+
+        sets = [load_ruleset(i) for i in builtin_rulesets()]
+        return _tpl(request, "rulesets.html", user, nav="rulesets", sets=sets)
+
+    @r.get("/rulesets/diff", response_class=HTMLResponse)
+    def ruleset_diff_page(request: Request, a: str = "chengdu-2020", b: str = "chengdu-2023") -> HTMLResponse:
+        user = require_user(request)
+        from api.web.rulediff import diff_rulesets
+        from rules.ruleset import builtin_rulesets, load_ruleset
+
+        known = builtin_rulesets()
+        for x in (a, b):
+            if x not in known:
+                raise _NotFound(f"规则集 {x} 不存在 (no such rule set); 可选：{'、'.join(known)}")
+        ra, rb = load_ruleset(a), load_ruleset(b)
+        return _tpl(
+            request,
+            "ruleset_diff.html",
+            user,
+            nav="rulesets",
+            a=ra,
+            b=rb,
+            known=known,
+            diff=diff_rulesets(ra, rb),
+        )
+
+    @r.get("/rulesets/{ruleset_id}", response_class=HTMLResponse)
+    def ruleset_page(request: Request, ruleset_id: str) -> HTMLResponse:
+        user = require_user(request)
+        from api.web.rulediff import flatten
+        from rules.ruleset import builtin_rulesets, load_ruleset
+
+        if ruleset_id not in builtin_rulesets():
+            raise _NotFound(f"规则集 {ruleset_id} 不存在 (no such rule set)")
+        rs = load_ruleset(ruleset_id)
+        rows = [
+            {"rule": rule, "params": flatten(rule.params), "citation": rs.citation_text(rule)}
+            for rule in rs.rules
+        ]
+        return _tpl(
+            request,
+            "ruleset.html",
+            user,
+            nav="rulesets",
+            rs=rs,
+            rows=rows,
+            parameters=flatten(rs.parameters.model_dump()),
+        )
+
+    # --- zone proposals ------------------------------------------------------------------------------
+    @r.get("/zones", response_class=HTMLResponse)
+    def zones_page(request: Request) -> HTMLResponse:
+        user = require_user(request)
+        from api.web.zones import proposal_status
+
+        return _tpl(request, "zones.html", user, nav="zones", **proposal_status(request))
+
+    @r.post("/zones/propose")
+    def zones_propose(request: Request, dataset: int = Form(...)) -> Response:
+        user = require_user(request, "analyst")
+        from api.web.zones import propose
+
+        error = propose(request, dataset, user.name)
+        if error:
+            return _tpl(request, "error.html", user, status_code=409, message=error)
+        return RedirectResponse(f"{PREFIX}/zones", status_code=303)
+
+    @r.get("/zones/{dataset_id}/map", response_class=HTMLResponse)
+    def zones_map(request: Request, dataset_id: int) -> Response:
+        require_user(request)
+        from api.web.zones import proposal_file
+
+        path = proposal_file(request, dataset_id, "map.html")
+        if not path.is_file():
+            raise _NotFound(f"数据集 {dataset_id} 尚无红线、蓝线划定建议 (no proposal yet)")
+        return HTMLResponse(path.read_text(encoding="utf-8"))
+
+    @r.get("/zones/{dataset_id}/download")
+    def zones_download(request: Request, dataset_id: int) -> Response:
+        require_user(request)
+        from api.web.zones import proposal_file
+
+        path = proposal_file(request, dataset_id, "zones.gpkg")
+        if not path.is_file():
+            raise _NotFound(f"数据集 {dataset_id} 尚无红线、蓝线划定建议 (no proposal yet)")
+        return FileResponse(
+            path,
+            media_type="application/geopackage+sqlite3",
+            filename=f"mujun_zone_proposal_dataset{dataset_id}.gpkg",
+        )
+
+    return r
+
+
+class _NotFound(Exception):
+    """A page's object does not exist (rendered as a Chinese 404 page)."""
+
+
+def install_error_pages(app: Any) -> None:
+    """Render sign-in redirects, 403 and 404 of the pages as HTML, not the API's JSON."""
+
+    async def needs_sign_in(request: Request, exc: Exception) -> Response:
+        nxt = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"{PREFIX}/login?" + urlencode({"next": nxt}), status_code=303)
+
+    async def forbidden(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, Forbidden)
+        return _tpl(
+            request,
+            "error.html",
+            exc.user,
+            status_code=403,
+            message=f"您的角色（{exc.user.role_label}）无权执行此操作，需要“{exc.role}”及以上角色 "
+            f"(your role may not do this)",
+        )
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        return _tpl(request, "error.html", current_user(request), status_code=404, message=str(exc))
+
+    app.add_exception_handler(NeedsSignIn, needs_sign_in)
+    app.add_exception_handler(Forbidden, forbidden)
+    app.add_exception_handler(_NotFound, not_found)
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+
+
+def _indicators(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """City indicators against the 2025 targets from a run summary (``summary["city"]``)."""
+    out = []
+    for key, item in (summary.get("city") or {}).items():
+        label, unit = CITY_LABELS.get(key, (key, ""))
+        threshold = item.get("threshold") or {}
+        target = threshold.get("min") if isinstance(threshold, dict) else None
+        value = item.get("value")
+        pct = unit == "%"
+        out.append(
+            {
+                "key": key,
+                "label": label,
+                "unit": unit,
+                "status": item.get("status"),
+                "value": None if value is None else (value * 100 if pct and value <= 1.5 else value),
+                "target": None if target is None else (target * 100 if pct and target <= 1.5 else target),
+            }
+        )
+    return out
+
+
+def _flag_counts_by_rule(verdicts: pd.DataFrame) -> list[dict[str, Any]]:
+    if verdicts.empty:
+        return []
+    v = verdicts[verdicts["status"].isin(FLAGGED)]
+    counts = v.groupby(["rule", "status"]).size().unstack(fill_value=0)
+    counts = counts.reindex(columns=list(FLAGGED), fill_value=0)
+    counts["total"] = counts.sum(axis=1)
+    counts = counts.sort_values("total", ascending=False)
+    return [{"rule": str(k), **{c: int(x) for c, x in row.items()}} for k, row in counts.iterrows()]
+
+
+def _flag_counts_by(parcels: pd.DataFrame, column: str) -> list[dict[str, Any]]:
+    if column not in parcels.columns:
+        return []
+    keys = parcels[column].astype("object").where(parcels[column].notna(), "（未归属）")
+    counts = pd.crosstab(keys, parcels["status"]).reindex(columns=[*FLAGGED, "pass"], fill_value=0)
+    counts["total"] = counts.sum(axis=1)
+    counts = counts.sort_values(["fail", "warn"], ascending=False)
+    return [{"key": str(k), **{c: int(x) for c, x in row.items()}} for k, row in counts.iterrows()]
+
+
+def _options(frame: pd.DataFrame, column: str) -> list[str]:
+    if column not in frame.columns:
+        return []
+    return sorted(set(frame[column].dropna().astype(str)))
+
+
+def _flagged_table(
+    parcels: pd.DataFrame,
+    *,
+    rule: str,
+    status: str,
+    district: str,
+    park: str,
+    sort: str,
+    desc: bool,
+    page: int,
+) -> dict[str, Any]:
+    """Filter, sort and page the parcels (flagged only unless a status is asked for)."""
+    p = parcels.drop(columns=parcels.geometry.name)
+    col = f"st_{rule.replace('.', '_')}" if rule else ""
+    if col and col in p.columns:
+        sel = p[col].isin([status] if status else list(FLAGGED))
+    elif status:
+        sel = p["status"] == status
+    else:
+        sel = p["status"].isin(FLAGGED)
+    if district:
+        sel &= p["district"].astype(str) == district
+    if park:
+        sel &= p["park_id"].astype(str) == park
+    rows = p[sel]
+    sortable = {"parcel_id", "area_mu", "far", "district", "park_id", "status"}
+    key = sort if sort in sortable else "parcel_id"
+    if key == "status":
+        order = {
+            s: i for i, s in enumerate(["fail", "warn", "missing_data", "pass", "exempt", "not_applicable"])
+        }
+        rows = rows.assign(_k=rows["status"].map(order)).sort_values("_k", ascending=not desc, kind="stable")
+    else:
+        rows = rows.sort_values(key, ascending=not desc, na_position="last", kind="stable")
+    pages = max(1, math.ceil(len(rows) / PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    shown = rows.iloc[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    st_cols = [c for c in p.columns if c.startswith("st_")]
+    flagged_rules = shown[st_cols].isin(FLAGGED) if st_cols else pd.DataFrame(index=shown.index)
+    records = shown[["parcel_id", "area_mu", "far", "district", "park_id", "zone", "status"]].to_dict(
+        "records"
+    )
+    names = np.array([c[3:] for c in st_cols], dtype=object)
+    for rec, mask in zip(records, flagged_rules.to_numpy(bool), strict=True):
+        rec["flags"] = list(names[mask]) if len(names) else []
+    return {"rows": records, "total": int(len(rows)), "page": page, "pages": pages}
+
+
+def _rule_titles(run: dict[str, Any]) -> dict[str, str]:
+    from rules.ruleset import load_ruleset
+
+    try:
+        rs = load_ruleset(run.get("ruleset_ref") or run["ruleset"]["id"])
+    except Exception:  # a rule set removed since the run: show ids only
+        return {}
+    titles = {r.id: r.title for r in rs.rules}
+    titles.update({r.id.replace(".", "_"): r.title for r in rs.rules})
+    return titles
+
+
+def _targets(run: dict[str, Any]) -> dict[str, float]:
+    from rules.ruleset import load_ruleset
+
+    out = {"revenue": 650.0, "tax": 30.0}
+    try:
+        rs = load_ruleset(run.get("ruleset_ref") or run["ruleset"]["id"])
+        params = rs.rule("per_mu.revenue").params
+        out["revenue"] = float(params.get("min", params.get("target", out["revenue"])))
+        params = rs.rule("per_mu.tax").params
+        out["tax"] = float(params.get("min", params.get("target", out["tax"])))
+    except Exception:  # keep the policy's 2025 targets
+        pass
+    out["revenue_2020"] = round(out["revenue"] / 1.6, 2)
+    out["tax_2020"] = round(out["tax"] / 1.5, 2)
+    return out
+
+
+def _parcel_attributes(
+    request: Request, run: dict[str, Any], parcel_id: str, row: pd.DataFrame
+) -> list[tuple[str, str]]:
+    """The parcel's input attributes (from the store) followed by the evaluation's derived ones."""
+    from api.store.features import query_parcels
+
+    props: dict[str, Any] = {}
+    try:
+        with request.app.state.engine.connect() as conn:
+            page = query_parcels(conn, int(run["dataset_id"]), feature_id=parcel_id, limit=1)
+        if page.features:
+            props = dict(page.features[0]["properties"])
+    except Exception:  # the derived attributes below are still worth showing
+        props = {}
+    derived = row.drop(columns=row.geometry.name).iloc[0].to_dict()
+    merged = {
+        **{k: v for k, v in props.items() if not k.startswith("st_") and k not in ("run_id", "dataset_id")},
+        **{k: v for k, v in derived.items() if not k.startswith("st_")},
+    }
+    return [(PARCEL_LABELS.get(k, k), _fmt(v)) for k, v in merged.items()]
+
+
+def _occupancy_frame(request: Request, dataset_id: int) -> pd.DataFrame:
+    from sqlalchemy import select
+
+    from api.store import models as m
+
+    with request.app.state.engine.connect() as conn:
+        rows = conn.execute(
+            select(m.Occupancy.enterprise_id, m.Occupancy.parcel_id, m.Occupancy.floor_area_m2).where(
+                m.Occupancy.dataset_id == int(dataset_id)
+            )
+        ).all()
+    return pd.DataFrame(rows, columns=["enterprise_id", "parcel_id", "floor_area_m2"])
+
+
+def _occupants(
+    request: Request, dataset_id: int, parcel_id: str, enterprises: pd.DataFrame
+) -> list[dict[str, Any]]:
+    occ = _occupancy_frame(request, dataset_id)
+    occ = occ[occ["parcel_id"].astype(str) == parcel_id]
+    if occ.empty or enterprises.empty:
+        return occ.to_dict("records")
+    ent = enterprises.assign(enterprise_id=enterprises["enterprise_id"].astype(str))
+    return (
+        occ.assign(enterprise_id=occ["enterprise_id"].astype(str))
+        .merge(ent, on="enterprise_id", how="left")
+        .to_dict("records")
+    )
+
+
+def _with_parks(
+    ent: pd.DataFrame, verdicts: pd.DataFrame, parcels: pd.DataFrame, occ: pd.DataFrame
+) -> pd.DataFrame:
+    """Add each enterprise's park: the park of the parcel holding most of its floor area."""
+    ent = ent.assign(enterprise_id=ent["enterprise_id"].astype(str))
+    if occ.empty:
+        return ent.assign(park=None)
+    occ = occ.assign(enterprise_id=occ["enterprise_id"].astype(str), parcel_id=occ["parcel_id"].astype(str))
+    parks = parcels[["parcel_id", "park_id"]].assign(parcel_id=parcels["parcel_id"].astype(str))
+    joined = occ.merge(parks, on="parcel_id", how="left").dropna(subset=["park_id"])
+    if joined.empty:
+        return ent.assign(park=None)
+    joined = joined.assign(fa=joined["floor_area_m2"].fillna(0.0))
+    best = (
+        joined.sort_values("fa", ascending=False).drop_duplicates("enterprise_id").set_index("enterprise_id")
+    )
+    return ent.assign(park=ent["enterprise_id"].map(best["park_id"]))
+
+
+def _zones_dataset(request: Request) -> int | None:
+    """The newest dataset imported through the pages that has a zones file (context for a check)."""
+    from api.store.repository import list_datasets
+
+    with request.app.state.engine.connect() as conn:
+        datasets = list_datasets(conn)
+    for d in datasets:
+        files = service.dataset_files(_data_dir(request), d["id"])
+        if files and "zones" in files[0]:
+            return int(d["id"])
+    return None
+
+
+_context_cache: dict[int, str] = {}
+
+
+def _zone_context(data_dir: Path, dataset_id: int) -> str:
+    """The zone layers of a dataset in EPSG:4326 (simplified to ~5 m) as GeoJSON text, cached per dataset."""
+    if dataset_id in _context_cache:
+        return _context_cache[dataset_id]
+    import geopandas as gpd
+
+    from gis.io import read_zones
+
+    files = service.dataset_files(data_dir, dataset_id)
+    frames = []
+    if files and "zones" in files[0]:
+        zones, _ = read_zones(files[0]["zones"], crs=files[1])
+        for layer in ("ring", "parks", "blue_line", "red_line"):
+            gdf = zones.get(layer)
+            if gdf is not None and len(gdf):
+                frames.append(
+                    gpd.GeoDataFrame(
+                        {"layer": layer},
+                        index=range(len(gdf)),
+                        geometry=gdf.geometry.simplify(5).to_numpy(),
+                        crs=gdf.crs,
+                    )
+                )
+    text = (
+        pd.concat(frames, ignore_index=True).to_crs(4326).to_json(drop_id=True)
+        if frames
+        else '{"type": "FeatureCollection", "features": []}'
+    )
+    _context_cache[dataset_id] = text
+    return text
