@@ -34,6 +34,7 @@ MU_M2 = 10000.0 / 15.0
 SAMPLE_SEED = 20230323
 SAMPLE_PARCELS = 1800
 AS_OF = np.datetime64("2025-06-30")
+PARK_CORE = 0.68  # the nearest 68 % of an area's cells form its park
 
 INDUSTRIAL_CODES = ("100101", "100102", "1001", "100103", "M1", "M2", "0601")
 INDUSTRIAL_P = (0.27, 0.32, 0.09, 0.02, 0.12, 0.09, 0.09)
@@ -450,7 +451,7 @@ def _make_zones(
     parks, reds, blues = [], [], []
     for k, c in enumerate(CENTRES):  # per zone, not per parcel
         if c.kind == "park":
-            core = (cells["centre"] == k) & (cells["rank"] < 0.68)
+            core = (cells["centre"] == k) & (cells["rank"] < PARK_CORE)
             boxes = shapely.box(cells["x0"][core], cells["y0"][core], cells["x1"][core], cells["y1"][core])
             geom = shapely.coverage_union_all(boxes)
             parks.append((f"P{len(parks) + 1:02d}", c.park, geom))
@@ -597,13 +598,13 @@ def _parcel_attributes(rng: np.random.Generator, area: np.ndarray, flags: dict[s
     lo, hi = np.where(inside, 2.0, 1.2), np.where(inside, 4.0, 3.0)
     u = rng.random(n)
     far = np.where(
-        u < 0.17,
+        u < 0.12,
         lo * rng.uniform(0.45, 0.97, n),
-        np.where(u < 0.25, hi * rng.uniform(1.03, 1.3, n), rng.uniform(lo, hi)),
+        np.where(u < 0.2, hi * rng.uniform(1.03, 1.3, n), rng.uniform(lo, hi)),
     )
     far = np.where(ind, far, rng.uniform(1.0, 3.5, n))
     floor = np.round(np.where(vac, 0.0, far * area), 1)
-    cover = np.where(rng.random(n) < 0.25, rng.uniform(0.14, 0.295, n), rng.uniform(0.31, 0.62, n))
+    cover = np.where(rng.random(n) < 0.15, rng.uniform(0.14, 0.295, n), rng.uniform(0.31, 0.62, n))
     cover = np.minimum(cover, far * 0.95)
     footprint = np.round(np.where(vac, 0.0, cover * area), 1)
     special = (rng.random(n) < 0.03).astype(np.int8)
@@ -630,21 +631,24 @@ def _parcel_attributes(rng: np.random.Generator, area: np.ndarray, flags: dict[s
         new_in_park,
         rng.choice(np.array([1, 0, -1], dtype=np.int8), n, p=[0.8, 0.15, 0.05]),
         np.where(
-            flags["in_park"] & ind & (transfer >= np.datetime64("2019-06-01")),
+            flags["in_park"] & ind & built & (transfer >= np.datetime64("2019-06-01")),
             (rng.random(n) < 0.35).astype(np.int8),
             0,
         ),
     ).astype(np.int8)
     is_std = std == 1
-    c_inv = np.where(is_std, np.round(rng.uniform(350, 600, n), 0), np.nan)
-    c_rev = np.where(is_std, np.round(rng.uniform(500, 900, n), 0), np.nan)
-    c_tax = np.where(is_std, np.round(rng.uniform(20, 45, n), 1), np.nan)
+    c_inv = np.where(is_std, np.round(rng.uniform(300, 520, n), 0), np.nan)
+    c_rev = np.where(is_std, np.round(rng.uniform(300, 620, n), 0), np.nan)
+    c_tax = np.where(is_std, np.round(rng.uniform(12, 30, n), 1), np.nan)
     drop = is_std & (rng.random(n) < 0.1)  # a 标准地 contract missing one of the three indicators
     which = rng.integers(0, 3, n)
     c_inv[drop & (which == 0)] = np.nan
     c_rev[drop & (which == 1)] = np.nan
     c_tax[drop & (which == 2)] = np.nan
     due = np.where(is_std, _add_years(transfer, 3), nat)
+    # a 标准地 project's investment is planned against its commitment (most reach it, some fall short)
+    std_inv = np.round(mu * c_inv * rng.uniform(0.85, 1.35, n), 1)
+    total_inv = np.where(is_std & ~np.isnan(c_inv), std_inv, total_inv)
     return {
         "industrial": ind,
         "land_use": land_use,
@@ -893,14 +897,17 @@ def _land_supply(rng: np.random.Generator, n_parcels: int) -> pd.DataFrame:
 
 
 def _district_land(
-    districts: gpd.GeoDataFrame, parcels: gpd.GeoDataFrame, industrial: np.ndarray, rng: np.random.Generator
+    districts: gpd.GeoDataFrame,
+    xy: tuple[np.ndarray, np.ndarray],
+    area: np.ndarray,
+    industrial: np.ndarray,
+    rng: np.random.Generator,
 ) -> gpd.GeoDataFrame:
     """Give each district a 城市建设用地 area so that some reach 25 % industrial share and some don't."""
-    cent = shapely.centroid(parcels.geometry.to_numpy())
-    ax, ay = shapely.get_x(cent), shapely.get_y(cent)
-    area = parcels.geometry.area.to_numpy()
+    ax, ay = xy
     ind_area = np.zeros(len(districts))
     for i, g in enumerate(districts.geometry.to_numpy()):  # per district (18), vectorised over parcels
+        shapely.prepare(g)
         ind_area[i] = area[industrial & shapely.contains_xy(g, ax, ay)].sum()
     target = np.resize(np.array([0.31, 0.18, 0.27, 0.21, 0.36, 0.15, 0.26, 0.12]), len(districts))
     land = np.where(ind_area > 0, ind_area / target, rng.uniform(2.0e7, 6.0e7, len(districts)))
@@ -1680,11 +1687,14 @@ def _build(n: int, seed: int, examples: bool) -> tuple[dict, pd.DataFrame]:
 
     def inside(layer: str) -> np.ndarray:
         g = shapely.union_all(zones[layer].geometry.to_numpy())
+        shapely.prepare(g)
         return shapely.contains_xy(g, px, py)
 
+    kinds = np.array([c.kind for c in CENTRES])
     flags = {
         "inside_ring": inside("ring"),
-        "in_park": inside("parks"),
+        # parks are unions of whole lattice cells, so membership is known from the cell itself
+        "in_park": (kinds[centre] == "park") & (cells["rank"][cell_of] < PARK_CORE),
         "in_pca": inside("planned_construction_area"),
         "in_udb": inside("urban_dev_boundary"),
         "in_red": inside("red_line"),
@@ -1712,6 +1722,7 @@ def _build(n: int, seed: int, examples: bool) -> tuple[dict, pd.DataFrame]:
         force_single[list(parcel_ent_override)] = True
         force_single[examples_table["row"].to_numpy()] = True
     _blank_na(rng, a, force_single)
+    a["industrial"] = np.isin(a["land_use"].astype(str), INDUSTRIAL_CODES)
     occ, firm, single_slot, info = _occupancy(rng, a, area, centre, force_single)
     n_firms = int(firm.max()) + 1 if len(firm) else 0
     slot_parcel = info["slot_parcel"]
@@ -1733,7 +1744,7 @@ def _build(n: int, seed: int, examples: bool) -> tuple[dict, pd.DataFrame]:
     ent_col[single_parcels] = ent_ids[firm[single_slot]]
     parcels = gpd.GeoDataFrame(_frame_columns(a, ids, ent_col), geometry=geom, crs=WORKING_CRS)
     districts = _district_land(
-        _districts(np.asarray(shapely.total_bounds(geom))), parcels, a["industrial"], rng
+        _districts(np.asarray(shapely.total_bounds(geom))), (px, py), area, a["industrial"], rng
     )
     zones["districts"] = districts
     sort = np.argsort(ids, kind="stable")
@@ -1801,7 +1812,7 @@ def _write_set(data: dict, out_dir: Path, xlsx: bool = True) -> list[Path]:
         geo,
         out_dir / "parcels.geojson",
         driver="GeoJSON",
-        layer_options={"COORDINATE_PRECISION": 7, "WRITE_NAME": "NO"},
+        layer_options={"COORDINATE_PRECISION": 8, "WRITE_NAME": "NO"},
     )
     written.append(out_dir / "parcels.geojson")
     for key in ("enterprises", "occupancy", "land_supply"):

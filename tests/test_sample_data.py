@@ -1,0 +1,395 @@
+"""gis.sample_data: the committed Chengdu sample set and synthetic benchmark parcels."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+import shapely
+
+from gis import sample_data as sd
+
+DATA_DIR = Path(__file__).parents[1] / "data" / "sample_parcels"
+MU = 10000 / 15  # m² per 亩
+CONTRACT_COLUMNS = set(sd.PARCEL_COLUMNS)
+CSV_FILES = ("enterprises.csv", "occupancy.csv", "land_supply.csv", "examples.csv")
+
+
+@pytest.fixture(scope="module")
+def fresh(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample set generated afresh with the default seed."""
+    out = tmp_path_factory.mktemp("sample")
+    sd.write_sample(out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def parcels():
+    return pyogrio.read_dataframe(DATA_DIR / "parcels.gpkg", layer="parcels")
+
+
+@pytest.fixture(scope="module")
+def zones():
+    return {layer: pyogrio.read_dataframe(DATA_DIR / "zones.gpkg", layer=layer) for layer in sd.ZONE_LAYERS}
+
+
+@pytest.fixture(scope="module")
+def tables():
+    return {
+        name: pd.read_csv(
+            DATA_DIR / f"{name}.csv", dtype={"parcel_id": str, "land_use": str, "expected": str}
+        )
+        for name in ("enterprises", "occupancy", "land_supply", "examples")
+    }
+
+
+# ------------------------------------------------------------------------------------ determinism
+
+
+def test_same_seed_same_bytes_and_geometries(fresh: Path, tmp_path: Path) -> None:
+    sd.write_sample(tmp_path)
+    for name in (*CSV_FILES, "parcels.gpkg", "zones.gpkg", "parcels.geojson", "enterprises.xlsx"):
+        assert (tmp_path / name).read_bytes() == (fresh / name).read_bytes(), name
+    a = pyogrio.read_dataframe(tmp_path / "parcels.gpkg")
+    b = pyogrio.read_dataframe(fresh / "parcels.gpkg")
+    assert shapely.equals_exact(a.geometry.values, b.geometry.values, tolerance=0).all()
+
+
+def test_committed_files_are_the_generator_output(fresh: Path) -> None:
+    # guards against a generator change committed without re-running data/sample_parcels/generate.py
+    for name in (*CSV_FILES, "parcels.geojson"):
+        assert (DATA_DIR / name).read_bytes() == (fresh / name).read_bytes(), f"{name}: run generate.py"
+
+
+def test_other_seed_differs() -> None:
+    a = sd.make_synthetic(300, seed=1)["parcels"]
+    b = sd.make_synthetic(300, seed=2)["parcels"]
+    assert not shapely.equals_exact(a.geometry.values, b.geometry.values, tolerance=0).all()
+
+
+# ------------------------------------------------------------------------------------ files and counts
+
+
+def test_files_read_back_with_the_right_crs() -> None:
+    assert pyogrio.read_info(DATA_DIR / "parcels.gpkg", layer="parcels")["crs"] == "EPSG:4544"
+    assert pyogrio.read_info(DATA_DIR / "parcels.geojson")["crs"] == "EPSG:4490"
+    for layer in sd.ZONE_LAYERS:
+        assert pyogrio.read_info(DATA_DIR / "zones.gpkg", layer=layer)["crs"] == "EPSG:4544", layer
+    gj = pyogrio.read_dataframe(DATA_DIR / "parcels.geojson")
+    x0, y0, x1, y1 = gj.total_bounds  # lon/lat order, inside Chengdu
+    assert 103.5 < x0 < x1 < 104.8 and 30.2 < y0 < y1 < 31.0
+    total = sum(p.stat().st_size for p in DATA_DIR.iterdir())
+    assert total < 10e6
+
+
+def test_geojson_is_the_same_parcels_as_the_geopackage(parcels) -> None:
+    gj = pyogrio.read_dataframe(DATA_DIR / "parcels.geojson").to_crs("EPSG:4544")
+    assert list(gj.parcel_id) == list(parcels.parcel_id)
+    # 8 decimals of a degree ≈ 1 mm; a 30 000 m² plot with ~700 m of edge moves by < 1 m² (≈ 3e-5)
+    rel = np.abs(gj.area.to_numpy() / parcels.area.to_numpy() - 1)
+    assert rel.max() < 5e-5
+
+
+def test_counts_and_columns(parcels, tables) -> None:
+    assert len(parcels) >= 1500
+    assert CONTRACT_COLUMNS <= set(parcels.columns)
+    assert parcels.parcel_id.is_unique
+    areas = parcels.parcel_id.str.extract(r"^CD-([A-Z]+)-\d{4}$")[0]
+    assert areas.notna().all() and areas.nunique() >= 6
+    assert len(tables["enterprises"]) >= 800
+    assert tables["enterprises"].enterprise_id.is_unique
+    codes = set(parcels.land_use.dropna())
+    assert {"100101", "100102", "1001", "M1", "M2", "0601"} <= codes
+    assert {"0701", "R2", "B1", "1101"} <= codes
+    for col in ("floor_area_m2", "agreed_start_date", "transfer_date"):
+        assert parcels[col].isna().any(), f"{col}: deliberate gaps for missing_data"
+
+
+def test_enterprises_csv_has_bom_and_xlsx_holds_the_same_rows(tables) -> None:
+    assert (DATA_DIR / "enterprises.csv").read_bytes()[:3] == b"\xef\xbb\xbf"
+    xl = pd.read_excel(DATA_DIR / "enterprises.xlsx")
+    csv = tables["enterprises"]
+    assert list(xl.columns) == list(csv.columns) == list(sd.ENTERPRISE_COLUMNS)
+    assert list(xl.enterprise_id) == list(csv.enterprise_id)
+    np.testing.assert_allclose(xl.revenue_10k, csv.revenue_10k)
+
+
+def test_dates_are_iso_strings(parcels) -> None:
+    for col in sd.DATE_COLUMNS:
+        s = parcels[col].dropna()
+        assert s.str.fullmatch(r"\d{4}-\d{2}-\d{2}").all(), col
+
+
+# ------------------------------------------------------------------------------------ geometry
+
+
+def test_parcels_do_not_overlap_and_have_plot_sizes(parcels) -> None:
+    g = parcels.geometry.values
+    assert shapely.is_valid(g).all()
+    left, right = shapely.STRtree(g).query(g, predicate="intersects")
+    pairs = left < right
+    assert pairs.sum() == 0  # 2 m gaps between neighbours, streets between blocks
+    mu = shapely.area(g) / MU
+    assert mu.min() >= 5 and mu.max() <= 300
+
+
+def test_ring_follows_g4202_not_a_circle(zones) -> None:
+    ring = zones["ring"].geometry.iloc[0]
+    xy = np.asarray(ring.exterior.coords)[:-1]
+    assert len(xy) >= 40
+    c = ring.centroid
+    r = np.hypot(xy[:, 0] - c.x, xy[:, 1] - c.y)
+    assert (r.max() - r.min()) / r.mean() > 0.15
+    assert 70_000 <= ring.length <= 100_000  # 85 km ± 15 km
+    lon0, lat0, lon1, lat1 = zones["ring"].to_crs("EPSG:4490").total_bounds
+    assert abs(lon0 - 103.93) < 0.02 and abs(lon1 - 104.21) < 0.02
+    assert abs(lat0 - 30.53) < 0.02 and abs(lat1 - 30.79) < 0.02
+    # 天府广场 (E 410 449, N 3 383 928 per policy.md) is inside, 双流机场 (103.947°E 30.578°N) is not
+    assert ring.contains(shapely.Point(410_449, 3_383_928))
+    ax, ay = sd._to_xy(103.947, 30.578)
+    assert not ring.contains(shapely.Point(float(ax), float(ay)))
+
+
+def _share(parcels, layer) -> np.ndarray:
+    g = parcels.geometry.values
+    return shapely.area(shapely.intersection(g, shapely.union_all(layer.geometry.values))) / shapely.area(g)
+
+
+def test_spatial_situations_exist(parcels, zones) -> None:
+    ring = _share(parcels, zones["ring"])
+    assert (ring > 0.999).sum() > 100 and (ring < 0.001).sum() > 800
+    assert ((ring > 0.01) & (ring < 0.99)).sum() >= 5  # straddling the ring
+    red, blue = _share(parcels, zones["red_line"]), _share(parcels, zones["blue_line"])
+    assert ((red > 0.01) & (red < 0.99)).sum() >= 5 and ((blue > 0.01) & (blue < 0.99)).sum() >= 5
+    assert ((red > 0.5) & (blue > 0.5)).sum() >= 1  # red/blue overlap
+    park, pca = _share(parcels, zones["parks"]), _share(parcels, zones["planned_construction_area"])
+    outside = (park < 0.01) & (pca < 0.01)
+    assert outside.sum() >= 10
+    assert set(parcels.retainable[outside].map({1.0: "t", 0.0: "f"}).fillna("na")) == {"t", "f", "na"}
+    d = shapely.distance(parcels.geometry.values, shapely.union_all(zones["parks"].geometry.values))
+    assert ((park < 0.01) & (d <= 50)).sum() >= 20 and ((park < 0.01) & (d > 1000)).sum() >= 20
+    names = " ".join(zones["parks"].name)
+    for word in (
+        "高新区西区",
+        "经开区",
+        "欧洲产业城",
+        "现代交通",
+        "航空经济区",
+        "医学城",
+        "菁蓉镇",
+        "空港新城",
+    ):
+        assert word in names
+
+
+def test_districts_cover_parcels_and_some_reach_25_percent(parcels, zones) -> None:
+    d = zones["districts"]
+    assert {
+        "高新区",
+        "龙泉驿区",
+        "青白江区",
+        "新都区",
+        "双流区",
+        "温江区",
+        "郫都区",
+        "东部新区",
+        "成华区",
+    } <= set(d.name)
+    cent = parcels.geometry.centroid
+    idx = np.array([np.flatnonzero(d.contains(p))[0] for p in cent.iloc[::50]])  # every 50th parcel
+    assert len(idx) == len(cent.iloc[::50])
+    ind = parcels.land_use.isin(sd.INDUSTRIAL_CODES).to_numpy()
+    area = parcels.area.to_numpy()
+    share = (
+        np.array([area[ind & cent.within(g).to_numpy()].sum() for g in d.geometry]) / d.construction_land_m2
+    )
+    assert (share >= 0.25).sum() >= 2 and ((share > 0) & (share < 0.25)).sum() >= 2
+
+
+def test_land_supply_years_above_and_below_30_percent(tables) -> None:
+    ls = tables["land_supply"]
+    ind = ls.land_use.isin(sd.INDUSTRIAL_CODES)
+    share = ls.area_m2.where(ind, 0).groupby(ls.year).sum() / ls.area_m2.groupby(ls.year).sum()
+    assert len(share) >= 5 and (share >= 0.3).sum() >= 2 and (share < 0.3).sum() >= 2
+
+
+# ------------------------------------------------------------------------------------ enterprises, occupancy
+
+
+def test_occupancy_shapes(parcels, tables) -> None:
+    occ = tables["occupancy"]
+    assert set(occ.enterprise_id) <= set(tables["enterprises"].enterprise_id)
+    assert set(occ.parcel_id) <= set(parcels.parcel_id)
+    n = occ.groupby("parcel_id").size()
+    multi = n[n > 1]
+    assert len(multi) >= 40 and multi.between(2, 6).all()
+    floors = occ.groupby("parcel_id").floor_area_m2
+    no_floor = floors.apply(lambda s: s.isna().all())[multi.index]
+    assert no_floor.sum() >= 3  # equal-split cases
+    given = multi.index[~no_floor.to_numpy()]
+    total = floors.sum()[given]
+    pf = parcels.set_index("parcel_id").floor_area_m2[given]
+    assert (total <= pf + 1e-6).all() and (total < pf).any()  # vacancy left over
+    assert (occ.groupby("enterprise_id").parcel_id.nunique() > 1).sum() >= 5
+    # the parcels' enterprise_id shortcut is exactly the sole occupant
+    single = n[n == 1].index
+    sole = occ[occ.parcel_id.isin(single)].set_index("parcel_id").enterprise_id
+    shortcut = parcels.set_index("parcel_id").enterprise_id
+    assert (shortcut[single] == sole[single]).all()
+    assert shortcut[multi.index].isna().all()
+
+
+def test_enterprise_figures_are_plausible(parcels, tables) -> None:
+    ent, occ = tables["enterprises"], tables["occupancy"]
+    assert (ent.revenue_10k < 2000).sum() >= 100 and (ent.revenue_10k >= 2000).sum() >= 300
+    assert ent.above_scale.isna().sum() >= 20
+    both = ent.dropna(subset=["above_scale", "revenue_10k"])
+    assert ((both.above_scale.astype(str) == "True") == (both.revenue_10k >= 2000)).all()
+    codes = ent.industry_code
+    assert codes.str.match(r"^C\d{4}$").all()
+    assert codes.str.startswith(("C39", "C36", "C27", "C37", "C38")).mean() > 0.6
+    assert codes.str.startswith(sd._RESTRICTED).sum() >= 20
+    # land-weighted per-mu output of above-scale firms in parks (apportioned as in the data contract):
+    # Chengdu parks a bit above Sichuan's 2020 averages (427.4 / 14.3) but mostly below 650 / 30
+    p = parcels.set_index("parcel_id")
+    park = _share(parcels, pyogrio.read_dataframe(DATA_DIR / "zones.gpkg", layer="parks")) > 0.5
+    in_park = pd.Series(park, index=p.index)
+    o = occ.join(p[["floor_area_m2"]].rename(columns={"floor_area_m2": "pf"}), on="parcel_id")
+    o["area"] = p.geometry.area[o.parcel_id].to_numpy()
+    o["land"] = o.area * (o.floor_area_m2 / o.pf).where(o.pf > 0)
+    land_mu = o.groupby("enterprise_id").land.sum() / MU
+    e = ent.set_index("enterprise_id").join(land_mu.rename("land_mu"))
+    firms_in_park = set(o.enterprise_id[in_park[o.parcel_id].to_numpy()])
+    sel = e[(e.revenue_10k >= 2000) & e.index.isin(firms_in_park) & (e.land_mu > 0)]
+    rev_mu = sel.revenue_10k.sum() / sel.land_mu.sum()
+    tax_mu = sel.tax_10k.sum() / sel.land_mu.sum()
+    assert 430 < rev_mu < 650 and 15 < tax_mu < 30, (rev_mu, tax_mu)
+    per_firm = sel.revenue_10k / sel.land_mu
+    assert per_firm.quantile(0.1) > 150 and per_firm.quantile(0.9) < 1600
+
+
+# ------------------------------------------------------------------------------------ documented examples
+
+
+def test_examples_table_covers_each_rule_both_ways(tables) -> None:
+    ex = tables["examples"]
+    assert ex.parcel_id.is_unique
+    outcomes = ex.groupby("rule").expected.agg(set)
+    for rule in (
+        "far.bounds",
+        "zone.red_line",
+        "zone.blue_line",
+        "zone.outside",
+        "idle.order53",
+        "low_efficiency",
+        "standard_land.required",
+        "standard_land.performance",
+        "industry.restricted",
+        "per_mu.revenue",
+    ):
+        assert "pass" in outcomes[rule] and "fail" in outcomes[rule], rule
+
+
+def test_examples_carry_the_promised_values(parcels, zones, tables) -> None:
+    # each check recomputes the case's defining number from the files (FAR = floor ÷ area, etc.)
+    p = parcels.set_index("parcel_id")
+    ex = tables["examples"].set_index("case").parcel_id
+    area = p.geometry.area
+    far = p.floor_area_m2 / area
+    assert far[ex["far_in_min"]] == 2.0 and far[ex["far_in_max"]] == 4.0  # exactly on the bounds
+    assert far[ex["far_in_low"]] == pytest.approx(1.6, abs=1e-4)
+    assert far[ex["far_out_high"]] == pytest.approx(3.5, abs=1e-4)
+    assert p.special_process[ex["far_special"]] == 1
+    ring = pd.Series(_share(parcels, zones["ring"]), index=p.index)
+    assert ring[ex["far_in_low"]] > 0.999 and ring[ex["far_out_low"]] < 0.001
+    assert 0.2 < ring[ex["ring_straddle"]] < 0.8
+    # calendar-year boundaries against the as-of date 2025-06-30
+    assert p.agreed_start_date[ex["idle_one_year_exact"]] == "2024-06-30"
+    assert p.agreed_start_date[ex["idle_two_years_exact"]] == "2023-06-30"
+    assert p.transfer_date[ex["rs_new_boundary"]] == "2023-03-23"
+    halted = p.loc[ex["halted_dev_lt_third"]]
+    assert halted.developed_area_m2 / halted.planned_dev_area_m2 < 1 / 3
+    assert (dt.date(2025, 6, 30) - dt.date.fromisoformat(halted.halted_since)).days >= 365
+    red = pd.Series(_share(parcels, zones["red_line"]), index=p.index)
+    assert red[ex["red_to_0701"]] > 0.999 and p.planned_use[ex["red_to_0701"]] == "0701"
+    assert p.retainable[ex["outside_exit"]] == 0 and pd.isna(p.retainable[ex["outside_unknown"]])
+
+
+def test_examples_match_the_rules_engine(tables) -> None:
+    """The documented example parcels get the documented status from the real engine."""
+    from gis.io import load_inputs
+    from rules.engine import evaluate
+    from rules.ruleset import load_ruleset
+
+    inputs = load_inputs(
+        DATA_DIR / "parcels.gpkg",
+        DATA_DIR / "enterprises.csv",
+        DATA_DIR / "occupancy.csv",
+        DATA_DIR / "zones.gpkg",
+        DATA_DIR / "land_supply.csv",
+    )
+    res = evaluate(inputs, load_ruleset("chengdu-2023"), dt.date(2025, 6, 30))
+    v = res.verdicts[res.verdicts.level == "parcel"]
+    got = v.groupby(["subject_id", "rule"]).status.agg(set)
+    wrong = [
+        (r.case, r.parcel_id, r.rule, r.expected, got.get((r.parcel_id, r.rule)))
+        for r in tables["examples"].itertuples()
+        if r.expected not in got.get((r.parcel_id, r.rule), set())
+    ]
+    assert not wrong
+
+
+# ------------------------------------------------------------------------------------ synthetic
+
+
+def test_make_synthetic_10k() -> None:
+    data = sd.make_synthetic(10_000, seed=3)
+    p = data["parcels"]
+    assert len(p) == 10_000 and p.crs.to_epsg() == 4544 and p.parcel_id.is_unique
+    assert CONTRACT_COLUMNS <= set(p.columns)
+    left, right = shapely.STRtree(p.geometry.values).query(p.geometry.values, predicate="intersects")
+    assert (left < right).sum() == 0
+    assert set(data["zones"]) == set(sd.ZONE_LAYERS)
+    assert set(data["occupancy"].parcel_id) <= set(p.parcel_id)
+    assert set(data["occupancy"].enterprise_id) <= set(data["enterprises"].enterprise_id)
+    assert len(data["enterprises"]) > 5000 and len(data["land_supply"]) > 0
+    codes = p.parcel_id.str.split("-").str[1]
+    assert codes.nunique() >= 6
+
+
+def test_write_synthetic_file_set(tmp_path: Path) -> None:
+    written = sd.write_synthetic(500, tmp_path, seed=5)
+    names = {w.name for w in written}
+    assert {"parcels.gpkg", "parcels.geojson", "zones.gpkg", "enterprises.csv", "occupancy.csv"} <= names
+    assert len(pyogrio.read_dataframe(tmp_path / "parcels.gpkg")) == 500
+    assert pyogrio.read_info(tmp_path / "parcels.geojson")["crs"] == "EPSG:4490"
+
+
+@pytest.mark.parametrize(
+    ("sizes", "owner", "pos"),
+    [  # hand-laid: groups of 2, 1, 3 consecutive items
+        ([2, 1, 3], [0, 0, 1, 2, 2, 2], [0, 1, 0, 0, 1, 2]),
+        ([1], [0], [0]),
+        ([3, 0, 1], [0, 0, 0, 2], [0, 1, 2, 0]),
+    ],
+)
+def test_group_position(sizes, owner, pos) -> None:
+    o, p, _ = sd._group_position(np.array(sizes))
+    assert list(o) == owner and list(p) == pos
+
+
+@pytest.mark.parametrize(
+    ("day", "years", "expected"),
+    [("2021-04-01", 3, "2024-04-01"), ("2024-02-29", 1, "2025-03-01"), ("2023-12-31", 2, "2025-12-31")],
+)
+def test_add_years_is_calendar(day, years, expected) -> None:
+    assert str(sd._add_years(np.array([np.datetime64(day)]), years)[0]) == expected
+
+
+def test_make_synthetic_rejects_bad_n() -> None:
+    with pytest.raises(ValueError, match="n"):
+        sd.make_synthetic(0)
