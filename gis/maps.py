@@ -648,6 +648,7 @@ def zone_map(
         "statuses": ["industrial", "other"],
         "colors": {"industrial": "#bdbdbd", "other": "#f7f7f7"},
         "labels": {"industrial": "工业用地", "other": "非工业用地"},
+        "overallLabel": "用地类型",
         "legendStatuses": ["industrial", "other"],
         "families": [],
         "familyLabels": {},

@@ -36,11 +36,23 @@ def scene():
     G: in the park but not industrial                        → no line
     """
     parcels = layer(
-        [b(10, 10, 110, 110), b(120, 10, 220, 110),
-         b(500, 10, 600, 110), b(620, 10, 720, 110), b(740, 10, 840, 110), b(860, 10, 960, 110),
-         b(500, 500, 600, 600), b(800, 500, 900, 600), b(940, 500, 1040, 600),
-         b(1550, 10, 1650, 110), b(1670, 10, 1770, 110), b(1550, 130, 1650, 230), b(1670, 130, 1770, 230),
-         b(2100, 10, 2200, 110), b(10, 150, 110, 250)],
+        [
+            b(10, 10, 110, 110),
+            b(120, 10, 220, 110),
+            b(500, 10, 600, 110),
+            b(620, 10, 720, 110),
+            b(740, 10, 840, 110),
+            b(860, 10, 960, 110),
+            b(500, 500, 600, 600),
+            b(800, 500, 900, 600),
+            b(940, 500, 1040, 600),
+            b(1550, 10, 1650, 110),
+            b(1670, 10, 1770, 110),
+            b(1550, 130, 1650, 230),
+            b(1670, 130, 1770, 230),
+            b(2100, 10, 2200, 110),
+            b(10, 150, 110, 250),
+        ],
         parcel_id=["A1", "A2", "B1", "B2", "B3", "B4", "C", "D1", "D2", "E1", "E2", "E3", "E4", "F", "G"],
     )
     industrial = parcels["parcel_id"] != "G"
@@ -52,8 +64,9 @@ def scene():
 
 def test_red_and_blue_lines_follow_policy_section_4(scene):
     parcels, industrial, parks, boundary, planned = scene
-    out = propose_zones(parcels, parks, boundary, planned, is_industrial=industrial, block_gap_m=30,
-                        block_min_mu=50)
+    out = propose_zones(
+        parcels, parks, boundary, planned, is_industrial=industrial, block_gap_m=30, block_min_mu=50
+    )
     red, blue, summary = out["red_line"], out["blue_line"], out["parcels"]
     assert red.crs.to_epsg() == 4544
     # largest zone first: the B row (69 亩) is R001, the park pair (31.5 亩) R002
@@ -81,8 +94,9 @@ def test_red_and_blue_lines_follow_policy_section_4(scene):
 def test_block_parameters_change_the_result(scene):
     parcels, industrial, parks, boundary, planned = scene
     # gap 50 m joins D1 and D2 (40 m apart) into one 30 亩 block; min 70 亩 demotes the 60 亩 B row to blue
-    out = propose_zones(parcels, parks, boundary, planned, is_industrial=industrial, block_gap_m=50,
-                        block_min_mu=70)
+    out = propose_zones(
+        parcels, parks, boundary, planned, is_industrial=industrial, block_gap_m=50, block_min_mu=70
+    )
     assert out["red_line"]["parcel_ids"].tolist() == ["A1,A2"]
     assert "D1,D2" in out["blue_line"]["parcel_ids"].tolist()
     assert "B1,B2,B3,B4" in out["blue_line"]["parcel_ids"].tolist()
@@ -114,8 +128,19 @@ def test_compare_with_existing_lines(scene):
     # every proposed zone except the park pair lies outside the old lines: 69 + 72.6 + 3 × 15 = 186.6 亩
     assert len(npp) == 5
     assert npp["area_mu"].sum() == pytest.approx(186.6)
-    assert set(",".join(npp["parcel_ids"]).split(",")) == {"B1", "B2", "B3", "B4", "C", "D1", "D2",
-                                                           "E1", "E2", "E3", "E4"}
+    assert set(",".join(npp["parcel_ids"]).split(",")) == {
+        "B1",
+        "B2",
+        "B3",
+        "B4",
+        "C",
+        "D1",
+        "D2",
+        "E1",
+        "E2",
+        "E3",
+        "E4",
+    }
     pni = diff["protected_not_industrial"]
     assert pni["parcel_id"].tolist() == ["G"]
     assert pni["existing_zone"].tolist() == ["blue_line:B-old"]

@@ -450,9 +450,13 @@
     var familyLayers = {};
     var FamilyLayer = L.Layer.extend({
       onAdd: function () {
-        Object.keys(familyLayers).forEach(function (k) {
-          if (k !== this._fam && map.hasLayer(familyLayers[k])) map.removeLayer(familyLayers[k]);
-        }, this);
+        var self = this;
+        // after the layer control has finished handling the click, so that its checkboxes follow
+        setTimeout(function () {
+          Object.keys(familyLayers).forEach(function (k) {
+            if (k !== self._fam && map.hasLayer(familyLayers[k])) map.removeLayer(familyLayers[k]);
+          });
+        }, 0);
         state.family = this._fam;
         restyle();
       },
@@ -485,14 +489,14 @@
     if (firstBase) firstBase.addTo(map);
 
     var ov = {};
-    ov["宗地：总体合规状态（" + n + "）"] = group;
+    ov["宗地：" + (data.overallLabel || "总体合规状态") + "（" + n + "）"] = group;
     Object.keys(famOverlays).forEach(function (k) { ov[k] = famOverlays[k]; });
     Object.keys(overlays).forEach(function (k) { ov[k] = overlays[k]; });
-    var layerControl = L.control.layers(bases, ov, { collapsed: n > 0 && data.collapseLayers, position: "topright" }).addTo(map);
+    var layerControl = L.control.layers(bases, ov, { collapsed: data.collapseLayers || Object.keys(overlays).length + data.families.length > 14, position: "topright" }).addTo(map);
     group.addTo(map);
 
     /* legend */
-    var legend = L.control({ position: "bottomright" });
+    var legend = L.control({ position: "bottomleft" });
     var legendDiv;
     legend.onAdd = function () {
       legendDiv = L.DomUtil.create("div", "mj-legend leaflet-bar");
@@ -504,7 +508,7 @@
     function updateLegend() {
       var arr = P.st[state.family] || [], counts = {};
       for (var i = 0; i < arr.length; i++) if (arr[i] >= 0) counts[arr[i]] = (counts[arr[i]] || 0) + 1;
-      var title = state.family === "overall" ? "总体合规状态" : "按规则着色：" + data.familyLabels[state.family];
+      var title = state.family === "overall" ? data.overallLabel || "总体合规状态" : "按规则着色：" + data.familyLabels[state.family];
       var h = '<div class="mj-legend-title">' + esc(data.title || "工业用地合规评估") + "</div>";
       h += '<div class="mj-legend-sub">' + esc(title) + "</div>";
       for (var s = 0; s < S.length; s++) {

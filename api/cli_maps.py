@@ -1,0 +1,176 @@
+"""CLI for maps: ``mujun map`` (compliance map + PNG) and ``mujun zones propose`` (red/blue lines)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import pandas as pd
+import typer
+from rich.console import Console
+
+from gis.errors import GisError
+
+console = Console(stderr=True)
+out_console = Console()
+
+# The data contract's industrial codes, used only when the rule set cannot be loaded.
+_CONTRACT_INDUSTRIAL = {"exact": ["1001", "M", "M1", "M2", "M3", "0601"], "prefixes": ["1001"]}
+_DEFAULTS = {"block_gap_m": 30.0, "block_min_mu": 50.0, "park_adjacent_m": 50.0}
+
+
+def _fail(message: str, code: int = 2) -> None:
+    console.print(f"[bold red]错误[/]: {message}", highlight=False, markup=True)
+    raise typer.Exit(code)
+
+
+def _ruleset_parameters(ruleset: str) -> dict[str, Any]:
+    """Zone-proposal parameters and industrial codes from the rule set (contract defaults if absent)."""
+    try:
+        from rules.errors import RuleSetError
+        from rules.ruleset import load_ruleset
+    except ImportError:
+        return {**_DEFAULTS, "industrial_land_use": _CONTRACT_INDUSTRIAL}
+    try:
+        params = load_ruleset(ruleset).parameters
+    except RuleSetError as exc:
+        _fail(f"规则集 {ruleset} 无法加载 / cannot load the rule set: {exc}")
+    out: dict[str, Any] = {k: float(getattr(params, k, v)) for k, v in _DEFAULTS.items()}
+    codes = getattr(params, "industrial_land_use", None)
+    out["industrial_land_use"] = (
+        {"exact": list(codes.exact), "prefixes": list(codes.prefixes)}
+        if codes is not None
+        else _CONTRACT_INDUSTRIAL
+    )
+    return out
+
+
+def is_industrial(land_use: pd.Series, codes: dict[str, list[str]]) -> np.ndarray:
+    """True where a 用地分类 code is industrial (exact code or code prefix); False for empty codes."""
+    text = land_use.astype("str").str.strip().fillna("")
+    hit = text.isin(codes.get("exact", []))
+    for prefix in codes.get("prefixes", []):
+        hit |= text.str.startswith(prefix)
+    return (hit & land_use.notna()).to_numpy(dtype=bool)
+
+
+def map_cmd(
+    result: Annotated[Path, typer.Argument(help="评估结果 (.gpkg 或 .geojson，由 mujun evaluate 生成)")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="输出 HTML 地图")],
+    png: Annotated[Path | None, typer.Option("--png", help="同时输出静态 PNG 图（用于报告）")] = None,
+    zones: Annotated[
+        Path | None, typer.Option("--zones", help="分区 GeoPackage（结果中没有分区图层时使用）")
+    ] = None,
+    basemap: Annotated[str, typer.Option(help="底图: none / osm / tianditu / gaode")] = "none",
+    inline: Annotated[
+        bool, typer.Option("--inline/--linked", help="单文件 HTML（可邮件发送）或链接 map_files/ 资源目录")
+    ] = True,
+    family: Annotated[str, typer.Option(help="PNG 的着色规则类别 (overall/far/zone/per_mu/…)")] = "overall",
+    title: Annotated[str, typer.Option(help="地图标题")] = "工业用地合规评估地图",
+) -> None:
+    """Render a compliance map (HTML, offline) and optionally a static PNG from an evaluation result."""
+    from gis import maps
+
+    try:
+        layers = maps.read_result_layers(result)
+        zone_layers = dict(layers.zones)
+        if zones is not None:
+            from gis.io import read_zones
+
+            extra, _ = read_zones(zones)
+            zone_layers = {**extra, **zone_layers}
+        path = maps.save_compliance_map(
+            out,
+            layers.parcels,
+            layers.verdicts,
+            zone_layers,
+            layers.aggregates,
+            basemap=basemap,
+            inline=inline,
+            title=title,
+        )
+        out_console.print(
+            f"地图已写出 / map written: {path} ({path.stat().st_size / 1e6:.2f} MB, "
+            f"{len(layers.parcels)} 宗地)"
+        )
+        if png is not None:
+            maps.static_map_png(png, layers.parcels, layers.verdicts, zone_layers, family=family, title=title)
+            out_console.print(f"静态图已写出 / PNG written: {png}")
+    except GisError as exc:
+        _fail(str(exc))
+    except ValueError as exc:
+        _fail(str(exc))
+
+
+def zones_propose(
+    parcels: Annotated[Path, typer.Option("--parcels", "-p", help="宗地图层")],
+    zones: Annotated[Path, typer.Option("--zones", "-z", help="分区 GeoPackage（需含 urban_dev_boundary）")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="输出 GeoPackage（red_line / blue_line 等图层）")],
+    map_out: Annotated[Path | None, typer.Option("--map", help="同时输出对比地图 HTML")] = None,
+    ruleset: Annotated[
+        str, typer.Option(help="规则集 id 或 YAML（读取 block_gap_m、block_min_mu）")
+    ] = "chengdu-2023",
+    block_gap_m: Annotated[float | None, typer.Option(help="成板块的最大间距（米），默认取规则集")] = None,
+    block_min_mu: Annotated[float | None, typer.Option(help="成板块的最小面积（亩），默认取规则集")] = None,
+    crs: Annotated[str | None, typer.Option(help="无坐标系图层使用的坐标系, 如 EPSG:4544")] = None,
+    basemap: Annotated[str, typer.Option(help="地图底图: none / osm / tianditu / gaode")] = "none",
+) -> None:
+    """Propose 工业红线/蓝线 from parcels, parks and boundaries; write a GeoPackage and a comparison map."""
+    from gis import maps
+    from gis.io import read_parcels, read_zones, write_layer
+    from gis.zone_proposal import compare_zones, propose_zones
+
+    params = _ruleset_parameters(ruleset)
+    gap = block_gap_m if block_gap_m is not None else params["block_gap_m"]
+    min_mu = block_min_mu if block_min_mu is not None else params["block_min_mu"]
+    try:
+        parcel_gdf, _ = read_parcels(parcels, crs=crs)
+        zone_layers, _ = read_zones(zones, crs=crs)
+        if "land_use" not in parcel_gdf.columns or parcel_gdf["land_use"].isna().all():
+            _fail(f"{parcels}: 缺少 land_use（用地分类）/ no land_use column: 无法判断哪些宗地是工业用地")
+        flags = is_industrial(parcel_gdf["land_use"], params["industrial_land_use"])
+        proposal = propose_zones(
+            parcel_gdf,
+            zone_layers.get("parks"),
+            zone_layers.get("urban_dev_boundary"),
+            zone_layers.get("planned_construction_area"),
+            is_industrial=flags,
+            block_gap_m=gap,
+            block_min_mu=min_mu,
+        )
+        diff = compare_zones(proposal, zone_layers, parcel_gdf, flags)
+        if out.exists():
+            out.unlink()  # a fresh GeoPackage: no stale layers from an earlier run
+        for name in ("red_line", "blue_line"):
+            write_layer(proposal[name], out, layer=name)
+        write_layer(proposal["parcels"], out, layer="proposal_parcels")
+        for name, layer in diff.items():
+            write_layer(layer, out, layer=name)
+        red, blue = proposal["red_line"], proposal["blue_line"]
+        out_console.print(
+            f"建议红线区 {len(red)} 个 / {red['area_mu'].sum():,.1f} 亩；建议蓝线区 {len(blue)} 个 / "
+            f"{blue['area_mu'].sum():,.1f} 亩（板块间距 {gap:g} 米，最小 {min_mu:g} 亩）"
+        )
+        out_console.print(
+            f"建议划入但尚未保护 {len(diff['proposed_not_protected'])} 处；"
+            f"已保护但已非工业用地 {len(diff['protected_not_industrial'])} 宗 → {out}"
+        )
+        if map_out is not None:
+            existing = {k: zone_layers[k] for k in ("red_line", "blue_line") if k in zone_layers}
+            context = {k: v for k, v in zone_layers.items() if k not in existing}
+            m = maps.zone_map(
+                proposal, existing, diff, parcel_gdf, flags, context, basemap=basemap, inline=True
+            )
+            maps.save_map(m, map_out)
+            out_console.print(f"对比地图已写出 / map written: {map_out}")
+    except GisError as exc:
+        _fail(str(exc))
+
+
+def register(app: typer.Typer) -> None:
+    """Register ``mujun map`` and ``mujun zones propose`` on the ``mujun`` app."""
+    app.command("map")(map_cmd)
+    zones_app = typer.Typer(help="工业红线/蓝线 (zone proposal)", no_args_is_help=True)
+    zones_app.command("propose")(zones_propose)
+    app.add_typer(zones_app, name="zones")
