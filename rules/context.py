@@ -14,6 +14,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from gis import overlay
 from typing import TYPE_CHECKING
@@ -170,15 +171,30 @@ class Context:
         return gdf
 
     @cached_property
-    def _shares(self) -> dict[str, np.ndarray | None]:
+    def tree(self) -> shapely.STRtree:
+        """Spatial index of the parcels, built once per run and shared by every overlay."""
+        return shapely.STRtree(self.parcels.geometry.to_numpy())
+
+    @cached_property
+    def _pairs(self) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
         return {}
+
+    def pairs(self, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """``(parcel_idx, zone_idx, share)`` of layer ``name``, computed once per run (None: no layer)."""
+        if name not in self._pairs:
+            gdf = self.layer(name)
+            self._pairs[name] = (
+                None if gdf is None else overlay.overlay_pairs(self.parcels.geometry, gdf.geometry, tree=self.tree)
+            )
+        return self._pairs[name]
 
     def share(self, name: str) -> np.ndarray | None:
         """Share of each parcel's area inside zone layer ``name`` (None when the layer is missing)."""
-        if name not in self._shares:
-            gdf = self.layer(name)
-            self._shares[name] = None if gdf is None else overlay.area_share(self.parcels.geometry, gdf.geometry)
-        return self._shares[name]
+        pairs = self.pairs(name)
+        if pairs is None:
+            return None
+        p, _, s = pairs
+        return np.minimum(np.bincount(p, weights=s, minlength=self.n), 1.0) if len(p) else np.zeros(self.n)
 
     def member(self, name: str) -> np.ndarray | None:
         """Parcels belonging to layer ``name`` (≥ membership share inside), None when the layer is missing."""
@@ -187,10 +203,11 @@ class Context:
 
     def _best(self, name: str, id_col: str) -> tuple[np.ndarray, np.ndarray] | None:
         gdf = self.layer(name)
-        if gdf is None:
+        pairs = self.pairs(name)
+        if gdf is None or pairs is None:
             return None
         ids = gdf[id_col].astype(str).to_numpy(dtype=object) if id_col in gdf.columns else np.arange(len(gdf)).astype(str)
-        best, share = overlay.best_zone(self.parcels.geometry, gdf.geometry, ids)
+        best, share = overlay.best_of_pairs(*pairs, ids, self.n)
         best[share < self.params.membership_share] = None
         return best, share
 
@@ -367,10 +384,23 @@ class Context:
     def occupant_firm_column(self, name: str) -> np.ndarray:
         """A firms column aligned with :attr:`occupants` rows (NaN/None for unknown enterprises)."""
         firms = self.firms
-        eid = self.occupants["enterprise_id"]
         if firms.empty or name not in firms.columns:
-            return np.full(len(eid), np.nan)
-        return firms[name].reindex(eid.to_numpy()).to_numpy()
+            return np.full(len(self.occupants), np.nan)
+        pos = self._occupant_firm_pos
+        values = firms[name].to_numpy()
+        if values.dtype.kind in "fc":
+            out = np.full(len(pos), np.nan, dtype=values.dtype)
+        else:
+            values = values.astype(object)
+            out = np.full(len(pos), None, dtype=object)
+        ok = pos >= 0
+        out[ok] = values[pos[ok]]
+        return out
+
+    @cached_property
+    def _occupant_firm_pos(self) -> np.ndarray:
+        """Row of each occupant's enterprise in :attr:`firms` (-1 for unknown enterprises)."""
+        return self.firms.index.get_indexer(self.occupants["enterprise_id"].to_numpy(dtype=object))
 
     def parcel_sum(self, values: np.ndarray) -> np.ndarray:
         """Sum occupant-row ``values`` per parcel (NaN if any contributing value is NaN)."""

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 Level = Literal["parcel", "enterprise", "aggregate"]
 STATUSES = ("pass", "fail", "warn", "exempt", "not_applicable", "missing_data")
+STATUS_CODE = {name: i for i, name in enumerate(STATUSES)}
+_STATUS_NAMES = np.array(STATUSES, dtype=object)
 
 
 class NoParams(BaseModel):
@@ -81,7 +83,7 @@ class Outcome:
 
     rule: "RuleSpec"
     n: int
-    status: np.ndarray = field(init=False)
+    status_code: np.ndarray = field(init=False)
     code: np.ndarray = field(init=False)
     value: np.ndarray = field(init=False)
     threshold: np.ndarray = field(init=False)
@@ -89,7 +91,7 @@ class Outcome:
     open: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
-        self.status = np.full(self.n, None, dtype=object)
+        self.status_code = np.full(self.n, -1, dtype=np.int8)
         self.code = np.full(self.n, None, dtype=object)
         self.value = np.full(self.n, np.nan)
         self.threshold = np.full(self.n, None, dtype=object)
@@ -117,7 +119,7 @@ class Outcome:
         if k == 0:
             return m
         self.open &= ~m
-        self.status[m] = status
+        self.status_code[m] = STATUS_CODE[status]
         self.code[m] = code[m] if isinstance(code, np.ndarray) else code
         if value is not None:
             self.value[m] = value[m] if isinstance(value, np.ndarray) else value
@@ -136,6 +138,11 @@ class Outcome:
     def rest(self, status: str, message: str, **kwargs: Any) -> np.ndarray:
         """Decide every subject still open."""
         return self.case(np.ones(self.n, dtype=bool), status, message, **kwargs)
+
+    @property
+    def status(self) -> np.ndarray:
+        """Status names (object array); ``status_code`` indexes :data:`STATUSES`."""
+        return _STATUS_NAMES[self.status_code]
 
     def finish(self) -> "Outcome":
         """Check that every subject was decided (a kind that leaves one open is a bug)."""

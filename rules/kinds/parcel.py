@@ -526,18 +526,14 @@ def industry_restricted(ctx: Context, rule: RuleSpec) -> Outcome:
         out.rest("missing_data", "missing_enterprises")
         return out.finish()
     codes = pd.Series(ctx.occupant_firm_column("industry_code"), dtype="string").str.strip().str.upper()
-    names = np.full(len(codes), "", dtype=object)
+    # Per parcel, the names of the restricted industries among its occupants: one vectorised pass per industry.
+    parcel_names = np.full(ctx.n, "", dtype=object)
     for name, prefixes in p.industries.items():
         hit = np.zeros(len(codes), dtype=bool)
         for prefix in prefixes:
             hit |= codes.str.startswith(prefix.upper()).fillna(False).to_numpy(dtype=bool)
-        names = np.where(hit & (names == ""), name, names)
-    restricted = names != ""
-    pidx = ctx.occupants["parcel_idx"].to_numpy(dtype=np.intp)
-    parcel_names = np.full(ctx.n, "", dtype=object)
-    if restricted.any():
-        joined = pd.Series(names[restricted]).groupby(pidx[restricted]).agg(lambda s: "、".join(sorted(set(s))))
-        parcel_names[joined.index.to_numpy()] = joined.to_numpy(dtype=object)
+        on_parcel = ctx.occupant_flags(hit)
+        parcel_names = np.where(on_parcel, np.where(parcel_names == "", name, parcel_names + "、" + name), parcel_names)
     has_restricted = parcel_names != ""
     unknown_code = ctx.occupant_flags(codes.isna().to_numpy(dtype=bool))
     status = ctx.status
