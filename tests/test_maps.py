@@ -59,7 +59,14 @@ def make_fixture() -> tuple[gpd.GeoDataFrame, pd.DataFrame, dict[str, gpd.GeoDat
         ("P2", "per_mu.revenue", "pass", 800.0, {"min": 650}, "亩均营收 800 万元"),
         ("P3", "far.bounds", "pass", 2.2, {"min": 2.0, "max": 4.0}, "容积率 2.20"),
         ("P3", "zone.park_management", "warn", None, None, "园区外成板块工业用地，建议纳入园区管理"),
-        ("P4", "far.bounds", "missing_data", None, {"min": 1.2, "max": 3.0}, "缺少计容建筑面积，无法计算容积率"),
+        (
+            "P4",
+            "far.bounds",
+            "missing_data",
+            None,
+            {"min": 1.2, "max": 3.0},
+            "缺少计容建筑面积，无法计算容积率",
+        ),
         ("P5", "far.bounds", "exempt", 1.5, None, "特殊工艺用地，容积率豁免"),
     ]
     verdicts = pd.DataFrame(
@@ -67,21 +74,35 @@ def make_fixture() -> tuple[gpd.GeoDataFrame, pd.DataFrame, dict[str, gpd.GeoDat
     ).assign(level="parcel", code=None, citation="成都市支持制造业产业功能区提能升级行动计划 四（七）")
     zones = {
         "red_line": gpd.GeoDataFrame(
-            {"zone_id": ["R1"], "name": ["测试红线区"]}, geometry=[box(X0 - 5, Y0 - 5, X0 + 215, Y0 + 105)],
+            {"zone_id": ["R1"], "name": ["测试红线区"]},
+            geometry=[box(X0 - 5, Y0 - 5, X0 + 215, Y0 + 105)],
             crs="EPSG:4544",
         ),
         "parks": gpd.GeoDataFrame(
-            {"park_id": ["PK1"], "name": ["测试园区"]}, geometry=[box(X0 - 10, Y0 - 10, X0 + 220, Y0 + 220)],
+            {"park_id": ["PK1"], "name": ["测试园区"]},
+            geometry=[box(X0 - 10, Y0 - 10, X0 + 220, Y0 + 220)],
             crs="EPSG:4544",
         ),
         "districts": gpd.GeoDataFrame(
             {"name": ["武侯区"]}, geometry=[box(X0 - 500, Y0 - 500, X0 + 1200, Y0 + 800)], crs="EPSG:4544"
         ),
-        "ring": gpd.GeoDataFrame(geometry=[box(X0 - 400, Y0 - 400, X0 + 1100, Y0 + 700).exterior], crs="EPSG:4544"),
+        "ring": gpd.GeoDataFrame(
+            geometry=[box(X0 - 400, Y0 - 400, X0 + 1100, Y0 + 700).exterior], crs="EPSG:4544"
+        ),
     }
     aggregates = pd.DataFrame(
-        [{"rule": "agg.park_per_mu", "scope": "park", "key": "PK1", "status": "pass", "value": 650.0,
-          "threshold": {"min": 650}, "message": "园区亩均营收 650 万元/亩，达到目标", "citation": "…"}]
+        [
+            {
+                "rule": "agg.park_per_mu",
+                "scope": "park",
+                "key": "PK1",
+                "status": "pass",
+                "value": 650.0,
+                "threshold": {"min": 650},
+                "message": "园区亩均营收 650 万元/亩，达到目标",
+                "citation": "…",
+            }
+        ]
     )
     return parcels, verdicts, zones, aggregates
 
@@ -112,7 +133,7 @@ def decode(g: dict) -> list[list[list[tuple[float, float]]]]:
             rings = []
             for _ in range(g["pr"][pi]):
                 n = g["rl"][ri]
-                rings.append([tuple(p) for p in c[ci:ci + n]])
+                rings.append([tuple(p) for p in c[ci : ci + n]])
                 ci += n
                 ri += 1
             pi += 1
@@ -282,11 +303,25 @@ def _write_geojson_result(path: Path, parcels, verdicts, aggregates) -> None:
     feats = []
     for pid, geom, status in zip(wgs["parcel_id"], wgs.geometry, wgs["status"], strict=True):
         vs = verdicts[verdicts["subject_id"] == pid].drop(columns=["subject_id", "level"])
-        feats.append({"type": "Feature", "geometry": shapely.geometry.mapping(geom),
-                      "properties": {"parcel_id": pid, "status": status, "area_mu": 15.0,
-                                     "verdicts": json.loads(vs.to_json(orient="records"))}})
-    doc = {"type": "FeatureCollection", "features": feats, "ruleset": {"id": "chengdu-2023"},
-           "as_of": "2025-06-30", "aggregates": json.loads(aggregates.to_json(orient="records"))}
+        feats.append(
+            {
+                "type": "Feature",
+                "geometry": shapely.geometry.mapping(geom),
+                "properties": {
+                    "parcel_id": pid,
+                    "status": status,
+                    "area_mu": 15.0,
+                    "verdicts": json.loads(vs.to_json(orient="records")),
+                },
+            }
+        )
+    doc = {
+        "type": "FeatureCollection",
+        "features": feats,
+        "ruleset": {"id": "chengdu-2023"},
+        "as_of": "2025-06-30",
+        "aggregates": json.loads(aggregates.to_json(orient="records")),
+    }
     path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
 
 
@@ -311,8 +346,9 @@ def test_read_result_layers_gpkg(fixture, tmp_path):
     pyogrio.write_dataframe(parcels, path, layer="parcels")
     v = verdicts.assign(threshold=verdicts["threshold"].map(lambda t: json.dumps(t) if t else None))
     pyogrio.write_dataframe(v, path, layer="verdicts", append=True)
-    pyogrio.write_dataframe(pd.DataFrame([{"ruleset_id": "chengdu-2023", "as_of": "2025-06-30"}]), path,
-                            layer="run", append=True)
+    pyogrio.write_dataframe(
+        pd.DataFrame([{"ruleset_id": "chengdu-2023", "as_of": "2025-06-30"}]), path, layer="run", append=True
+    )
     pyogrio.write_dataframe(zones["red_line"], path, layer="zone_red_line", append=True)
     got = maps.read_result_layers(path)
     assert got.parcels["st_far_bounds"].tolist()[0] == "fail"
@@ -358,7 +394,7 @@ def test_static_png_has_status_colours_and_cjk_font(fixture, tmp_path):
     assert img.shape[0] > 300 and img.shape[1] > 300
 
     def has(hex_colour: str, alpha: float = 1.0) -> bool:
-        rgb = np.array([int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)]) / 255
+        rgb = np.array([int(hex_colour[i : i + 2], 16) for i in (1, 3, 5)]) / 255
         return bool((np.abs(img - rgb).max(axis=2) < 0.03).any())
 
     # fail (P1), warn (P3), missing_data (P4) and pass (P2, P5) fills are all drawn
@@ -368,3 +404,59 @@ def test_static_png_has_status_colours_and_cjk_font(fixture, tmp_path):
         maps.static_map_png(tmp_path / "x.png", parcels, verdicts, family="nope")
     ARTIFACTS.mkdir(exist_ok=True)
     maps.static_map_png(ARTIFACTS / "static_map.png", parcels, verdicts, zones, family="far")
+
+
+def test_cli_map_and_zones_propose_on_real_files(fixture, tmp_path):
+    import pyogrio
+    from typer.testing import CliRunner
+
+    from api.cli import _load_commands, app
+
+    _load_commands()
+    parcels, verdicts, zones, _ = fixture
+    result = tmp_path / "r.gpkg"
+    pyogrio.write_dataframe(parcels, result, layer="parcels")
+    v = verdicts.assign(threshold=verdicts["threshold"].map(lambda t: json.dumps(t) if t else None))
+    pyogrio.write_dataframe(v, result, layer="verdicts", append=True)
+    runner = CliRunner()
+    res = runner.invoke(
+        app, ["map", str(result), "--out", str(tmp_path / "m.html"), "--png", str(tmp_path / "m.png")]
+    )
+    assert res.exit_code == 0, res.output
+    html = (tmp_path / "m.html").read_text(encoding="utf-8")
+    assert offline_violations(html, maps.tile_url_templates()) == []
+    assert payload_of(html)["parcels"]["ids"] == ["P1", "P2", "P3", "P4", "P5"]
+    assert (tmp_path / "m.png").stat().st_size > 10_000
+    res = runner.invoke(app, ["map", str(tmp_path / "nope.gpkg"), "--out", str(tmp_path / "x.html")])
+    assert res.exit_code == 2 and "结果文件不存在" in res.output
+    if not (DATA_DIR / "parcels.gpkg").exists():
+        pytest.skip("sample data not generated")
+    out = tmp_path / "proposal.gpkg"
+    res = runner.invoke(
+        app,
+        [
+            "zones",
+            "propose",
+            "-p",
+            str(DATA_DIR / "parcels.gpkg"),
+            "-z",
+            str(DATA_DIR / "zones.gpkg"),
+            "-o",
+            str(out),
+            "--map",
+            str(tmp_path / "z.html"),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    layers = {name for name, _ in pyogrio.list_layers(out)}
+    assert {
+        "red_line",
+        "blue_line",
+        "proposal_parcels",
+        "proposed_not_protected",
+        "protected_not_industrial",
+    } <= layers
+    red = gpd.read_file(out, layer="red_line")
+    assert red["zone_id"].is_unique and (red["parcel_count"] > 0).all()
+    html = (tmp_path / "z.html").read_text(encoding="utf-8")
+    assert offline_violations(html, maps.tile_url_templates()) == []

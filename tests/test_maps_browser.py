@@ -156,7 +156,8 @@ def test_family_toggle_search_tooltip_and_measure(opened, tmp_path):
     page.evaluate("window.mujunMaps[0].map.fitBounds(window.mujunMaps[0].data.bounds, {animate: false})")
     # hover tooltip over P2
     x, y = page.evaluate(
-        """() => { const a = window.mujunMaps[0]; const c = a.parcels.featureBounds(a.index['P2']).getCenter();
+        """() => { const a = window.mujunMaps[0];
+        const c = a.parcels.featureBounds(a.index['P2']).getCenter();
         const p = a.map.latLngToContainerPoint(c); const r = a.map.getContainer().getBoundingClientRect();
         return [r.left + p.x, r.top + p.y]; }"""
     )
@@ -214,7 +215,8 @@ def test_two_thousand_parcels_all_drawn_and_clickable(opened, tmp_path):
     assert o.page.evaluate("window.mujunMaps[0].parcels.drawnCount") == 2000
     assert o.page.evaluate("window.mujunReady") < 5000
     o.page.evaluate(
-        "window.mujunMaps[0].map.setView(window.mujunMaps[0].parcels.featureBounds(1234).getCenter(), 17, {animate: false})"
+        "const a = window.mujunMaps[0]; "
+        "a.map.setView(a.parcels.featureBounds(1234).getCenter(), 17, {animate: false})"
     )
     _click_parcel(o, "P001234")
     assert "宗地 P001234" in o.page.inner_text(".leaflet-popup-content")
