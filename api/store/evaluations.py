@@ -297,19 +297,29 @@ def store_result(conn: Connection, run_id: int, result: Any, ruleset: Any) -> No
             "message": objects(v["message"].astype("str").where(v["message"].notna())),
             "citation": objects(v["citation"].astype("str").where(v["citation"].notna())),
         })
-        vrows["threshold"] = [json.loads(json.dumps(t, default=_json_default)) if t else None
-                              for t in thresholds]
+        vrows["threshold"] = [_json_safe(t) if t else None for t in thresholds]
         _executemany(conn, m.Verdict.__table__, vrows.to_dict("records"))
     conn.execute(update(m.EvaluationRun.__table__).where(m.EvaluationRun.id == run_id).values(
-        summary=json.loads(json.dumps(result.summary, default=_json_default)),
-        aggregates=json.loads(json.dumps(records(result.aggregates), default=_json_default)),
-        enterprises=json.loads(json.dumps(records(result.enterprises), default=_json_default)),
+        summary=_json_safe(result.summary),
+        aggregates=_json_safe(records(result.aggregates)),
+        enterprises=_json_safe(records(result.enterprises)),
     ))
 
 
-def _json_default(value: Any) -> Any:
+def _json_safe(value: Any) -> Any:
+    """Plain JSON values: NaN/inf → None (PostgreSQL's json refuses NaN), numpy → Python, dates → ISO."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
     if isinstance(value, np.generic):
-        return value.item()
+        value = value.item()
+    if isinstance(value, float):
+        return value if np.isfinite(value) else None
+    if value is None or isinstance(value, (str, int, bool)):
+        return value
+    if value is pd.NA or value is pd.NaT:
+        return None
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return str(value)

@@ -1,0 +1,194 @@
+"""The store on SpatiaLite and PostGIS: migrations, import (all-or-nothing, de-duplicated), round trips."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from sqlalchemy import func, inspect, select, text
+
+from api.store import models as m
+from api.store.errors import Conflict, ImportRejected
+from api.store.evaluations import load_inputs_from_store, resolve_ruleset, result_from_store, store_ruleset
+from api.store.importer import import_files, import_inputs
+from api.store.repository import add_user, list_audit, token_hash, user_for_token
+from gis.errors import GisError
+from tests.conftest import DATA_DIR, SAMPLE_AS_OF, tiny_parcels_gdf
+
+TABLES = {"users", "datasets", "parcels", "enterprises", "occupancy", "land_supply", "zone_features",
+          "rulesets", "evaluation_runs", "parcel_results", "verdicts", "audit_log", "alembic_version"}
+
+
+@pytest.fixture(scope="module")
+def reference():
+    """The sample files read directly with gis.io (what the store must give back)."""
+    from gis.io import load_inputs
+
+    return load_inputs(DATA_DIR / "parcels.gpkg", DATA_DIR / "enterprises.csv", DATA_DIR / "occupancy.csv",
+                       DATA_DIR / "zones.gpkg", DATA_DIR / "land_supply.csv")
+
+
+@pytest.fixture(scope="module")
+def direct_result(reference):
+    from rules.engine import evaluate
+    from rules.ruleset import load_ruleset
+
+    return evaluate(reference, load_ruleset("chengdu-2023"), SAMPLE_AS_OF).to_dict()
+
+
+def _count(engine, model) -> int:
+    with engine.connect() as conn:
+        return conn.scalar(select(func.count()).select_from(model.__table__))
+
+
+def _counts(engine) -> dict[str, int]:
+    return {t.__tablename__: _count(engine, t) for t in (m.Dataset, m.Parcel, m.Enterprise, m.Occupancy,
+                                                          m.ZoneFeature, m.LandSupply)}
+
+
+def test_migrations_create_tables_and_spatial_indexes(store):
+    with store.engine.connect() as conn:
+        assert TABLES <= set(inspect(conn).get_table_names())
+        assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0001"
+        if store.backend == "spatialite":
+            rows = conn.execute(text("SELECT f_table_name, srid, spatial_index_enabled "
+                                     "FROM geometry_columns"))
+            cols = {r[0]: (r[1], r[2]) for r in rows}
+            idx = {r[0] for r in conn.execute(text("SELECT name FROM sqlite_master WHERE name LIKE 'idx_%'"))}
+            assert "idx_parcels_geom" in idx
+        else:
+            rows = conn.execute(text("SELECT f_table_name, srid, 1 FROM geometry_columns"))
+            cols = {r[0]: (r[1], r[2]) for r in rows}
+            sql = "SELECT indexname FROM pg_indexes WHERE tablename='parcels'"
+            idx = {r[0] for r in conn.execute(text(sql))}
+            assert "idx_parcels_geom" in idx
+    assert cols["parcels"] == (4544, 1) and cols["zone_features"][0] == 4544
+
+
+def test_sample_import_counts_and_dedup(store, sample, reference):
+    # Counts straight from the sample files: one row per parcel/enterprise/occupancy/land-supply row.
+    ref = reference
+    before = _counts(store.engine)
+    again = import_files(store.engine, DATA_DIR / "parcels.gpkg", DATA_DIR / "enterprises.csv",
+                         DATA_DIR / "occupancy.csv", DATA_DIR / "zones.gpkg", DATA_DIR / "land_supply.csv")
+    assert not again.created and again.dataset_id == sample["dataset"]
+    assert _counts(store.engine) == before  # nothing duplicated
+    assert again.counts["parcels"] == len(ref.parcels)
+    assert again.counts["enterprises"] == len(ref.enterprises)
+    assert again.counts["occupancy"] == len(ref.occupancy)
+    assert again.counts["land_supply"] == len(ref.land_supply)
+    assert {k: v for k, v in again.counts.items() if k.startswith("zone_")} == \
+        {f"zone_{k}": len(v) for k, v in ref.zones.items()}
+
+
+def test_inputs_round_trip(store, sample, reference):
+    ref = reference
+    with store.engine.connect() as conn:
+        got = load_inputs_from_store(conn, sample["dataset"])
+    a = ref.parcels.sort_values("parcel_id").reset_index(drop=True)
+    b = got.parcels.sort_values("parcel_id").reset_index(drop=True)
+    assert list(b.columns) == list(a.columns) or set(b.columns) == set(a.columns)
+    pd.testing.assert_frame_equal(pd.DataFrame(b[a.columns].drop(columns="geometry")),
+                                  pd.DataFrame(a.drop(columns="geometry")), check_dtype=True)
+    assert b.geometry.geom_equals_exact(a.geometry, tolerance=1e-6).all()
+    assert b.attrs["missing_columns"] == a.attrs.get("missing_columns", [])
+    for name in ("enterprises", "occupancy", "land_supply"):
+        x, y = getattr(ref, name), getattr(got, name)
+        pd.testing.assert_frame_equal(y[x.columns].reset_index(drop=True), x.reset_index(drop=True))
+    assert set(got.zones) == set(ref.zones)
+
+
+def test_stored_run_rebuilds_the_same_contract_json(store, sample, direct_result):
+    direct = direct_result
+    with store.engine.connect() as conn:
+        stored = result_from_store(conn, sample["run"]).to_dict()
+    assert stored["summary"] == direct["summary"]
+    assert stored["parcels"] == direct["parcels"]
+    assert stored["enterprises"] == direct["enterprises"]
+    assert stored["aggregates"] == direct["aggregates"]
+
+
+def test_bad_file_leaves_store_unchanged(store, tmp_path):
+    bad = tiny_parcels_gdf()
+    bad.loc[1, "parcel_id"] = "T1"  # duplicate id → gis.io refuses, naming it
+    path = tmp_path / "dup.gpkg"
+    bad.to_file(path, layer="parcels")
+    before = _counts(store.engine)
+    with pytest.raises(GisError) as err:
+        import_files(store.engine, path)
+    assert "T1" in str(err.value)
+    assert _counts(store.engine) == before
+
+
+def test_import_rejected_midway_rolls_back(store):
+    """A failure after the dataset row was written (bad zone layer) must roll everything back."""
+    from gis.io import Inputs, SourceFile
+
+    parcels = tiny_parcels_gdf()
+    zones = {"parks": gpd.GeoDataFrame({"park_id": ["K1"]}, geometry=[None], crs="EPSG:4544")}
+    inputs = Inputs(parcels=parcels, zones=zones, sources={"parcels": SourceFile("x.gpkg", "f" * 64, 1)})
+    before = _counts(store.engine)
+    with pytest.raises(ImportRejected) as err:
+        import_inputs(store.engine, inputs, name="half")
+    assert err.value.details[0]["layer"] == "parks" and err.value.details[0]["rows"] == [1]
+    assert _counts(store.engine) == before
+
+
+def test_tiny_import_values(store):
+    from gis.io import Inputs, SourceFile
+
+    inputs = Inputs(parcels=tiny_parcels_gdf(), sources={"parcels": SourceFile("t.gpkg", "e" * 64, 1)})
+    out = import_inputs(store.engine, inputs, name="tiny")
+    assert out.counts == {"parcels": 3}
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(m.Parcel.parcel_id, m.Parcel.area_m2, m.Parcel.extra)
+                            .where(m.Parcel.dataset_id == out.dataset_id).order_by(m.Parcel.parcel_id)).all()
+        back = load_inputs_from_store(conn, out.dataset_id)
+    # 100 m × 100 m squares → 10 000 m² each; the non-contract column "note" is kept as JSON.
+    assert [(r[0], r[1]) for r in rows] == [("T1", 10000.0), ("T2", 10000.0), ("T3", 10000.0)]
+    assert [r[2] for r in rows] == [{"note": "甲"}, {"note": "乙"}, {"note": None}]
+    assert back.parcels["floor_area_m2"].tolist() == [20000.0, 5000.0, 9000.0]
+    assert back.parcels.geometry.geom_type.tolist() == ["MultiPolygon"] * 3
+    assert import_inputs(store.engine, inputs, name="tiny").dataset_id == out.dataset_id
+
+
+def test_ruleset_versions_are_immutable(store):
+    from rules.ruleset import load_ruleset, parse_ruleset
+
+    base = load_ruleset("chengdu-2023")
+    with store.engine.begin() as conn:
+        pk, _ = resolve_ruleset(conn, "chengdu-2023")
+        assert store_ruleset(conn, base) == pk  # same text → same row
+    changed = parse_ruleset(base.yaml_text + "\n# 修改\n", source="t")
+    assert changed.sha256 != base.sha256 and changed.version == base.version
+    with pytest.raises(Conflict), store.engine.begin() as conn:
+        store_ruleset(conn, changed)
+
+
+def test_users_tokens_hashed_and_audit(store):
+    with store.engine.begin() as conn:
+        token = add_user(conn, "audit-check", "analyst", actor="pytest")
+    with store.engine.connect() as conn:
+        stored = conn.scalar(select(m.User.token_sha256).where(m.User.name == "audit-check"))
+        assert stored == token_hash(token) and token not in stored
+        assert user_for_token(conn, token)["role"] == "analyst"
+        assert user_for_token(conn, token + "x") is None
+        entries = list_audit(conn, 50)
+    assert any(e["action"] == "add" and e["entity"] == "user" and e["actor"] == "pytest" for e in entries)
+    assert any(e["action"] == "import" and e["entity"] == "dataset" for e in entries)
+    with pytest.raises(Conflict), store.engine.begin() as conn:
+        add_user(conn, "audit-check", "viewer")
+
+
+def test_run_records_summary_and_ruleset(store, sample):
+    from api.store.evaluations import get_run
+
+    with store.engine.connect() as conn:
+        run = get_run(conn, sample["run"])
+    assert run["status"] == "done" and run["progress"] == 1.0
+    assert run["ruleset"]["id"] == "chengdu-2023" and len(run["ruleset"]["sha256"]) == 64
+    assert run["as_of"] == SAMPLE_AS_OF
+    assert sum(run["summary"]["by_status"].values()) == run["summary"]["parcels"]
+    assert isinstance(run["finished_at"], dt.datetime)
