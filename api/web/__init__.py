@@ -42,7 +42,7 @@ def vendor_dirs() -> dict[str, Path]:
 
 
 def mount_static(app: FastAPI) -> None:
-    """Serve our CSS/JS at ``/web/static/``, vendored libraries under ``vendor/``, map assets under ``map/``."""
+    """Serve our CSS/JS at ``/web/static/``, vendored libraries in ``vendor/``, map assets in ``map/``."""
     from gis.maps import asset_dirs
 
     for name, folder in vendor_dirs().items():

@@ -82,26 +82,33 @@ def _attributes(values: dict[str, str]) -> dict[str, Any]:
 
 
 def check_parcel(
-    values: dict[str, str], upload: tuple[str, bytes] | None, *, data_dir: Path, zones_dataset: int | None
+    values: dict[str, str], upload: tuple[str, bytes] | None, *, engine: Any, zones_dataset: int | None
 ) -> dict[str, Any]:
-    """Evaluate one parcel with ``rules.engine.evaluate``; returns verdict rows and the parcel's status."""
+    """Evaluate one parcel with ``rules.engine.evaluate``; returns verdict rows and the parcel's status.
+
+    Zones (red/blue lines, ring, parks, districts…) come from the newest stored dataset that has them.
+    """
+    from api.store import evaluations as ev
+    from api.store.errors import NotFound
     from gis.errors import GisError
     from rules.engine import evaluate
-    from rules.ruleset import builtin_rulesets, load_ruleset
 
-    ruleset_id = values.get("ruleset") or "chengdu-2023"
-    if ruleset_id not in builtin_rulesets():
-        raise ValueError(f"未知规则集 {ruleset_id} (unknown rule set)")
+    ref = values.get("ruleset") or "chengdu-2023"
+    try:
+        with engine.begin() as conn:
+            ruleset = ev.resolve_ruleset(conn, ref)[1]
+    except NotFound as exc:
+        raise ValueError(f"未知规则集 {ref} (unknown rule set)") from exc
     try:
         as_of = dt.date.fromisoformat(values.get("as_of") or dt.date.today().isoformat())
     except ValueError as exc:
         raise ValueError("评估基准日应为 YYYY-MM-DD (as-of date must be ISO 8601)") from exc
     with tempfile.TemporaryDirectory(prefix="mujun-check-") as tmp:
         folder = Path(tmp)
-        kw: dict[str, Any] = {}
+        paths: dict[str, Path] = {}
         if upload is not None:
-            parcels_path = folder / service.safe_name(upload[0])
-            parcels_path.write_bytes(upload[1])
+            paths["parcels"] = folder / service.safe_name(upload[0])
+            paths["parcels"].write_bytes(upload[1])
         else:
             text = (values.get("geojson") or "").strip()
             if not text:
@@ -112,40 +119,36 @@ def check_parcel(
             ent = {k: (values.get(k) or "").strip() for k in ENTERPRISE_FIELDS}
             if ent["revenue_10k"] or ent["tax_10k"]:
                 props["enterprise_id"] = "E-CHECK"
-                kw["enterprises"] = _enterprise_file(folder, ent)
+                paths["enterprises"] = Path(_enterprise_file(folder, ent))
             feature = {"type": "Feature", "geometry": _geometry(text), "properties": props}
-            parcels_path = folder / "parcel.geojson"
-            parcels_path.write_text(
+            paths["parcels"] = folder / "parcel.geojson"
+            paths["parcels"].write_text(
                 json.dumps({"type": "FeatureCollection", "features": [feature]}, ensure_ascii=False),
                 encoding="utf-8",
             )
-        if zones_dataset is not None and values.get("use_zones", "1") != "0":
-            files = service.dataset_files(data_dir, zones_dataset)
-            if files and "zones" in files[0]:
-                kw["zones"] = str(files[0]["zones"])
         try:
-            inputs = service.validate(
-                {"parcels": parcels_path, **{k: Path(v) for k, v in kw.items()}}, values.get("crs") or None
-            )
+            inputs = service.validate(paths, values.get("crs") or None)
         except GisError as exc:
             raise ValueError(str(exc)) from exc
-        if len(inputs.parcels) > 50:
-            raise ValueError(
-                f"即时核查最多 50 个宗地，上传了 {len(inputs.parcels)} 个；批量请用“导入数据”和“运行评估” "
-                "(at most 50 parcels here)"
-            )
-        result = evaluate(inputs, load_ruleset(ruleset_id), as_of)
+    if len(inputs.parcels) > 50:
+        raise ValueError(
+            f"即时核查最多 50 个宗地，上传了 {len(inputs.parcels)} 个；批量请用“导入数据”"
+            "和“运行评估” (at most 50 parcels here)"
+        )
+    if zones_dataset is not None:
+        with engine.connect() as conn:
+            inputs.zones = ev.load_zones(conn, zones_dataset)
+    result = evaluate(inputs, ruleset, as_of)
     verdicts = result.verdicts
     parcels = result.parcels.drop(columns=result.parcels.geometry.name)
+    columns = ["parcel_id", "area_mu", "far", "district", "park_id", "zone", "inside_ring", "status"]
     return {
-        "parcels": parcels[
-            ["parcel_id", "area_mu", "far", "district", "park_id", "zone", "inside_ring", "status"]
-        ].to_dict("records"),
+        "parcels": parcels[columns].to_dict("records"),
         "verdicts": verdicts[verdicts["level"] == "parcel"].to_dict("records"),
         "enterprise_verdicts": verdicts[verdicts["level"] == "enterprise"].to_dict("records"),
         "ruleset": result.ruleset,
         "as_of": as_of.isoformat(),
-        "zones_dataset": zones_dataset if "zones" in kw else None,
+        "zones_dataset": zones_dataset,
         "warnings": [i.message for i in inputs.report.warnings],
     }
 

@@ -92,6 +92,14 @@ def _data_dir(request: Request) -> Path:
     return Path(request.app.state.settings.data_dir)
 
 
+def _engine(request: Request) -> Any:
+    return request.app.state.engine
+
+
+def _result(request: Request, run_id: int) -> Any:
+    return service.load_result(_engine(request), request.app.state.settings, run_id)
+
+
 def _fmt(value: Any, digits: int = 2) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "—"
@@ -174,7 +182,7 @@ def router(settings: Settings | None = None) -> APIRouter:
 
         with request.app.state.engine.connect() as conn:
             datasets = list_datasets(conn)
-        runs = service.list_runs(_data_dir(request))
+        runs = service.list_runs(_engine(request))
         latest = next((run for run in runs if run["status"] == "done"), None)
         ctx: dict[str, Any] = {
             "datasets": datasets,
@@ -185,7 +193,7 @@ def router(settings: Settings | None = None) -> APIRouter:
             "by_district": [],
         }
         if latest:
-            res = service.load_result(_data_dir(request), latest["id"])
+            res = _result(request, latest["id"])
             ctx["indicators"] = _indicators(latest.get("summary") or {})
             ctx["by_rule"] = _flag_counts_by_rule(res.verdicts)
             ctx["by_district"] = _flag_counts_by(res.parcels, "district")
@@ -311,12 +319,9 @@ def router(settings: Settings | None = None) -> APIRouter:
     ) -> HTMLResponse:
         user = require_user(request, "analyst")
         from api.store.repository import list_datasets
-        from rules.ruleset import builtin_rulesets
 
         with request.app.state.engine.connect() as conn:
             datasets = list_datasets(conn)
-        for d in datasets:
-            d["usable"] = service.dataset_files(_data_dir(request), d["id"]) is not None
         return _tpl(
             request,
             "evaluate.html",
@@ -325,7 +330,7 @@ def router(settings: Settings | None = None) -> APIRouter:
             datasets=datasets,
             selected=dataset,
             imported=imported,
-            rulesets=builtin_rulesets(),
+            rulesets=_ruleset_refs(_engine(request)),
             today=dt.date.today().isoformat(),
             error=None,
         )
@@ -335,7 +340,7 @@ def router(settings: Settings | None = None) -> APIRouter:
         request: Request, dataset: int = Form(...), ruleset: str = Form("chengdu-2023"), as_of: str = Form("")
     ) -> Response:
         user = require_user(request, "analyst")
-        from rules.ruleset import builtin_rulesets
+        from api.store.errors import StoreError
 
         try:
             day = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
@@ -347,24 +352,16 @@ def router(settings: Settings | None = None) -> APIRouter:
                 status_code=400,
                 message=f"评估基准日“{as_of}”不是有效日期，应为 YYYY-MM-DD (as-of date must be ISO 8601)",
             )
-        if ruleset not in builtin_rulesets():
-            return _tpl(
-                request,
-                "error.html",
-                user,
-                status_code=400,
-                message=f"未知规则集 {ruleset} (unknown rule set)",
-            )
         try:
-            run_id = service.start_run(_data_dir(request), dataset, ruleset, day, user.name)
-        except FileNotFoundError as exc:
-            return _tpl(request, "error.html", user, status_code=409, message=str(exc))
+            run_id = service.start_run(request.app, dataset, ruleset, day, user.name)
+        except StoreError as exc:
+            return _tpl(request, "error.html", user, status_code=404, message=exc.message)
         return RedirectResponse(f"{PREFIX}/runs/{run_id}", status_code=303)
 
     # --- a run ---------------------------------------------------------------------------------------
     def _run_or_404(request: Request, run_id: int) -> dict[str, Any]:
         try:
-            return service.get_run(_data_dir(request), run_id)
+            return service.get_run(_engine(request), run_id)
         except KeyError as exc:
             raise _NotFound(f"评估 {run_id} 不存在 (evaluation {run_id} not found)") from exc
 
@@ -372,7 +369,11 @@ def router(settings: Settings | None = None) -> APIRouter:
     def run_status(request: Request, run_id: int) -> JSONResponse:
         require_user(request)
         run = _run_or_404(request, run_id)
-        return JSONResponse({k: run.get(k) for k in ("id", "status", "progress", "stage", "error")})
+        return JSONResponse(
+            json.loads(
+                json.dumps({k: run.get(k) for k in ("id", "status", "progress", "error")}, default=str)
+            )
+        )
 
     @r.get("/runs/{run_id}", response_class=HTMLResponse)
     def run_page(
@@ -390,7 +391,7 @@ def router(settings: Settings | None = None) -> APIRouter:
         run = _run_or_404(request, run_id)
         if run["status"] != "done":
             return _tpl(request, "run_progress.html", user, nav="runs", run=run)
-        res = service.load_result(_data_dir(request), run_id)
+        res = _result(request, run_id)
         table = _flagged_table(
             res.parcels,
             rule=rule,
@@ -412,7 +413,7 @@ def router(settings: Settings | None = None) -> APIRouter:
         base_q = {k: v for k, v in params.items() if v not in ("", 0)}
         rule_cols = sorted(c for c in res.parcels.columns if c.startswith("st_"))
         rules = [(c, c[3:]) for c in rule_cols]
-        rule_titles = _rule_titles(run)
+        rule_titles = _rule_titles(_engine(request), run)
         return _tpl(
             request,
             "run.html",
@@ -438,7 +439,7 @@ def router(settings: Settings | None = None) -> APIRouter:
         _run_or_404(request, run_id)
         from gis.maps import compliance_map
 
-        res = service.load_result(_data_dir(request), run_id)
+        res = _result(request, run_id)
         m = compliance_map(
             res.parcels,
             res.verdicts,
@@ -453,12 +454,12 @@ def router(settings: Settings | None = None) -> APIRouter:
     def run_download(request: Request, run_id: int, fmt: str) -> Response:
         require_user(request)
         run = _run_or_404(request, run_id)
+        if run["status"] != "done":
+            raise _NotFound(f"评估 {run_id} 尚未完成 (evaluation not finished)")
         try:
-            path = service.result_file(_data_dir(request), run_id, fmt)
+            path = service.result_file(_engine(request), request.app.state.settings, run_id, fmt)
         except KeyError as exc:
             raise _NotFound(f"不支持的下载格式 {fmt} (unknown format)") from exc
-        if not path.is_file():
-            raise _NotFound(f"评估 {run_id} 没有 {fmt} 文件 (no such output)")
         name = f"mujun_{run['ruleset']['id']}_{run['as_of']}_run{run_id}.{fmt}"
         media = {
             "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -476,8 +477,13 @@ def router(settings: Settings | None = None) -> APIRouter:
     def run_print(request: Request, run_id: int) -> HTMLResponse:
         user = require_user(request)
         run = _run_or_404(request, run_id)
-        res = service.load_result(_data_dir(request), run_id)
-        has_map = service.result_file(_data_dir(request), run_id, "png").is_file()
+        res = _result(request, run_id)
+        try:
+            has_map = service.result_file(
+                _engine(request), request.app.state.settings, run_id, "png"
+            ).is_file()
+        except Exception:  # the summary prints without the picture
+            has_map = False
         return _tpl(
             request,
             "print.html",
@@ -488,7 +494,7 @@ def router(settings: Settings | None = None) -> APIRouter:
             by_rule=_flag_counts_by_rule(res.verdicts),
             by_district=_flag_counts_by(res.parcels, "district"),
             has_map=has_map,
-            rule_titles=_rule_titles(run),
+            rule_titles=_rule_titles(_engine(request), run),
             now=dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
         )
 
@@ -496,7 +502,7 @@ def router(settings: Settings | None = None) -> APIRouter:
     def parcel_page(request: Request, run_id: int, parcel_id: str) -> HTMLResponse:
         user = require_user(request)
         run = _run_or_404(request, run_id)
-        res = service.load_result(_data_dir(request), run_id)
+        res = _result(request, run_id)
         row = res.parcels[res.parcels["parcel_id"] == parcel_id]
         if row.empty:
             raise _NotFound(f"评估 {run_id} 中没有宗地 {parcel_id} (parcel not in this evaluation)")
@@ -519,7 +525,7 @@ def router(settings: Settings | None = None) -> APIRouter:
             occupants=occupants,
             geojson=geo,
             status=str(row["status"].iloc[0]),
-            rule_titles=_rule_titles(run),
+            rule_titles=_rule_titles(_engine(request), run),
         )
 
     @r.get("/runs/{run_id}/mujun", response_class=HTMLResponse)
@@ -528,7 +534,7 @@ def router(settings: Settings | None = None) -> APIRouter:
     ) -> HTMLResponse:
         user = require_user(request)
         run = _run_or_404(request, run_id)
-        res = service.load_result(_data_dir(request), run_id)
+        res = _result(request, run_id)
         ent = res.enterprises.copy()
         if ent.empty:
             return _tpl(
@@ -563,7 +569,7 @@ def router(settings: Settings | None = None) -> APIRouter:
         pages = max(1, math.ceil(len(shown) / PAGE_SIZE))
         page = min(max(page, 1), pages)
         rows = shown.iloc[(page - 1) * PAGE_SIZE : page * PAGE_SIZE].to_dict("records")
-        targets = _targets(run)
+        targets = _targets(_engine(request), run)
         in_scope = shown[
             shown["above_scale"].astype("boolean").fillna(False)
             & shown["in_park"].astype("boolean").fillna(False)
@@ -610,7 +616,7 @@ def router(settings: Settings | None = None) -> APIRouter:
     @r.get("/mujun")
     def mujun_latest(request: Request) -> Response:
         require_user(request)
-        latest = next((x for x in service.list_runs(_data_dir(request)) if x["status"] == "done"), None)
+        latest = next((x for x in service.list_runs(_engine(request)) if x["status"] == "done"), None)
         if latest is None:
             return _tpl(
                 request,
@@ -624,20 +630,18 @@ def router(settings: Settings | None = None) -> APIRouter:
     @r.get("/runs", response_class=HTMLResponse)
     def runs_page(request: Request) -> HTMLResponse:
         user = require_user(request)
-        return _tpl(request, "runs.html", user, nav="runs", runs=service.list_runs(_data_dir(request)))
+        return _tpl(request, "runs.html", user, nav="runs", runs=service.list_runs(_engine(request)))
 
     # --- check one parcel ----------------------------------------------------------------------------
     @r.get("/check", response_class=HTMLResponse)
     def check_form(request: Request) -> HTMLResponse:
         user = require_user(request)
-        from rules.ruleset import builtin_rulesets
-
         return _tpl(
             request,
             "check.html",
             user,
             nav="check",
-            rulesets=builtin_rulesets(),
+            rulesets=_ruleset_refs(_engine(request)),
             result=None,
             error=None,
             form={},
@@ -648,13 +652,11 @@ def router(settings: Settings | None = None) -> APIRouter:
     @r.post("/check", response_class=HTMLResponse)
     async def check_run(request: Request) -> HTMLResponse:
         user = require_user(request)
-        from rules.ruleset import builtin_rulesets
-
         form = await request.form()
         values = {k: str(v) for k, v in form.items() if isinstance(v, str)}
         upload = form.get("file")
         ctx: dict[str, Any] = {
-            "rulesets": builtin_rulesets(),
+            "rulesets": _ruleset_refs(_engine(request)),
             "form": values,
             "today": dt.date.today().isoformat(),
             "zones_ds": _zones_dataset(request),
@@ -666,7 +668,7 @@ def router(settings: Settings | None = None) -> APIRouter:
 
             file_bytes = (upload.filename, await upload.read()) if getattr(upload, "filename", None) else None
             ctx["result"] = check_parcel(
-                values, file_bytes, data_dir=_data_dir(request), zones_dataset=ctx["zones_ds"]
+                values, file_bytes, engine=_engine(request), zones_dataset=ctx["zones_ds"]
             )
         except ValueError as exc:
             ctx["error"] = str(exc)
@@ -680,48 +682,84 @@ def router(settings: Settings | None = None) -> APIRouter:
         ds = _zones_dataset(request)
         if ds is None:
             return JSONResponse({"type": "FeatureCollection", "features": []})
-        return Response(_zone_context(_data_dir(request), ds), media_type="application/geo+json")
+        return Response(_zone_context(request, ds), media_type="application/geo+json")
 
     # --- rule sets -----------------------------------------------------------------------------------
-    @r.get("/rulesets", response_class=HTMLResponse)
-    def rulesets_page(request: Request) -> HTMLResponse:
-        user = require_user(request)
-        from rules.ruleset import builtin_rulesets, load_ruleset
+    def _load_ref(request: Request, ref: str) -> Any:
+        from api.store import evaluations as ev
+        from api.store.errors import NotFound
 
-        sets = [load_ruleset(i) for i in builtin_rulesets()]
-        return _tpl(request, "rulesets.html", user, nav="rulesets", sets=sets)
+        try:
+            with _engine(request).begin() as conn:
+                return ev.resolve_ruleset(conn, ref)[1]
+        except NotFound as exc:
+            raise _NotFound(f"规则集 {ref} 不存在 (no such rule set)") from exc
+
+    @r.get("/rulesets", response_class=HTMLResponse)
+    def rulesets_page(request: Request, error: str = "", uploaded: str = "") -> HTMLResponse:
+        user = require_user(request)
+        refs = _ruleset_refs(_engine(request))
+        sets = [(ref, label, _load_ref(request, ref)) for ref, label in refs]
+        return _tpl(
+            request, "rulesets.html", user, nav="rulesets", sets=sets, problems=None, uploaded=uploaded
+        )
+
+    @r.post("/rulesets", response_class=HTMLResponse)
+    async def ruleset_upload(request: Request) -> Response:
+        user = require_user(request, "admin")
+        from api.store import evaluations as ev
+        from api.store.errors import StoreError
+        from rules.errors import RuleSetError
+        from rules.ruleset import parse_ruleset
+
+        form = await request.form()
+        up = form.get("file")
+        problems: list[tuple[str, str]] = []
+        if not isinstance(up, UploadFile) or not up.filename:
+            problems = [("", "请选择一个 YAML 规则集文件 (choose a YAML file)")]
+        else:
+            try:
+                text = (await up.read()).decode("utf-8")
+                ruleset = parse_ruleset(text, source=up.filename)
+                with _engine(request).begin() as conn:
+                    ev.store_ruleset(conn, ruleset, actor=user.name)
+                ref = f"{ruleset.id}@{ruleset.version}"
+                return RedirectResponse(f"{PREFIX}/rulesets?" + urlencode({"uploaded": ref}), status_code=303)
+            except UnicodeDecodeError:
+                problems = [("", "规则集须为 UTF-8 编码 (rule set must be UTF-8 text)")]
+            except RuleSetError as exc:
+                problems = list(exc.problems) or [("", str(exc))]
+            except StoreError as exc:
+                problems = [("", exc.message)]
+        refs = _ruleset_refs(_engine(request))
+        sets = [(ref, label, _load_ref(request, ref)) for ref, label in refs]
+        return _tpl(
+            request,
+            "rulesets.html",
+            user,
+            nav="rulesets",
+            sets=sets,
+            problems=problems,
+            uploaded="",
+            status_code=422,
+        )
 
     @r.get("/rulesets/diff", response_class=HTMLResponse)
     def ruleset_diff_page(request: Request, a: str = "chengdu-2020", b: str = "chengdu-2023") -> HTMLResponse:
         user = require_user(request)
         from api.web.rulediff import diff_rulesets
-        from rules.ruleset import builtin_rulesets, load_ruleset
 
-        known = builtin_rulesets()
-        for x in (a, b):
-            if x not in known:
-                raise _NotFound(f"规则集 {x} 不存在 (no such rule set); 可选：{'、'.join(known)}")
-        ra, rb = load_ruleset(a), load_ruleset(b)
+        ra, rb = _load_ref(request, a), _load_ref(request, b)
         return _tpl(
-            request,
-            "ruleset_diff.html",
-            user,
-            nav="rulesets",
-            a=ra,
-            b=rb,
-            known=known,
-            diff=diff_rulesets(ra, rb),
+            request, "ruleset_diff.html", user, nav="rulesets", a=ra, b=rb, diff=diff_rulesets(ra, rb)
         )
 
-    @r.get("/rulesets/{ruleset_id}", response_class=HTMLResponse)
-    def ruleset_page(request: Request, ruleset_id: str) -> HTMLResponse:
+    @r.get("/rulesets/{ref}", response_class=HTMLResponse)
+    def ruleset_page(request: Request, ref: str) -> HTMLResponse:
         user = require_user(request)
         from api.web.rulediff import flatten
-        from rules.ruleset import builtin_rulesets, load_ruleset
 
-        if ruleset_id not in builtin_rulesets():
-            raise _NotFound(f"规则集 {ruleset_id} 不存在 (no such rule set)")
-        rs = load_ruleset(ruleset_id)
+        rs = _load_ref(request, ref)
         rows = [
             {"rule": rule, "params": flatten(rule.params), "citation": rs.citation_text(rule)}
             for rule in rs.rules
@@ -911,11 +949,33 @@ def _flagged_table(
     return {"rows": records, "total": int(len(rows)), "page": page, "pages": pages}
 
 
-def _rule_titles(run: dict[str, Any]) -> dict[str, str]:
-    from rules.ruleset import load_ruleset
+def _ruleset_refs(engine: Any) -> list[tuple[str, str]]:
+    """(reference, label) of every rule set the store knows: stored versions and built-ins."""
+    from api.store import evaluations as ev
 
+    with engine.connect() as conn:
+        rows = ev.list_rulesets(conn)
+    refs: list[tuple[str, str]] = []
+    for r in rows:
+        ref = f"{r['ruleset_id']}@{r['version']}" if r["version"] else r["ruleset_id"]
+        kind = "内置" if r["builtin"] else "上传"
+        if ref not in dict(refs):
+            refs.append((ref, f"{r['ruleset_id']} {r['version'] or ''}（{kind}）"))
+    refs.sort(key=lambda x: (not x[0].startswith("chengdu-2023"), x[0]))
+    return refs
+
+
+def _run_ruleset(engine: Any, run: dict[str, Any]) -> Any:
+    """The exact rule set a run used (by its sha256, from the store)."""
+    from api.store import evaluations as ev
+
+    with engine.connect() as conn:
+        return ev.resolve_ruleset(conn, run["ruleset"]["sha256"])[1]
+
+
+def _rule_titles(engine: Any, run: dict[str, Any]) -> dict[str, str]:
     try:
-        rs = load_ruleset(run.get("ruleset_ref") or run["ruleset"]["id"])
+        rs = _run_ruleset(engine, run)
     except Exception:  # a rule set removed since the run: show ids only
         return {}
     titles = {r.id: r.title for r in rs.rules}
@@ -923,12 +983,10 @@ def _rule_titles(run: dict[str, Any]) -> dict[str, str]:
     return titles
 
 
-def _targets(run: dict[str, Any]) -> dict[str, float]:
-    from rules.ruleset import load_ruleset
-
+def _targets(engine: Any, run: dict[str, Any]) -> dict[str, float]:
     out = {"revenue": 650.0, "tax": 30.0}
     try:
-        rs = load_ruleset(run.get("ruleset_ref") or run["ruleset"]["id"])
+        rs = _run_ruleset(engine, run)
         params = rs.rule("per_mu.revenue").params
         out["revenue"] = float(params.get("min", params.get("target", out["revenue"])))
         params = rs.rule("per_mu.tax").params
@@ -1011,48 +1069,37 @@ def _with_parks(
 
 
 def _zones_dataset(request: Request) -> int | None:
-    """The newest dataset imported through the pages that has a zones file (context for a check)."""
-    from api.store.repository import list_datasets
+    """The newest dataset that has zone layers (context for a check), or None."""
+    from api.store.repository import latest_dataset_id
 
-    with request.app.state.engine.connect() as conn:
-        datasets = list_datasets(conn)
-    for d in datasets:
-        files = service.dataset_files(_data_dir(request), d["id"])
-        if files and "zones" in files[0]:
-            return int(d["id"])
-    return None
+    with _engine(request).connect() as conn:
+        return latest_dataset_id(conn, with_zones=True)
 
 
-_context_cache: dict[int, str] = {}
+_context_cache: dict[tuple[str, int], str] = {}
 
 
-def _zone_context(data_dir: Path, dataset_id: int) -> str:
+def _zone_context(request: Request, dataset_id: int) -> str:
     """The zone layers of a dataset in EPSG:4326 (simplified to ~5 m) as GeoJSON text, cached per dataset."""
-    if dataset_id in _context_cache:
-        return _context_cache[dataset_id]
+    key = (service.store_key(request.app.state.settings), dataset_id)
+    if key in _context_cache:
+        return _context_cache[key]
     import geopandas as gpd
 
-    from gis.io import read_zones
+    from api.store.evaluations import load_zones
 
-    files = service.dataset_files(data_dir, dataset_id)
+    with _engine(request).connect() as conn:
+        zones = load_zones(conn, dataset_id)
     frames = []
-    if files and "zones" in files[0]:
-        zones, _ = read_zones(files[0]["zones"], crs=files[1])
-        for layer in ("ring", "parks", "blue_line", "red_line"):
-            gdf = zones.get(layer)
-            if gdf is not None and len(gdf):
-                frames.append(
-                    gpd.GeoDataFrame(
-                        {"layer": layer},
-                        index=range(len(gdf)),
-                        geometry=gdf.geometry.simplify(5).to_numpy(),
-                        crs=gdf.crs,
-                    )
-                )
+    for layer in ("ring", "parks", "blue_line", "red_line"):
+        gdf = zones.get(layer)
+        if gdf is not None and len(gdf):
+            geoms = gdf.geometry.simplify(5).to_numpy()
+            frames.append(gpd.GeoDataFrame({"layer": [layer] * len(gdf)}, geometry=geoms, crs=gdf.crs))
     text = (
         pd.concat(frames, ignore_index=True).to_crs(4326).to_json(drop_id=True)
         if frames
         else '{"type": "FeatureCollection", "features": []}'
     )
-    _context_cache[dataset_id] = text
+    _context_cache[key] = text
     return text

@@ -1,65 +1,114 @@
-"""Zone proposals (工业红线、蓝线划定建议) from the maps module: generate, view, download."""
+"""Zone proposals (工业红线、蓝线划定建议) with the maps module: generate, view, download."""
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from fastapi import Request
 
 from api.web import service
 
 
-def _module() -> Any:
-    try:
-        return importlib.import_module("gis.zone_proposal")
-    except ModuleNotFoundError:
-        return None
-
-
 def proposal_file(request: Request, dataset_id: int, name: str) -> Path:
-    """A file of a dataset's proposal (``map.html``, ``zones.gpkg``)."""
-    return service.web_dir(Path(request.app.state.settings.data_dir)) / "zones" / str(int(dataset_id)) / name
+    """A file of a dataset's proposal (``map.html``, ``zones.gpkg``) in the pages' folder."""
+    settings = request.app.state.settings
+    return (
+        service.web_dir(Path(settings.data_dir))
+        / "zones"
+        / service.store_key(settings)
+        / str(int(dataset_id))
+        / name
+    )
 
 
 def proposal_status(request: Request) -> dict[str, Any]:
-    """What the zone page shows: datasets with kept files, and which already have a proposal."""
+    """What the zone page shows: datasets (with zone layers or not) and which have a proposal."""
     from api.store.repository import list_datasets
 
     with request.app.state.engine.connect() as conn:
         datasets = list_datasets(conn)
-    data_dir = Path(request.app.state.settings.data_dir)
     rows = []
     for d in datasets:
-        files = service.dataset_files(data_dir, d["id"])
+        counts = d.get("counts") or {}
         rows.append(
             {
                 **d,
-                "usable": bool(files and "zones" in files[0]),
+                "usable": any(k.startswith("zone_") for k in counts),
                 "has_proposal": proposal_file(request, d["id"], "zones.gpkg").is_file(),
             }
         )
-    return {"datasets": rows, "available": _module() is not None}
+    return {"datasets": rows, "available": True}
 
 
-def propose(request: Request, dataset_id: int, actor: str) -> str | None:
-    """Run the maps module's proposal on a dataset's kept files; returns an error message or None."""
-    mod = _module()
-    if mod is None:
-        return "红线、蓝线划定建议模块（gis.zone_proposal）尚未安装 (zone proposal module not available yet)"
-    data_dir = Path(request.app.state.settings.data_dir)
-    files = service.dataset_files(data_dir, dataset_id)
-    if not files or "zones" not in files[0]:
-        return f"数据集 {dataset_id} 没有可用的分区图层文件 (dataset has no zones file kept by the pages)"
-    out = proposal_file(request, dataset_id, "zones.gpkg").parent
-    out.mkdir(parents=True, exist_ok=True)
-    paths, crs = files
-    from gis.io import load_inputs
+def _industrial(land_use: Any, ruleset: Any) -> np.ndarray:
+    """Industrial land-use flags from the rule set's vocabulary (exact codes or code prefixes)."""
+    codes = land_use.astype("str").str.strip()
+    vocab = ruleset.parameters.industrial_land_use
+    flags = codes.isin(vocab.exact)
+    for prefix in vocab.prefixes:
+        flags |= codes.str.startswith(prefix)
+    return (flags & land_use.notna()).to_numpy(bool)
 
-    inputs = load_inputs(crs=crs, **{k: str(v) for k, v in paths.items() if k in ("parcels", "zones")})
-    runner = getattr(mod, "propose_to_files", None) or getattr(mod, "write_proposal", None)
-    if runner is None:
-        return "gis.zone_proposal 没有可调用的接口 (no propose_to_files/write_proposal in gis.zone_proposal)"
-    runner(inputs.parcels, inputs.zones, out)
+
+def propose(request: Request, dataset_id: int, actor: str, ruleset_ref: str = "chengdu-2023") -> str | None:
+    """Propose red/blue lines for a dataset with ``gis.zone_proposal``; returns an error message or None."""
+    from api.store import evaluations as ev
+    from api.store.errors import NotFound
+    from gis.io import write_layer
+    from gis.maps import save_map, zone_map
+    from gis.zone_proposal import compare_zones, propose_zones
+
+    engine = request.app.state.engine
+    try:
+        with engine.begin() as conn:
+            ruleset = ev.resolve_ruleset(conn, ruleset_ref)[1]
+            inputs = ev.load_inputs_from_store(conn, dataset_id)
+    except NotFound as exc:
+        return exc.message
+    zones = inputs.zones or {}
+    if "urban_dev_boundary" not in zones and "parks" not in zones:
+        return (
+            f"数据集 {dataset_id} 没有园区（parks）或城镇开发边界（urban_dev_boundary）图层，无法划定 "
+            "(dataset has no parks / urban_dev_boundary layer)"
+        )
+    flags = _industrial(inputs.parcels["land_use"], ruleset)
+    p = ruleset.parameters
+    proposed = propose_zones(
+        inputs.parcels,
+        zones.get("parks"),
+        zones.get("urban_dev_boundary"),
+        zones.get("planned_construction_area"),
+        is_industrial=flags,
+        block_gap_m=p.block_gap_m,
+        block_min_mu=p.block_min_mu,
+    )
+    lines = {k: v for k, v in proposed.items() if k in ("red_line", "blue_line")}
+    diffs = compare_zones(lines, zones, inputs.parcels, flags)
+    out = proposal_file(request, dataset_id, "zones.gpkg")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp.gpkg")
+    tmp.unlink(missing_ok=True)
+    for name, gdf in {**{f"proposed_{k}": v for k, v in proposed.items()}, **diffs}.items():
+        if gdf is not None and len(gdf):
+            layer = gdf.copy()
+            if "parcel_ids" in layer.columns:
+                layer["parcel_ids"] = layer["parcel_ids"].map(
+                    lambda v: ",".join(map(str, v)) if isinstance(v, list | tuple | np.ndarray) else v
+                )
+            write_layer(layer, tmp, name)
+    context = {k: v for k, v in zones.items() if k in ("parks", "ring", "urban_dev_boundary", "districts")}
+    m = zone_map(
+        lines,
+        {k: v for k, v in zones.items() if k in ("red_line", "blue_line")},
+        diffs,
+        inputs.parcels,
+        flags,
+        context,
+        inline=True,
+        title=f"工业红线、蓝线划定建议（数据集 {dataset_id}）",
+    )
+    save_map(m, proposal_file(request, dataset_id, "map.html"))
+    tmp.replace(out)
     return None

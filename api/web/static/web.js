@@ -8,7 +8,7 @@ function mujunPollRun(statusUrl, pageUrl) {
       var pct = Math.round((s.progress || 0) * 100);
       if (bar) { bar.style.width = pct + "%"; bar.textContent = pct + "%"; }
       var stage = document.getElementById("run-stage");
-      if (stage) { stage.textContent = s.stage || ""; }
+      if (stage) { stage.textContent = {queued: "排队中", running: "评估中"}[s.status] || s.status; }
       if (s.status === "done" || s.status === "failed") { window.location.href = pageUrl; }
       else { setTimeout(tick, 700); }
     }).catch(function () { setTimeout(tick, 2000); });
