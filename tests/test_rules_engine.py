@@ -245,3 +245,23 @@ def test_sample_data_every_rule_passes_and_fails_somewhere():
 
 def test_inputs_unused_import_guard():
     assert Inputs and X0  # the shared fixtures module is importable
+
+
+@pytest.mark.skipif(not (DATA_DIR / "examples.csv").exists(), reason="sample data not generated")
+def test_sample_examples_get_their_documented_verdicts():
+    """data/sample_parcels/examples.csv names a parcel per case and the verdict the policy gives it."""
+    from gis.io import load_inputs
+    from rules.engine import evaluate
+
+    inputs = load_inputs(DATA_DIR / "parcels.gpkg", DATA_DIR / "enterprises.csv", DATA_DIR / "occupancy.csv",
+                         DATA_DIR / "zones.gpkg", DATA_DIR / "land_supply.csv")
+    r = evaluate(inputs, RULES, "2025-06-30")
+    verdicts = r.verdicts[r.verdicts["level"] == "parcel"].set_index(["subject_id", "rule"])
+    examples = pd.read_csv(DATA_DIR / "examples.csv", encoding="utf-8-sig")
+    assert len(examples) >= 40
+    wrong = []
+    for ex in examples.to_dict("records"):
+        got = verdicts.loc[(ex["parcel_id"], ex["rule"])]
+        if ex["expected"] not in (got["status"], got["code"]):
+            wrong.append((ex["parcel_id"], ex["rule"], ex["expected"], got["status"], got["code"]))
+    assert wrong == []
