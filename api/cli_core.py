@@ -40,15 +40,19 @@ def _parse_date(text: str | None) -> date:
 def print_summary(result: EvaluationResult, target: Console = out_console) -> None:
     """A short Chinese summary of a run: counts by status and rule, city per-mu figures against targets."""
     s = result.summary
-    target.print(f"[bold]规则集[/] {result.ruleset['id']} {result.ruleset['version']}  [bold]基准日[/] {result.as_of}"
-                 f"  [bold]宗地[/] {s['parcels']} 宗 / {s['area_mu']:,.1f} 亩  [bold]企业[/] {s['enterprises']} 家")
+    target.print(
+        f"[bold]规则集[/] {result.ruleset['id']} {result.ruleset['version']}  [bold]基准日[/] {result.as_of}"
+        f"  [bold]宗地[/] {s['parcels']} 宗 / {s['area_mu']:,.1f} 亩  [bold]企业[/] {s['enterprises']} 家"
+    )
     status = "  ".join(f"{STATUS_LABELS[k]} {v}" for k, v in s["by_status"].items())
     target.print(f"[bold]总体结论[/] {status}")
     table = Table(title="按规则统计", show_lines=False)
     for col in ("规则", "不合规", "预警", "数据缺失", "合规", "豁免", "不适用"):
         table.add_column(col, justify="right" if col != "规则" else "left")
     for rule, counts in s["by_rule"].items():
-        table.add_row(rule, *(str(counts.get(k, 0)) for k in ("fail", "warn", "missing_data", "pass", "exempt", "not_applicable")))
+        table.add_row(
+            rule, *(str(counts.get(k, 0)) for k in ("fail", "warn", "missing_data", "pass", "exempt", "not_applicable"))
+        )
     target.print(table)
     for name, row in s.get("city", {}).items():
         value, thr = row.get("value"), (row.get("threshold") or {}).get("min")
@@ -58,8 +62,12 @@ def print_summary(result: EvaluationResult, target: Console = out_console) -> No
         pct = name.startswith(("agg.industrial_share", "agg.supply_share"))
         v_txt = f"{value:.1%}" if pct else f"{value:,.1f} 万元/亩"
         t_txt = (f"{thr:.0%}" if pct else f"{thr:,.0f} 万元/亩") if thr is not None else "—"
-        label = {"agg.park_per_mu.revenue": "全市园内规上亩均营收", "agg.park_per_mu.tax": "全市园内规上亩均税收",
-                 "agg.industrial_share": "全市工业用地占比", "agg.supply_share": "工业用地供应占比"}.get(name, name)
+        label = {
+            "agg.park_per_mu.revenue": "全市园内规上亩均营收",
+            "agg.park_per_mu.tax": "全市园内规上亩均税收",
+            "agg.industrial_share": "全市工业用地占比",
+            "agg.supply_share": "工业用地供应占比",
+        }.get(name, name)
         target.print(f"  {label}: {v_txt}（目标 {t_txt}）{STATUS_LABELS.get(row['status'], row['status'])}")
 
 
@@ -89,16 +97,33 @@ def evaluate_cmd(
         rs = load_ruleset(ruleset)
         if not quiet:
             console.print(f"读取数据 (reading inputs) {parcels} …")
-        inputs = load_inputs(parcels, enterprises, occupancy, zones, land_supply, crs=crs,
-                             above_scale_revenue_10k=rs.parameters.above_scale_revenue_10k)
+        inputs = load_inputs(
+            parcels,
+            enterprises,
+            occupancy,
+            zones,
+            land_supply,
+            crs=crs,
+            above_scale_revenue_10k=rs.parameters.above_scale_revenue_10k,
+        )
     except (GisError, RuleSetError) as exc:
         _fail(str(exc))
     for issue in inputs.report.warnings:
         if not quiet:
-            console.print(f"[yellow]提示[/] {issue.file}: {issue.message}" + (f": {', '.join(issue.ids[:10])}" if issue.ids else ""),
-                          highlight=False)
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TimeElapsedColumn(), console=console, disable=quiet, transient=True) as bar:
+            console.print(
+                f"[yellow]提示[/] {issue.file}: {issue.message}"
+                + (f": {', '.join(issue.ids[:10])}" if issue.ids else ""),
+                highlight=False,
+            )
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        disable=quiet,
+        transient=True,
+    ) as bar:
         task = bar.add_task("评估规则", total=len([r for r in rs.rules if r.enabled]))
 
         def tick(done: int, total: int, rule_id: str) -> None:
@@ -122,7 +147,9 @@ def rules_validate(file: Annotated[Path, typer.Argument(help="规则集 YAML 文
     except RuleSetError as exc:
         console.print(str(exc), highlight=False, markup=False)
         raise typer.Exit(1) from None
-    out_console.print(f"{file}: 规则集 {rs.id} {rs.version} 有效，{len(rs.rules)} 条规则 (valid) sha256={rs.sha256[:12]}")
+    out_console.print(
+        f"{file}: 规则集 {rs.id} {rs.version} 有效，{len(rs.rules)} 条规则 (valid) sha256={rs.sha256[:12]}"
+    )
 
 
 def rules_show(ruleset: Annotated[str, typer.Argument(help="规则集 id 或 YAML 文件")] = "chengdu-2023") -> None:

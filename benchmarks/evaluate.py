@@ -60,16 +60,28 @@ def one(n: int) -> dict:
     data = make_synthetic(n, seed=1)
     gen = time.perf_counter() - t0
     rss_data = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    inputs = Inputs(parcels=data["parcels"], enterprises=data["enterprises"], occupancy=data["occupancy"],
-                    zones=data["zones"], land_supply=data["land_supply"])
+    inputs = Inputs(
+        parcels=data["parcels"],
+        enterprises=data["enterprises"],
+        occupancy=data["occupancy"],
+        zones=data["zones"],
+        land_supply=data["land_supply"],
+    )
     rs = load_ruleset("chengdu-2023")
     t0 = time.perf_counter()
     result = evaluate(inputs, rs, "2025-06-30")
     full = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     base = baseline(data)
-    return {"n": n, "generate_s": gen, "evaluate_s": full, "baseline_s": base, "peak_rss_mb": peak,
-            "rss_after_data_mb": rss_data, "verdicts": int(len(result.verdicts))}
+    return {
+        "n": n,
+        "generate_s": gen,
+        "evaluate_s": full,
+        "baseline_s": base,
+        "peak_rss_mb": peak,
+        "rss_after_data_mb": rss_data,
+        "verdicts": int(len(result.verdicts)),
+    }
 
 
 def main(argv: list[str]) -> None:
@@ -78,17 +90,22 @@ def main(argv: list[str]) -> None:
         print(json.dumps(one(int(argv[1]))))
         return
     sizes = [int(a) for a in argv] or list(SIZES)
-    print(f"{'parcels':>10} {'evaluate s':>11} {'baseline s':>11} {'ratio':>6} {'peak RSS MB':>12} "
-          f"{'RSS data MB':>12} {'verdicts':>10} {'generate s':>11}")
+    print(
+        f"{'parcels':>10} {'evaluate s':>11} {'baseline s':>11} {'ratio':>6} {'peak RSS MB':>12} "
+        f"{'RSS data MB':>12} {'verdicts':>10} {'generate s':>11}"
+    )
     for n in sizes:
         proc = subprocess.run([sys.executable, __file__, "--one", str(n)], capture_output=True, text=True)
         if proc.returncode != 0:
             print(f"{n:>10} failed: {proc.stderr.strip().splitlines()[-1] if proc.stderr else proc.returncode}")
             continue
         r = json.loads(proc.stdout.strip().splitlines()[-1])
-        print(f"{r['n']:>10,} {r['evaluate_s']:>11.2f} {r['baseline_s']:>11.2f} {r['evaluate_s'] / r['baseline_s']:>6.2f} "
-              f"{r['peak_rss_mb']:>12,.0f} {r['rss_after_data_mb']:>12,.0f} {r['verdicts']:>10,} {r['generate_s']:>11.2f}",
-              flush=True)
+        ratio = r["evaluate_s"] / r["baseline_s"]
+        print(
+            f"{r['n']:>10,} {r['evaluate_s']:>11.2f} {r['baseline_s']:>11.2f} {ratio:>6.2f} {r['peak_rss_mb']:>12,.0f} "
+            f"{r['rss_after_data_mb']:>12,.0f} {r['verdicts']:>10,} {r['generate_s']:>11.2f}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

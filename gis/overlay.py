@@ -12,8 +12,14 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 __all__ = [
-    "overlay_pairs", "area_share", "best_zone", "best_of_pairs", "within_distance",
-    "contiguous_blocks", "block_sums", "group_any",
+    "overlay_pairs",
+    "area_share",
+    "best_zone",
+    "best_of_pairs",
+    "within_distance",
+    "contiguous_blocks",
+    "block_sums",
+    "group_any",
 ]
 
 

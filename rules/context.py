@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -17,7 +17,6 @@ import pandas as pd
 import shapely
 
 from gis import overlay
-from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from rules.ruleset import RuleSet
@@ -206,7 +205,9 @@ class Context:
         pairs = self.pairs(name)
         if gdf is None or pairs is None:
             return None
-        ids = gdf[id_col].astype(str).to_numpy(dtype=object) if id_col in gdf.columns else np.arange(len(gdf)).astype(str)
+        ids = (
+            gdf[id_col].astype(str).to_numpy(dtype=object) if id_col in gdf.columns else np.arange(len(gdf)).astype(str)
+        )
         best, share = overlay.best_of_pairs(*pairs, ids, self.n)
         best[share < self.params.membership_share] = None
         return best, share
@@ -328,8 +329,14 @@ class Context:
                 )
             )
         if not frames:
-            return pd.DataFrame({"enterprise_id": pd.Series(dtype=object), "parcel_idx": pd.Series(dtype=np.intp),
-                                 "land_m2": pd.Series(dtype=float), "mode": pd.Series(dtype=object)})
+            return pd.DataFrame(
+                {
+                    "enterprise_id": pd.Series(dtype=object),
+                    "parcel_idx": pd.Series(dtype=np.intp),
+                    "land_m2": pd.Series(dtype=float),
+                    "mode": pd.Series(dtype=object),
+                }
+            )
         return pd.concat(frames, ignore_index=True)
 
     @cached_property
@@ -356,13 +363,23 @@ class Context:
         occ = self.occupants
         land = occ.groupby("enterprise_id")["land_m2"].sum()
         park_flag = (
-            self.in_park[occ["parcel_idx"].to_numpy(dtype=np.intp)] if self.in_park is not None else np.zeros(len(occ), bool)
+            self.in_park[occ["parcel_idx"].to_numpy(dtype=np.intp)]
+            if self.in_park is not None
+            else np.zeros(len(occ), bool)
         )
         park_land = (occ["land_m2"] * park_flag).groupby(occ["enterprise_id"]).sum()
         ent["land_m2"] = land.reindex(ent.index).fillna(0.0)
         ent["park_land_m2"] = park_land.reindex(ent.index).fillna(0.0)
         ent["land_mu"] = ent["land_m2"] / M2_PER_MU
-        for col in ("revenue_10k", "tax_10k", "value_added_10k", "energy_tce", "rd_expense_10k", "employees", "emission_eq"):
+        for col in (
+            "revenue_10k",
+            "tax_10k",
+            "value_added_10k",
+            "energy_tce",
+            "rd_expense_10k",
+            "employees",
+            "emission_eq",
+        ):
             ent[col] = _num(ent[col] if col in ent.columns else None, len(ent))
         revenue = ent["revenue_10k"].to_numpy()
         if "above_scale" in ent.columns:

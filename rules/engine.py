@@ -12,8 +12,8 @@ from gis.io import Inputs
 from rules.context import Context
 from rules.errors import EvaluationError
 from rules.kinds import KINDS
-from rules.kinds.enterprise import firm_frame
 from rules.kinds.base import STATUSES
+from rules.kinds.enterprise import firm_frame
 from rules.result import SEVERITY, EvaluationResult, status_column
 from rules.ruleset import RuleSet, RuleSpec
 
@@ -34,8 +34,9 @@ def _verdict_table(parts: list[tuple[str, np.ndarray, str, object, str]]) -> pd.
     back to strings, which costs seconds at a million parcels).
     """
     if not parts:
-        return pd.DataFrame(columns=["level", "subject_id", "rule", "status", "value", "code", "threshold",
-                                     "message", "citation"])
+        return pd.DataFrame(
+            columns=["level", "subject_id", "rule", "status", "value", "code", "threshold", "message", "citation"]
+        )
     sizes = np.array([len(p[1]) for p in parts])
 
     def categorical(values: list[str]) -> pd.Categorical:
@@ -46,18 +47,21 @@ def _verdict_table(parts: list[tuple[str, np.ndarray, str, object, str]]) -> pd.
     def objects(arrays: list[np.ndarray]) -> pd.Series:
         return pd.Series(np.concatenate([np.asarray(a, dtype=object) for a in arrays]), dtype=object)
 
-    return pd.DataFrame({
-        "level": categorical([p[0] for p in parts]),
-        "subject_id": objects([p[1] for p in parts]),
-        "rule": categorical([p[2] for p in parts]),
-        "status": pd.Categorical.from_codes(np.concatenate([p[3].status_code for p in parts]),
-                                            categories=list(STATUSES)),
-        "value": np.concatenate([p[3].value for p in parts]),
-        "code": objects([p[3].code for p in parts]),
-        "threshold": objects([p[3].threshold for p in parts]),
-        "message": objects([p[3].message for p in parts]),
-        "citation": categorical([p[4] for p in parts]),
-    })
+    return pd.DataFrame(
+        {
+            "level": categorical([p[0] for p in parts]),
+            "subject_id": objects([p[1] for p in parts]),
+            "rule": categorical([p[2] for p in parts]),
+            "status": pd.Categorical.from_codes(
+                np.concatenate([p[3].status_code for p in parts]), categories=list(STATUSES)
+            ),
+            "value": np.concatenate([p[3].value for p in parts]),
+            "code": objects([p[3].code for p in parts]),
+            "threshold": objects([p[3].threshold for p in parts]),
+            "message": objects([p[3].message for p in parts]),
+            "citation": categorical([p[4] for p in parts]),
+        }
+    )
 
 
 # Severity by status code (STATUSES order): pass 0, fail 3, warn 2, exempt 0, not_applicable 0, missing_data 1.
@@ -73,8 +77,9 @@ def _worst(codes: list[np.ndarray], n: int) -> np.ndarray:
     return _OVERALL_NAMES[rank]
 
 
-def evaluate(inputs: Inputs, ruleset: RuleSet, as_of: date | str | None = None,
-             progress: Progress | None = None) -> EvaluationResult:
+def evaluate(
+    inputs: Inputs, ruleset: RuleSet, as_of: date | str | None = None, progress: Progress | None = None
+) -> EvaluationResult:
     """Evaluate parcels, enterprises and aggregates against ``ruleset`` as of a date (default: today).
 
     Examples
@@ -136,7 +141,9 @@ def evaluate(inputs: Inputs, ruleset: RuleSet, as_of: date | str | None = None,
             agg["threshold"] = out.threshold
             agg["message"] = out.message
             agg["citation"] = citation
-            agg_frames.append(agg[["rule", "scope", "key", "code", "status", "value", "threshold", "message", "citation"]])
+            agg_frames.append(
+                agg[["rule", "scope", "key", "code", "status", "value", "threshold", "message", "citation"]]
+            )
         if progress:
             progress(i + 1, len(rules), rule.id)
 
@@ -165,8 +172,13 @@ def evaluate(inputs: Inputs, ruleset: RuleSet, as_of: date | str | None = None,
         statuses = [s.reindex(firms.index).fillna(0).to_numpy(dtype=np.int8) for s in firm_status]
         firms["status"] = _worst(statuses, len(firms)) if statuses else "pass"
         firms = firms.reset_index().rename(columns={"index": "enterprise_id"})
-    aggregates = pd.concat(agg_frames, ignore_index=True) if agg_frames else pd.DataFrame(
-        columns=["rule", "scope", "key", "code", "status", "value", "threshold", "message", "citation"])
+    aggregates = (
+        pd.concat(agg_frames, ignore_index=True)
+        if agg_frames
+        else pd.DataFrame(
+            columns=["rule", "scope", "key", "code", "status", "value", "threshold", "message", "citation"]
+        )
+    )
 
     return EvaluationResult(
         parcels=parcels,

@@ -10,7 +10,9 @@ class RuleSetError(Exception):
         self.source = source
         self.problems = problems
         lines = "\n".join(f"  - {path}: {msg}" for path, msg in problems)
-        super().__init__(f"{source}: 规则集有 {len(problems)} 处问题 (rule set has {len(problems)} problem(s)):\n{lines}")
+        super().__init__(
+            f"{source}: 规则集有 {len(problems)} 处问题 (rule set has {len(problems)} problem(s)):\n{lines}"
+        )
 
 
 class EvaluationError(Exception):

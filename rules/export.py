@@ -24,14 +24,40 @@ SUFFIXES = (".json", ".geojson", ".gpkg", ".csv", ".xlsx")
 
 # Chinese headers (with units) for tables people open in Excel/WPS.
 HEADERS = {
-    "parcel_id": "宗地编号", "area_m2": "面积（平方米）", "area_mu": "面积（亩）", "land_use": "用地分类",
-    "district": "行政区", "park_id": "园区", "zone": "保护线", "inside_ring": "绕城以内", "far": "容积率",
-    "status": "总体结论", "level": "对象", "subject_id": "对象编号", "rule": "规则", "rule_title": "规则名称",
-    "value": "测算值", "code": "结论代码", "threshold": "阈值", "message": "说明", "citation": "政策依据",
-    "enterprise_id": "企业编号", "name": "企业名称", "industry_code": "行业代码", "land_m2": "用地（平方米）",
-    "land_mu": "用地（亩）", "revenue_10k": "营业收入（万元）", "tax_10k": "实缴税金（万元）",
-    "revenue_per_mu_10k": "亩均营收（万元/亩）", "tax_per_mu_10k": "亩均税收（万元/亩）", "above_scale": "规上企业",
-    "in_park": "园内企业", "score": "综合得分", "grade": "评价等级", "scope": "范围", "key": "名称",
+    "parcel_id": "宗地编号",
+    "area_m2": "面积（平方米）",
+    "area_mu": "面积（亩）",
+    "land_use": "用地分类",
+    "district": "行政区",
+    "park_id": "园区",
+    "zone": "保护线",
+    "inside_ring": "绕城以内",
+    "far": "容积率",
+    "status": "总体结论",
+    "level": "对象",
+    "subject_id": "对象编号",
+    "rule": "规则",
+    "rule_title": "规则名称",
+    "value": "测算值",
+    "code": "结论代码",
+    "threshold": "阈值",
+    "message": "说明",
+    "citation": "政策依据",
+    "enterprise_id": "企业编号",
+    "name": "企业名称",
+    "industry_code": "行业代码",
+    "land_m2": "用地（平方米）",
+    "land_mu": "用地（亩）",
+    "revenue_10k": "营业收入（万元）",
+    "tax_10k": "实缴税金（万元）",
+    "revenue_per_mu_10k": "亩均营收（万元/亩）",
+    "tax_per_mu_10k": "亩均税收（万元/亩）",
+    "above_scale": "规上企业",
+    "in_park": "园内企业",
+    "score": "综合得分",
+    "grade": "评价等级",
+    "scope": "范围",
+    "key": "名称",
     "status_label": "结论",
 }
 ZONE_LABELS = {"red_line": "工业红线区", "blue_line": "工业蓝线区"}
@@ -78,7 +104,9 @@ def write_geojson(result: EvaluationResult, path: Path) -> None:
     props = records(pd.DataFrame(parcels.drop(columns="geometry")))
     pv = result.parcel_verdict_lists()
     meta = {
-        "ruleset": result.ruleset, "as_of": result.as_of.isoformat(), "summary": result.summary,
+        "ruleset": result.ruleset,
+        "as_of": result.as_of.isoformat(),
+        "summary": result.summary,
         "aggregates": records(result.aggregates),
         "enterprises": records(result.enterprises),
     }
@@ -87,8 +115,14 @@ def write_geojson(result: EvaluationResult, path: Path) -> None:
         fh.write(head[:-1] + ', "features": [\n')
         for i, (geom, prop) in enumerate(zip(geoms.tolist(), props, strict=True)):
             prop["verdicts"] = pv.get(prop["parcel_id"], [])
-            fh.write(("," if i else "") + '{"type": "Feature", "properties": '
-                     + json.dumps(prop, ensure_ascii=False) + ', "geometry": ' + geom + "}\n")
+            fh.write(
+                ("," if i else "")
+                + '{"type": "Feature", "properties": '
+                + json.dumps(prop, ensure_ascii=False)
+                + ', "geometry": '
+                + geom
+                + "}\n"
+            )
         fh.write("]}\n")
 
 
@@ -96,7 +130,9 @@ def write_gpkg(result: EvaluationResult, path: Path) -> None:
     """GeoPackage: ``parcels`` layer, ``verdicts``/``enterprises``/``aggregates``/``run`` tables, ``zone_*`` layers."""
     with _atomic(path) as tmp:
         parcels = result.parcels.copy()
-        parcels["inside_ring"] = parcels["inside_ring"].astype("boolean") if parcels["inside_ring"].notna().any() else None
+        parcels["inside_ring"] = (
+            parcels["inside_ring"].astype("boolean") if parcels["inside_ring"].notna().any() else None
+        )
         write_layer(parcels, tmp, "parcels")
         write_layer(verdict_table(result), tmp, "verdicts")
         if not result.enterprises.empty:
@@ -104,9 +140,16 @@ def write_gpkg(result: EvaluationResult, path: Path) -> None:
         agg = result.aggregates.copy()
         agg["threshold"] = _threshold_text(agg["threshold"])
         write_layer(agg, tmp, "aggregates")
-        run = pd.DataFrame([{**{f"ruleset_{k}": v for k, v in result.ruleset.items()},
-                             "as_of": result.as_of.isoformat(), "crs": result.crs,
-                             "summary": json.dumps(result.summary, ensure_ascii=False)}])
+        run = pd.DataFrame(
+            [
+                {
+                    **{f"ruleset_{k}": v for k, v in result.ruleset.items()},
+                    "as_of": result.as_of.isoformat(),
+                    "crs": result.crs,
+                    "summary": json.dumps(result.summary, ensure_ascii=False),
+                }
+            ]
+        )
         write_layer(run, tmp, "run")
         for name, layer in (result.zones or {}).items():
             if layer is not None and len(layer):
@@ -144,11 +187,20 @@ def write_xlsx(result: EvaluationResult, path: Path) -> None:
     city = result.aggregates[result.aggregates["scope"] == "city"] if not result.aggregates.empty else pd.DataFrame()
     for row in records(city):
         thr = row.get("threshold") or {}
-        rows.append([row["rule"] + (f"（{row['code']}）" if row.get("code") else ""), row.get("value"),
-                     thr.get("min"), STATUS_LABELS.get(row["status"], row["status"]), row.get("message")])
+        rows.append(
+            [
+                row["rule"] + (f"（{row['code']}）" if row.get("code") else ""),
+                row.get("value"),
+                thr.get("min"),
+                STATUS_LABELS.get(row["status"], row["status"]),
+                row.get("message"),
+            ]
+        )
     rows += [[], ["规则", "不合规", "预警", "数据缺失", "合规", "豁免", "不适用"]]
     for rule, counts in s["by_rule"].items():
-        rows.append([rule] + [counts.get(k, 0) for k in ("fail", "warn", "missing_data", "pass", "exempt", "not_applicable")])
+        rows.append(
+            [rule] + [counts.get(k, 0) for k in ("fail", "warn", "missing_data", "pass", "exempt", "not_applicable")]
+        )
     for r in rows:
         ws.append(r)
     ws["A1"].font = Font(bold=True, size=14)
@@ -173,7 +225,18 @@ def write_xlsx(result: EvaluationResult, path: Path) -> None:
             sh.column_dimensions[letter].width = (widths or {}).get(c, max(10, min(40, len(HEADERS.get(c, c)) * 2 + 2)))
 
     parcels = pd.DataFrame(result.parcels.drop(columns="geometry"))
-    keep = ["parcel_id", "area_m2", "area_mu", "land_use", "district", "park_id", "zone", "inside_ring", "far", "status"]
+    keep = [
+        "parcel_id",
+        "area_m2",
+        "area_mu",
+        "land_use",
+        "district",
+        "park_id",
+        "zone",
+        "inside_ring",
+        "far",
+        "status",
+    ]
     parcels = parcels[[c for c in keep if c in parcels.columns]].copy()
     parcels["zone"] = parcels["zone"].map(ZONE_LABELS)
     parcels["status"] = parcels["status"].map(STATUS_LABELS)
@@ -196,7 +259,11 @@ def write_xlsx(result: EvaluationResult, path: Path) -> None:
 
 
 WRITERS: dict[str, Callable[[EvaluationResult, Path], None]] = {
-    ".json": write_json, ".geojson": write_geojson, ".gpkg": write_gpkg, ".csv": write_csv, ".xlsx": write_xlsx,
+    ".json": write_json,
+    ".geojson": write_geojson,
+    ".gpkg": write_gpkg,
+    ".csv": write_csv,
+    ".xlsx": write_xlsx,
 }
 
 

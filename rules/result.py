@@ -17,7 +17,12 @@ OVERALL_STATUSES = ("pass", "warn", "fail", "missing_data")
 # Overall status: fail > warn > missing_data > pass; exempt and not_applicable count as pass.
 SEVERITY = {"pass": 0, "exempt": 0, "not_applicable": 0, "missing_data": 1, "warn": 2, "fail": 3}
 STATUS_LABELS = {
-    "fail": "不合规", "warn": "预警", "missing_data": "数据缺失", "pass": "合规", "exempt": "豁免", "not_applicable": "不适用",
+    "fail": "不合规",
+    "warn": "预警",
+    "missing_data": "数据缺失",
+    "pass": "合规",
+    "exempt": "豁免",
+    "not_applicable": "不适用",
 }
 
 
@@ -91,13 +96,19 @@ class EvaluationResult:
             "enterprises": int(len(self.enterprises)),
         }
         if not self.enterprises.empty and "grade" in self.enterprises:
-            summary["grades"] = {str(k): int(v) for k, v in self.enterprises["grade"].value_counts().sort_index().items()}
+            summary["grades"] = {
+                str(k): int(v) for k, v in self.enterprises["grade"].value_counts().sort_index().items()
+            }
         city = {}
         if not self.aggregates.empty:
             rows = self.aggregates[self.aggregates["scope"] == "city"]
             for row in rows.to_dict("records"):
                 name = row["rule"] + (f".{row['code']}" if row.get("code") else "")
-                city[name] = {"value": _clean(row["value"]), "threshold": _clean(row["threshold"]), "status": row["status"]}
+                city[name] = {
+                    "value": _clean(row["value"]),
+                    "threshold": _clean(row["threshold"]),
+                    "status": row["status"],
+                }
         summary["city"] = city
         return summary
 

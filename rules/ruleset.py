@@ -210,10 +210,14 @@ def parse_ruleset(text: str, source: str = "<rule set>") -> RuleSet:
         kind = KINDS.get(rule.kind)
         if kind is None:
             known = ", ".join(sorted(KINDS))
-            problems.append((_path_text(base + ("kind",), lines), f"未知的规则类型 (unknown kind) '{rule.kind}'; known: {known}"))
+            problems.append(
+                (_path_text(base + ("kind",), lines), f"未知的规则类型 (unknown kind) '{rule.kind}'; known: {known}")
+            )
             continue
         if kind.level != rule.level:
-            problems.append((_path_text(base + ("level",), lines), f"kind '{rule.kind}' is {kind.level}-level, not {rule.level}"))
+            problems.append(
+                (_path_text(base + ("level",), lines), f"kind '{rule.kind}' is {kind.level}-level, not {rule.level}")
+            )
         try:
             rule._params = kind.params.model_validate(rule.params)
         except ValidationError as exc:
@@ -221,7 +225,9 @@ def parse_ruleset(text: str, source: str = "<rule set>") -> RuleSet:
                 problems.append((_path_text(base + ("params",) + tuple(err["loc"]), lines), err["msg"]))
         for key in kind.messages:
             if key not in rule.messages:
-                problems.append((_path_text(base + ("messages",), lines), f"缺少消息模板 (missing message template) '{key}'"))
+                problems.append(
+                    (_path_text(base + ("messages",), lines), f"缺少消息模板 (missing message template) '{key}'")
+                )
         for key, template in rule.messages.items():
             where = _path_text(base + ("messages", key), lines)
             try:
@@ -231,9 +237,13 @@ def parse_ruleset(text: str, source: str = "<rule set>") -> RuleSet:
                 continue
             if unknown:
                 offered = ", ".join(sorted(kind.fields))
-                problems.append((where, f"模板使用了未知字段 (unknown field) {unknown}; '{rule.kind}' offers: {offered}"))
+                problems.append(
+                    (where, f"模板使用了未知字段 (unknown field) {unknown}; '{rule.kind}' offers: {offered}")
+                )
         if rule.citation not in ruleset.citations and not any(ch in rule.citation for ch in "《（"):
-            problems.append((_path_text(base + ("citation",), lines), f"未知的引用 (unknown citation key) '{rule.citation}'"))
+            problems.append(
+                (_path_text(base + ("citation",), lines), f"未知的引用 (unknown citation key) '{rule.citation}'")
+            )
     if ruleset.effective_to and ruleset.effective_to < ruleset.effective_from:
         problems.append((_path_text(("effective_to",), lines), "effective_to is before effective_from"))
     if ruleset.parameters.straddle_min >= ruleset.parameters.straddle_max:

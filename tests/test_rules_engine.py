@@ -32,8 +32,15 @@ def test_grade_scores_and_shares():
     n = 10
     rows = [{"enterprise_id": f"E{i}"} for i in range(n)]
     tax = [float(k) * 100 for k in range(1, n + 1)]
-    ent = pd.DataFrame({"enterprise_id": [f"E{i}" for i in range(n)], "name": [f"企业{i}" for i in range(n)],
-                        "industry_code": "C39", "revenue_10k": [t * 20 for t in tax], "tax_10k": tax})
+    ent = pd.DataFrame(
+        {
+            "enterprise_id": [f"E{i}" for i in range(n)],
+            "name": [f"企业{i}" for i in range(n)],
+            "industry_code": "C39",
+            "revenue_10k": [t * 20 for t in tax],
+            "tax_10k": tax,
+        }
+    )
     r = run(rows, PARK_ALL, enterprises=ent)
     firms = r.enterprises.set_index("enterprise_id")
     assert firms.loc["E9", "score"] == pytest.approx(40 * min(10 / 5.5, 2))
@@ -52,10 +59,22 @@ def test_aggregates_industrial_share_park_per_mu_and_supply():
     rows = [{"enterprise_id": "E1"}, {}, {"land_use": "R2"}]
     districts = layer([rect(-10, 10_000)], name=["高新区"], construction_land_m2=[80_000.0])
     parks = layer([rect(-10, 110)], park_id=["K1"], name=["园区一"])
-    ent = pd.DataFrame({"enterprise_id": ["E1"], "name": ["甲"], "industry_code": ["C39"],
-                        "revenue_10k": [9_750.0], "tax_10k": [435.0]})
-    supply = pd.DataFrame({"year": [2023, 2023, 2024, 2024], "land_use": ["100101", "R2", "M1", "B1"],
-                           "area_m2": [30.0, 70.0, 40.0, 60.0]})
+    ent = pd.DataFrame(
+        {
+            "enterprise_id": ["E1"],
+            "name": ["甲"],
+            "industry_code": ["C39"],
+            "revenue_10k": [9_750.0],
+            "tax_10k": [435.0],
+        }
+    )
+    supply = pd.DataFrame(
+        {
+            "year": [2023, 2023, 2024, 2024],
+            "land_use": ["100101", "R2", "M1", "B1"],
+            "area_m2": [30.0, 70.0, 40.0, 60.0],
+        }
+    )
     r = run(rows, {"districts": districts, "parks": parks}, enterprises=ent, land_supply=supply)
     agg = r.aggregates
     share = agg[(agg["rule"] == "agg.industrial_share") & (agg["key"] == "高新区")].iloc[0]
@@ -130,8 +149,15 @@ def test_both_builtin_rule_sets_load():
 # ---- exports ---------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def small_result():
-    ent = pd.DataFrame({"enterprise_id": ["E1"], "name": ["成都甲公司"], "industry_code": ["C3981"],
-                        "revenue_10k": [12_000.0], "tax_10k": [600.0]})
+    ent = pd.DataFrame(
+        {
+            "enterprise_id": ["E1"],
+            "name": ["成都甲公司"],
+            "industry_code": ["C3981"],
+            "revenue_10k": [12_000.0],
+            "tax_10k": [600.0],
+        }
+    )
     rows = [{"enterprise_id": "E1", "floor_area_m2": 25_000, "footprint_m2": 4_000}, {"floor_area_m2": 5_000}]
     zones = {**WHOLE_RING, **PARK_ALL}
     return run(rows, zones, enterprises=ent)
@@ -205,8 +231,17 @@ def test_cli_evaluate_small_files(tmp_path):
     zones = tmp_path / "z.gpkg"
     WHOLE_RING["ring"].to_file(zones, layer="ring")
     out = tmp_path / "out.json"
-    res = _mujun("evaluate", "--parcels", str(tmp_path / "p.gpkg"), "--zones", str(zones), "--as-of", "2025-06-30",
-                 "--out", str(out))
+    res = _mujun(
+        "evaluate",
+        "--parcels",
+        str(tmp_path / "p.gpkg"),
+        "--zones",
+        str(zones),
+        "--as-of",
+        "2025-06-30",
+        "--out",
+        str(out),
+    )
     assert res.returncode == 0, res.stderr
     doc = json.loads(out.read_text(encoding="utf-8"))
     assert [p["far"] for p in doc["parcels"]] == [2.5, 1.0]
@@ -229,13 +264,23 @@ def test_sample_data_every_rule_passes_and_fails_somewhere():
     from gis.io import load_inputs
     from rules.engine import evaluate
 
-    inputs = load_inputs(DATA_DIR / "parcels.gpkg", DATA_DIR / "enterprises.csv", DATA_DIR / "occupancy.csv",
-                         DATA_DIR / "zones.gpkg", DATA_DIR / "land_supply.csv")
+    inputs = load_inputs(
+        DATA_DIR / "parcels.gpkg",
+        DATA_DIR / "enterprises.csv",
+        DATA_DIR / "occupancy.csv",
+        DATA_DIR / "zones.gpkg",
+        DATA_DIR / "land_supply.csv",
+    )
     r = evaluate(inputs, RULES, "2025-06-30")
     by_rule = r.summary["by_rule"]
     # The statuses that show a rule both accepting and rejecting something.
-    bad = {"data.straddles": "warn", "zone.park_management": "warn", "data.occupancy": "warn",
-           "industry.restricted": "fail", "idle.order53": "fail"}
+    bad = {
+        "data.straddles": "warn",
+        "zone.park_management": "warn",
+        "data.occupancy": "warn",
+        "industry.restricted": "fail",
+        "idle.order53": "fail",
+    }
     good = {"zone.park_management": "pass", "data.straddles": "pass"}
     for rule in RULES.rules:
         counts = by_rule.get(rule.id, {})
@@ -253,8 +298,13 @@ def test_sample_examples_get_their_documented_verdicts():
     from gis.io import load_inputs
     from rules.engine import evaluate
 
-    inputs = load_inputs(DATA_DIR / "parcels.gpkg", DATA_DIR / "enterprises.csv", DATA_DIR / "occupancy.csv",
-                         DATA_DIR / "zones.gpkg", DATA_DIR / "land_supply.csv")
+    inputs = load_inputs(
+        DATA_DIR / "parcels.gpkg",
+        DATA_DIR / "enterprises.csv",
+        DATA_DIR / "occupancy.csv",
+        DATA_DIR / "zones.gpkg",
+        DATA_DIR / "land_supply.csv",
+    )
     r = evaluate(inputs, RULES, "2025-06-30")
     verdicts = r.verdicts[r.verdicts["level"] == "parcel"].set_index(["subject_id", "rule"])
     examples = pd.read_csv(DATA_DIR / "examples.csv", encoding="utf-8-sig")

@@ -47,8 +47,9 @@ def parcels(rows: list[dict]) -> gpd.GeoDataFrame:
 
 def run(rows, zones=None, as_of="2025-06-30", enterprises=None, occupancy=None, ruleset=RULES, **kw):
     gdf = rows if isinstance(rows, gpd.GeoDataFrame) else parcels(rows)
-    result = evaluate(Inputs(parcels=gdf, zones=zones or {}, enterprises=enterprises, occupancy=occupancy, **kw),
-                      ruleset, as_of)
+    result = evaluate(
+        Inputs(parcels=gdf, zones=zones or {}, enterprises=enterprises, occupancy=occupancy, **kw), ruleset, as_of
+    )
     return result
 
 
@@ -68,14 +69,14 @@ NO_RING = {"ring": layer([rect(50_000, 60_000)])}
 @pytest.mark.parametrize(
     ("floor", "zones", "status", "code"),
     [
-        (20_000, WHOLE_RING, "pass", None),        # 2.0 inside: lower bound inclusive
-        (40_000, WHOLE_RING, "pass", None),        # 4.0 inside: upper bound inclusive
+        (20_000, WHOLE_RING, "pass", None),  # 2.0 inside: lower bound inclusive
+        (40_000, WHOLE_RING, "pass", None),  # 4.0 inside: upper bound inclusive
         (19_999, WHOLE_RING, "fail", "below_min"),  # 1.9999
         (40_001, WHOLE_RING, "fail", "above_max"),
-        (12_000, NO_RING, "pass", None),           # 1.2 outside: lower bound inclusive
-        (30_000, NO_RING, "pass", None),           # 3.0 outside
+        (12_000, NO_RING, "pass", None),  # 1.2 outside: lower bound inclusive
+        (30_000, NO_RING, "pass", None),  # 3.0 outside
         (11_000, NO_RING, "fail", "below_min"),
-        (35_000, NO_RING, "fail", "above_max"),    # 3.5 passes inside, fails outside
+        (35_000, NO_RING, "fail", "above_max"),  # 3.5 passes inside, fails outside
     ],
 )
 def test_far_bounds_edges(floor, zones, status, code):
@@ -91,16 +92,25 @@ def test_far_bounds_edges(floor, zones, status, code):
 
 
 def test_far_applicability():
-    r = run([
-        {"floor_area_m2": 5_000, "special_process": True},
-        {"floor_area_m2": 0, "status": "vacant"},
-        {"floor_area_m2": 5_000, "land_use": "0701"},
-        {"floor_area_m2": None},
-        {"floor_area_m2": 30_000, "land_use": "M2"},
-        {"floor_area_m2": 30_000, "land_use": "0601"},
-    ], WHOLE_RING)
+    r = run(
+        [
+            {"floor_area_m2": 5_000, "special_process": True},
+            {"floor_area_m2": 0, "status": "vacant"},
+            {"floor_area_m2": 5_000, "land_use": "0701"},
+            {"floor_area_m2": None},
+            {"floor_area_m2": 30_000, "land_use": "M2"},
+            {"floor_area_m2": 30_000, "land_use": "0601"},
+        ],
+        WHOLE_RING,
+    )
     assert [verdict(r, "far.bounds", f"P{i}")["status"] for i in range(6)] == [
-        "exempt", "not_applicable", "not_applicable", "missing_data", "pass", "pass"]
+        "exempt",
+        "not_applicable",
+        "not_applicable",
+        "missing_data",
+        "pass",
+        "pass",
+    ]
 
 
 def test_far_without_ring_layer_is_missing_data_not_pass():
@@ -161,12 +171,24 @@ def test_blue_line_after_2035_is_a_review_warning():
 def test_zone_outside_retain_exit_unknown():
     parks = layer([rect(590, 710)], park_id=["K1"], name=["园区一"])
     pca = layer([rect(790, 910)])
-    rows = [{"retainable": True}, {"retainable": False}, {"retainable": None}, {"retainable": False},
-            {"retainable": False}]
+    rows = [
+        {"retainable": True},
+        {"retainable": False},
+        {"retainable": None},
+        {"retainable": False},
+        {"retainable": False},
+    ]
     r = run(rows, {"parks": parks, "planned_construction_area": pca})
-    got = [(verdict(r, "zone.outside", f"P{i}")["status"], verdict(r, "zone.outside", f"P{i}")["code"]) for i in range(5)]
-    assert got == [("pass", "retain"), ("fail", "exit"), ("missing_data", None), ("not_applicable", None),
-                   ("not_applicable", None)]
+    got = [
+        (verdict(r, "zone.outside", f"P{i}")["status"], verdict(r, "zone.outside", f"P{i}")["code"]) for i in range(5)
+    ]
+    assert got == [
+        ("pass", "retain"),
+        ("fail", "exit"),
+        ("missing_data", None),
+        ("not_applicable", None),
+        ("not_applicable", None),
+    ]
 
 
 def test_park_management_blocks():
@@ -174,8 +196,11 @@ def test_park_management_blocks():
     geoms = [shapely.box(X0 + i * 100, Y0, X0 + i * 100 + 100, Y0 + 100) for i in range(4)]  # 4 × 15 = 60 亩
     geoms += [shapely.box(X0 + 5000 + i * 120, Y0, X0 + 5100 + i * 120, Y0 + 100) for i in range(4)]  # gaps 20 m
     geoms += [shapely.box(X0 + 9000, Y0, X0 + 9100, Y0 + 100)]  # alone: 15 亩
-    gdf = gpd.GeoDataFrame({"parcel_id": [f"P{i}" for i in range(9)], "land_use": "100101", "status": "built"},
-                           geometry=geoms, crs="EPSG:4544")
+    gdf = gpd.GeoDataFrame(
+        {"parcel_id": [f"P{i}" for i in range(9)], "land_use": "100101", "status": "built"},
+        geometry=geoms,
+        crs="EPSG:4544",
+    )
     park = layer([shapely.box(X0 + 440, Y0, X0 + 1000, Y0 + 100)], park_id=["K1"], name=["园区"])  # 40 m from P3
     boundary = layer([shapely.box(X0 - 1000, Y0 - 1000, X0 + 20_000, Y0 + 1000)])
     r = run(gdf, {"parks": park, "urban_dev_boundary": boundary})
@@ -195,7 +220,7 @@ def test_park_management_blocks():
     [
         ("2023-11-25", "pass", "not_idle"),
         ("2023-11-26", "warn", "idle_risk"),
-        ("2024-02-29", "warn", "idle_risk"),       # day 365 is not yet 满一年 (2024 is a leap year)
+        ("2024-02-29", "warn", "idle_risk"),  # day 365 is not yet 满一年 (2024 is a leap year)
         ("2024-03-01", "fail", "idle_fee_20pct"),
         ("2025-02-28", "fail", "idle_fee_20pct"),
         ("2025-03-01", "fail", "idle_recover"),
@@ -218,22 +243,35 @@ def test_idle_government_cause_negotiates(cause):
 @pytest.mark.parametrize(
     ("developed", "invested", "code"),
     [
-        (1000, 250, "not_idle"),         # exactly 1/3 of 3000 m² and exactly 25 % of 1000 万元: not 不足
-        (999, 250, "idle_recover"),      # area just under 1/3
-        (1000, 249, "idle_recover"),     # investment just under 25 %
+        (1000, 250, "not_idle"),  # exactly 1/3 of 3000 m² and exactly 25 % of 1000 万元: not 不足
+        (999, 250, "idle_recover"),  # area just under 1/3
+        (1000, 249, "idle_recover"),  # investment just under 25 %
     ],
 )
 def test_idle_halted_project_thresholds(developed, invested, code):
-    row = {"status": "under_construction", "actual_start_date": "2021-01-01", "halted_since": "2023-01-01",
-           "planned_dev_area_m2": 3000, "developed_area_m2": developed, "total_investment_10k": 1000,
-           "invested_10k": invested}
+    row = {
+        "status": "under_construction",
+        "actual_start_date": "2021-01-01",
+        "halted_since": "2023-01-01",
+        "planned_dev_area_m2": 3000,
+        "developed_area_m2": developed,
+        "total_investment_10k": 1000,
+        "invested_10k": invested,
+    }
     r = run([row], as_of="2025-06-30")  # halted 2.5 years → 满两年 since halted_since
     assert verdict(r, "idle.order53", "P0")["code"] == code
 
 
 def test_idle_halted_counts_from_halted_since():
-    row = {"status": "under_construction", "actual_start_date": "2021-01-01", "halted_since": "2024-07-01",
-           "planned_dev_area_m2": 3000, "developed_area_m2": 100, "total_investment_10k": 1000, "invested_10k": 10}
+    row = {
+        "status": "under_construction",
+        "actual_start_date": "2021-01-01",
+        "halted_since": "2024-07-01",
+        "planned_dev_area_m2": 3000,
+        "developed_area_m2": 100,
+        "total_investment_10k": 1000,
+        "invested_10k": 10,
+    }
     assert verdict(run([row], as_of="2025-06-30"), "idle.order53", "P0")["code"] == "not_idle"  # 364 days
     assert verdict(run([row], as_of="2025-07-01"), "idle.order53", "P0")["code"] == "idle_fee_20pct"
 
@@ -246,11 +284,22 @@ def test_two_tenants_split_by_floor_area_and_equal_split_fallback():
     # P0: floor area 20 000 m²; E1 occupies 12 000, E2 6 000 → land 10 000 × 0.6 = 6 000 m² (9 亩) and
     # 3 000 m² (4.5 亩); 2 000 m² vacant floor goes to nobody. P1: no floor areas → 5 000 m² each (7.5 亩).
     rows = [{"floor_area_m2": 20_000}, {"floor_area_m2": 20_000}]
-    occ = pd.DataFrame({"enterprise_id": ["E1", "E2", "E3", "E4"], "parcel_id": ["P0", "P0", "P1", "P1"],
-                        "floor_area_m2": [12_000, 6_000, None, None]})
-    ent = pd.DataFrame({"enterprise_id": ["E1", "E2", "E3", "E4"], "name": list("甲乙丙丁"),
-                        "industry_code": ["C3981"] * 4, "revenue_10k": [9_000.0, 2_250.0, 7_500.0, 3_000.0],
-                        "tax_10k": [450.0, 90.0, 300.0, 150.0]})
+    occ = pd.DataFrame(
+        {
+            "enterprise_id": ["E1", "E2", "E3", "E4"],
+            "parcel_id": ["P0", "P0", "P1", "P1"],
+            "floor_area_m2": [12_000, 6_000, None, None],
+        }
+    )
+    ent = pd.DataFrame(
+        {
+            "enterprise_id": ["E1", "E2", "E3", "E4"],
+            "name": list("甲乙丙丁"),
+            "industry_code": ["C3981"] * 4,
+            "revenue_10k": [9_000.0, 2_250.0, 7_500.0, 3_000.0],
+            "tax_10k": [450.0, 90.0, 300.0, 150.0],
+        }
+    )
     r = run(rows, PARK_ALL, enterprises=ent, occupancy=occ)
     firms = r.enterprises.set_index("enterprise_id")
     assert firms.loc["E1", "land_mu"] == pytest.approx(9.0)
@@ -271,14 +320,23 @@ def test_two_tenants_split_by_floor_area_and_equal_split_fallback():
 
 def test_per_mu_scope_below_scale_and_outside_park():
     rows = [{"enterprise_id": "E1"}, {"enterprise_id": "E2"}]
-    ent = pd.DataFrame({"enterprise_id": ["E1", "E2"], "name": ["甲", "乙"], "industry_code": ["C39", "C39"],
-                        "revenue_10k": [1500.0, 30_000.0], "tax_10k": [10.0, 900.0]})
+    ent = pd.DataFrame(
+        {
+            "enterprise_id": ["E1", "E2"],
+            "name": ["甲", "乙"],
+            "industry_code": ["C39", "C39"],
+            "revenue_10k": [1500.0, 30_000.0],
+            "tax_10k": [10.0, 900.0],
+        }
+    )
     park = {"parks": layer([rect(-10, 110)], park_id=["K1"], name=["园区"])}  # only P0 in the park
     r = run(rows, park, enterprises=ent)
     assert verdict(r, "per_mu.tax", "P0")["code"] == "below_scale"  # 1500 < 2000 万元
     assert verdict(r, "per_mu.tax", "P1")["code"] == "outside_park"
     # E2 tax per mu = 900 / 15 = 60 ≥ 30, but it is outside parks → not_applicable
-    ev = r.verdicts[(r.verdicts["level"] == "enterprise") & (r.verdicts["rule"] == "per_mu.tax")].set_index("subject_id")
+    ev = r.verdicts[(r.verdicts["level"] == "enterprise") & (r.verdicts["rule"] == "per_mu.tax")].set_index(
+        "subject_id"
+    )
     assert ev.loc["E2", "status"] == "not_applicable" and ev.loc["E2", "value"] != ev.loc["E2", "value"]
 
 
@@ -289,8 +347,15 @@ def test_per_mu_without_enterprises_is_missing_data():
 
 # ---- low efficiency --------------------------------------------------------------------------------
 def test_low_efficiency_criteria_and_disposal_routes():
-    ent = pd.DataFrame({"enterprise_id": ["E1", "E2"], "name": ["甲", "乙"], "industry_code": ["C39", "C39"],
-                        "revenue_10k": [5000.0, 9000.0], "tax_10k": [150.0, 600.0]})
+    ent = pd.DataFrame(
+        {
+            "enterprise_id": ["E1", "E2"],
+            "name": ["甲", "乙"],
+            "industry_code": ["C39", "C39"],
+            "revenue_10k": [5000.0, 9000.0],
+            "tax_10k": [150.0, 600.0],
+        }
+    )
     rows = [
         # tax 150/15 = 10 < 15 (50 % of 30); FAR 1.5 < 2.0; coverage 2500/10000 = 25 % < 30 %; supplied 2010
         {"enterprise_id": "E1", "floor_area_m2": 15_000, "footprint_m2": 2_500, "transfer_date": "2010-05-01"},
@@ -306,9 +371,17 @@ def test_low_efficiency_criteria_and_disposal_routes():
 
 
 def test_idle_land_is_not_also_low_efficiency():
-    row = {"status": "under_construction", "actual_start_date": "2021-01-01", "halted_since": "2022-01-01",
-           "planned_dev_area_m2": 3000, "developed_area_m2": 100, "total_investment_10k": 1000, "invested_10k": 10,
-           "floor_area_m2": 100, "footprint_m2": 100}
+    row = {
+        "status": "under_construction",
+        "actual_start_date": "2021-01-01",
+        "halted_since": "2022-01-01",
+        "planned_dev_area_m2": 3000,
+        "developed_area_m2": 100,
+        "total_investment_10k": 1000,
+        "invested_10k": 10,
+        "floor_area_m2": 100,
+        "footprint_m2": 100,
+    }
     r = run([row], WHOLE_RING)
     assert verdict(r, "idle.order53", "P0")["status"] == "fail"
     assert verdict(r, "low_efficiency", "P0")["code"] == "idle"
@@ -316,18 +389,34 @@ def test_idle_land_is_not_also_low_efficiency():
 
 # ---- 标准地 ------------------------------------------------------------------------------------------
 def test_standard_land_required_and_performance():
-    full = {"standard_land": True, "committed_investment_per_mu_10k": 400.0, "committed_revenue_per_mu_10k": 600.0,
-            "committed_tax_per_mu_10k": 30.0}
+    full = {
+        "standard_land": True,
+        "committed_investment_per_mu_10k": 400.0,
+        "committed_revenue_per_mu_10k": 600.0,
+        "committed_tax_per_mu_10k": 30.0,
+    }
     rows = [
-        {"transfer_date": "2024-01-01", **full},                                # on the day: applies, complete
-        {"transfer_date": "2024-02-01", "standard_land": False},                 # not 标准地
+        {"transfer_date": "2024-01-01", **full},  # on the day: applies, complete
+        {"transfer_date": "2024-02-01", "standard_land": False},  # not 标准地
         {"transfer_date": "2024-02-01", "standard_land": True, "committed_tax_per_mu_10k": 30.0},  # commitments missing
-        {"transfer_date": "2023-12-31", "standard_land": False},                 # before the date
-        {"transfer_date": "2024-03-01", "production_due_date": "2025-01-01", "enterprise_id": "E1",
-         "invested_10k": 6_000.0, **full},                                       # 6000/15 = 400 invested per mu
+        {"transfer_date": "2023-12-31", "standard_land": False},  # before the date
+        {
+            "transfer_date": "2024-03-01",
+            "production_due_date": "2025-01-01",
+            "enterprise_id": "E1",
+            "invested_10k": 6_000.0,
+            **full,
+        },  # 6000/15 = 400 invested per mu
     ]
-    ent = pd.DataFrame({"enterprise_id": ["E1"], "name": ["甲"], "industry_code": ["C39"],
-                        "revenue_10k": [7_500.0], "tax_10k": [300.0]})  # 500 and 20 per mu: below 600 / 30
+    ent = pd.DataFrame(
+        {
+            "enterprise_id": ["E1"],
+            "name": ["甲"],
+            "industry_code": ["C39"],
+            "revenue_10k": [7_500.0],
+            "tax_10k": [300.0],
+        }
+    )  # 500 and 20 per mu: below 600 / 30
     r = run(rows, PARK_ALL, enterprises=ent)
     req = [verdict(r, "standard_land.required", f"P{i}") for i in range(5)]
     assert [v["status"] for v in req] == ["pass", "fail", "fail", "not_applicable", "pass"]
@@ -341,19 +430,29 @@ def test_standard_land_required_and_performance():
 
 # ---- industry.restricted ---------------------------------------------------------------------------
 def test_restricted_industries_new_and_existing():
-    ent = pd.DataFrame({"enterprise_id": ["E1", "E2", "E3"], "name": ["钢", "纸", "芯"],
-                        "industry_code": ["C3120", "C2221", "C3973"], "revenue_10k": [1e4, 1e4, 1e4],
-                        "tax_10k": [300.0, 300.0, 300.0]})
+    ent = pd.DataFrame(
+        {
+            "enterprise_id": ["E1", "E2", "E3"],
+            "name": ["钢", "纸", "芯"],
+            "industry_code": ["C3120", "C2221", "C3973"],
+            "revenue_10k": [1e4, 1e4, 1e4],
+            "tax_10k": [300.0, 300.0, 300.0],
+        }
+    )
     rows = [
         {"enterprise_id": "E1", "status": "under_construction", "transfer_date": "2023-03-23"},  # new → fail
-        {"enterprise_id": "E2", "status": "built", "transfer_date": "2010-01-01"},                # existing → warn
-        {"enterprise_id": "E3", "status": "vacant", "transfer_date": "2024-01-01"},               # not restricted
+        {"enterprise_id": "E2", "status": "built", "transfer_date": "2010-01-01"},  # existing → warn
+        {"enterprise_id": "E3", "status": "vacant", "transfer_date": "2024-01-01"},  # not restricted
         {"enterprise_id": "E1", "status": "under_construction", "transfer_date": "2023-03-22"},  # supplied before
     ]
     r = run(rows, enterprises=ent)
     got = [verdict(r, "industry.restricted", f"P{i}") for i in range(4)]
     assert [(v["status"], v["code"]) for v in got] == [
-        ("fail", "restricted_new"), ("warn", "restricted_existing"), ("pass", None), ("warn", "restricted_existing")]
+        ("fail", "restricted_new"),
+        ("warn", "restricted_existing"),
+        ("pass", None),
+        ("warn", "restricted_existing"),
+    ]
     assert "钢铁" in got[0]["message"] and "造纸" in got[1]["message"]
 
 
@@ -362,7 +461,12 @@ def test_overall_status_is_most_severe():
     r = run([{"floor_area_m2": 10_000}, {"floor_area_m2": 25_000, "retainable": True}], WHOLE_RING)
     assert r.parcels.loc[0, "status"] == "fail"
     statuses = r.verdicts[r.verdicts["subject_id"] == "P1"]["status"].astype(str)
-    expected = "fail" if (statuses == "fail").any() else "warn" if (statuses == "warn").any() else (
-        "missing_data" if (statuses == "missing_data").any() else "pass")
+    expected = (
+        "fail"
+        if (statuses == "fail").any()
+        else "warn"
+        if (statuses == "warn").any()
+        else ("missing_data" if (statuses == "missing_data").any() else "pass")
+    )
     assert r.parcels.loc[1, "status"] == expected
     assert set(np.unique(r.parcels["status"])) <= {"pass", "warn", "fail", "missing_data"}

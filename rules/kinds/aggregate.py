@@ -28,8 +28,13 @@ def _keys(scope: list[str], key: list[str]) -> pd.DataFrame:
     return pd.DataFrame({"scope": scope, "key": key})
 
 
-@register("industrial_share", level="aggregate", params=MinShare, messages=("pass", "fail", "missing_data"),
-          fields=("min", "industrial_mu"))
+@register(
+    "industrial_share",
+    level="aggregate",
+    params=MinShare,
+    messages=("pass", "fail", "missing_data"),
+    fields=("min", "industrial_mu"),
+)
 def industrial_share(ctx: Context, rule: RuleSpec) -> tuple[pd.DataFrame, Outcome]:
     """Industrial land ÷ 城市建设用地 per district and for the city."""
     p: MinShare = rule.p
@@ -38,8 +43,16 @@ def industrial_share(ctx: Context, rule: RuleSpec) -> tuple[pd.DataFrame, Outcom
         out = Outcome(rule, 1)
         out.rest("missing_data", "missing_data")
         return _keys(["city"], [CITY]), out.finish()
-    names = districts["name"].astype(str).to_numpy(dtype=object) if "name" in districts else np.arange(len(districts)).astype(str)
-    land = pd.to_numeric(districts.get("construction_land_m2"), errors="coerce") if "construction_land_m2" in districts else pd.Series(np.nan, index=districts.index)
+    names = (
+        districts["name"].astype(str).to_numpy(dtype=object)
+        if "name" in districts
+        else np.arange(len(districts)).astype(str)
+    )
+    land = (
+        pd.to_numeric(districts.get("construction_land_m2"), errors="coerce")
+        if "construction_land_m2" in districts
+        else pd.Series(np.nan, index=districts.index)
+    )
     land = land.to_numpy(dtype=float)
     ind_area = pd.Series(np.where(ctx.industrial, ctx.area_m2, 0.0)).groupby(pd.Series(ctx.district)).sum()
     industrial_m2 = ind_area.reindex(names).fillna(0.0).to_numpy(dtype=float)
@@ -66,8 +79,13 @@ class ParkPerMuParams(BaseModel):
     tax_min: float = Field(ge=0)
 
 
-@register("park_per_mu", level="aggregate", params=ParkPerMuParams, messages=("pass", "fail", "missing_data"),
-          fields=("min", "metric_name", "firms", "land_mu"))
+@register(
+    "park_per_mu",
+    level="aggregate",
+    params=ParkPerMuParams,
+    messages=("pass", "fail", "missing_data"),
+    fields=("min", "metric_name", "firms", "land_mu"),
+)
 def park_per_mu(ctx: Context, rule: RuleSpec) -> tuple[pd.DataFrame, Outcome]:
     """In-scope (above-scale, in-park) revenue and tax ÷ in-scope land, per park and for the city.
 
@@ -86,27 +104,45 @@ def park_per_mu(ctx: Context, rule: RuleSpec) -> tuple[pd.DataFrame, Outcome]:
     firm_land = ctx.occupant_firm_column("land_m2").astype(float)
     with np.errstate(divide="ignore", invalid="ignore"):
         frac = np.where(firm_land > 0, land / firm_land, 0.0)
-    frame = pd.DataFrame({
-        "park": park[scope],
-        "land_m2": land[scope],
-        "revenue": (ctx.occupant_firm_column("revenue_10k").astype(float) * frac)[scope],
-        "tax": (ctx.occupant_firm_column("tax_10k").astype(float) * frac)[scope],
-        "firm": occ["enterprise_id"].to_numpy(dtype=object)[scope],
-    })
-    per_park = frame.groupby("park").agg(land_m2=("land_m2", "sum"), revenue=("revenue", "sum"), tax=("tax", "sum"),
-                                         firms=("firm", "nunique"))
+    frame = pd.DataFrame(
+        {
+            "park": park[scope],
+            "land_m2": land[scope],
+            "revenue": (ctx.occupant_firm_column("revenue_10k").astype(float) * frac)[scope],
+            "tax": (ctx.occupant_firm_column("tax_10k").astype(float) * frac)[scope],
+            "firm": occ["enterprise_id"].to_numpy(dtype=object)[scope],
+        }
+    )
+    per_park = frame.groupby("park").agg(
+        land_m2=("land_m2", "sum"), revenue=("revenue", "sum"), tax=("tax", "sum"), firms=("firm", "nunique")
+    )
     park_ids = sorted(set(ctx.park_names) | set(per_park.index))
     per_park = per_park.reindex(park_ids)
-    city = pd.DataFrame({"land_m2": [frame["land_m2"].sum()], "revenue": [frame["revenue"].sum()],
-                         "tax": [frame["tax"].sum()], "firms": [frame["firm"].nunique()]}, index=[CITY])
+    city = pd.DataFrame(
+        {
+            "land_m2": [frame["land_m2"].sum()],
+            "revenue": [frame["revenue"].sum()],
+            "tax": [frame["tax"].sum()],
+            "firms": [frame["firm"].nunique()],
+        },
+        index=[CITY],
+    )
     table = pd.concat([per_park, city])
     scopes = ["park"] * len(per_park) + ["city"]
     rows = []
     for metric, label, target in (("revenue", "亩均营收", p.revenue_min), ("tax", "亩均税收", p.tax_min)):
-        part = pd.DataFrame({"scope": scopes, "key": table.index.astype(str), "code": metric, "metric_name": label,
-                             "min": target, "land_mu": table["land_m2"].to_numpy() / M2_PER_MU,
-                             "firms": table["firms"].fillna(0).to_numpy(dtype=float),
-                             "total": table[metric].to_numpy(dtype=float)})
+        part = pd.DataFrame(
+            {
+                "scope": scopes,
+                "key": table.index.astype(str),
+                "code": metric,
+                "metric_name": label,
+                "min": target,
+                "land_mu": table["land_m2"].to_numpy() / M2_PER_MU,
+                "firms": table["firms"].fillna(0).to_numpy(dtype=float),
+                "total": table[metric].to_numpy(dtype=float),
+            }
+        )
         rows.append(part)
     keys = pd.concat(rows, ignore_index=True)
     land_mu = keys["land_mu"].to_numpy(dtype=float)
@@ -115,16 +151,27 @@ def park_per_mu(ctx: Context, rule: RuleSpec) -> tuple[pd.DataFrame, Outcome]:
     minimum = keys["min"].to_numpy(dtype=float)
     thr = np.array([{"min": float(m)} for m in minimum.tolist()] if len(minimum) else [], dtype=object)
     out = Outcome(rule, len(keys))
-    common = dict(value=value, threshold=thr, min=minimum, metric_name=keys["metric_name"].to_numpy(dtype=object),
-                  firms=keys["firms"].to_numpy(dtype=float), land_mu=land_mu)
+    common = dict(
+        value=value,
+        threshold=thr,
+        min=minimum,
+        metric_name=keys["metric_name"].to_numpy(dtype=object),
+        firms=keys["firms"].to_numpy(dtype=float),
+        land_mu=land_mu,
+    )
     out.case(np.isnan(value), "missing_data", "missing_data", code=keys["code"].to_numpy(dtype=object))
     out.case(value >= minimum, "pass", "pass", code=keys["code"].to_numpy(dtype=object), **common)
     out.rest("fail", "fail", code=keys["code"].to_numpy(dtype=object), **common)
     return keys[["scope", "key", "code"]], out.finish()
 
 
-@register("supply_share", level="aggregate", params=MinShare, messages=("pass", "fail", "missing_data"),
-          fields=("min", "key", "total_mu"))
+@register(
+    "supply_share",
+    level="aggregate",
+    params=MinShare,
+    messages=("pass", "fail", "missing_data"),
+    fields=("min", "key", "total_mu"),
+)
 def supply_share(ctx: Context, rule: RuleSpec) -> tuple[pd.DataFrame, Outcome]:
     """Industrial share of each year's supplied 国有建设用地."""
     p: MinShare = rule.p
@@ -142,8 +189,13 @@ def supply_share(ctx: Context, rule: RuleSpec) -> tuple[pd.DataFrame, Outcome]:
         share = (industrial / total).to_numpy(dtype=float)
     keys = _keys(["year"] * len(total), total.index.astype(str).tolist())
     out = Outcome(rule, len(keys))
-    common = dict(value=share, threshold={"min": p.min}, min=p.min, key=keys["key"].to_numpy(dtype=object),
-                  total_mu=total.to_numpy(dtype=float) / M2_PER_MU)
+    common = dict(
+        value=share,
+        threshold={"min": p.min},
+        min=p.min,
+        key=keys["key"].to_numpy(dtype=object),
+        total_mu=total.to_numpy(dtype=float) / M2_PER_MU,
+    )
     out.case(np.isnan(share), "missing_data", "missing_data")
     out.case(share >= p.min, "pass", "pass", **common)
     out.rest("fail", "fail", **common)

@@ -18,7 +18,6 @@ from pydantic import BaseModel, ConfigDict
 from rules.messages import render
 
 if TYPE_CHECKING:
-    from rules.context import Context
     from rules.ruleset import RuleSpec
 
 Level = Literal["parcel", "enterprise", "aggregate"]

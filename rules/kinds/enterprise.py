@@ -27,8 +27,13 @@ def per_mu_enterprise(ctx: Context, rule: RuleSpec) -> tuple[np.ndarray, Outcome
     column = "revenue_per_mu_10k" if p.metric == "revenue_10k" else "tax_per_mu_10k"
     value = firms[column].to_numpy(dtype=float)
     thr = {"min": p.min}
-    out.case(~firms["above_scale"].to_numpy(dtype=bool), "not_applicable", "below_scale", code="below_scale",
-             above_scale=ctx.params.above_scale_revenue_10k)
+    out.case(
+        ~firms["above_scale"].to_numpy(dtype=bool),
+        "not_applicable",
+        "below_scale",
+        code="below_scale",
+        above_scale=ctx.params.above_scale_revenue_10k,
+    )
     out.case(firms["land_m2"].to_numpy() <= 0, "missing_data", "no_land", code="no_land")
     if ctx.in_park is None:
         out.rest("missing_data", "missing_layer")
@@ -69,8 +74,17 @@ class GradeParams(BaseModel):
         return self
 
 
-_FIRM_COLUMNS = {"revenue_10k", "tax_10k", "value_added_10k", "energy_tce", "rd_expense_10k", "employees",
-                 "emission_eq", "land_mu", "land_m2"}
+_FIRM_COLUMNS = {
+    "revenue_10k",
+    "tax_10k",
+    "value_added_10k",
+    "energy_tce",
+    "rd_expense_10k",
+    "employees",
+    "emission_eq",
+    "land_mu",
+    "land_m2",
+}
 
 
 @register(
@@ -139,6 +153,16 @@ def firm_frame(ctx: Context) -> pd.DataFrame:
     firms = ctx.firms
     if firms.empty:
         return pd.DataFrame()
-    cols = ["name", "industry_code", "land_m2", "land_mu", "revenue_10k", "tax_10k", "revenue_per_mu_10k",
-            "tax_per_mu_10k", "above_scale", "in_park"]
+    cols = [
+        "name",
+        "industry_code",
+        "land_m2",
+        "land_mu",
+        "revenue_10k",
+        "tax_10k",
+        "revenue_per_mu_10k",
+        "tax_per_mu_10k",
+        "above_scale",
+        "in_park",
+    ]
     return firms[[c for c in cols if c in firms.columns]].copy()

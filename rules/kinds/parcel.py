@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from datetime import date
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -36,11 +35,15 @@ def _iso(d: date | None) -> str | None:
 
 # ---- far.bounds -------------------------------------------------------------------------------------
 class Bounds(_Params):
+    """Inclusive FAR bounds."""
+
     min: float = Field(ge=0)
     max: float = Field(gt=0)
 
 
 class FarParams(_Params):
+    """Parameters of far_bounds: bounds inside and outside the ring."""
+
     inside_ring: Bounds
     outside_ring: Bounds
     tolerance: float = Field(1e-6, ge=0)
@@ -50,8 +53,18 @@ class FarParams(_Params):
     "far_bounds",
     level="parcel",
     params=FarParams,
-    messages=("pass", "below_min", "above_max", "special_process", "vacant", "non_industrial",
-              "missing_floor_area", "missing_status", _MISSING_LAND_USE, "missing_ring"),
+    messages=(
+        "pass",
+        "below_min",
+        "above_max",
+        "special_process",
+        "vacant",
+        "non_industrial",
+        "missing_floor_area",
+        "missing_status",
+        _MISSING_LAND_USE,
+        "missing_ring",
+    ),
     fields=("far", "ring", "min", "max"),
 )
 def far_bounds(ctx: Context, rule: RuleSpec) -> Outcome:
@@ -89,6 +102,8 @@ def far_bounds(ctx: Context, rule: RuleSpec) -> Outcome:
 
 # ---- zone.red_line / zone.blue_line -----------------------------------------------------------------
 class LineParams(_Params):
+    """Parameters of protection_line: the zone layer and the date until which conversion fails."""
+
     layer: str
     strict_until: date | None = None
 
@@ -152,8 +167,15 @@ def outside_parks(ctx: Context, rule: RuleSpec) -> Outcome:
 @register(
     "park_blocks",
     level="parcel",
-    messages=("include_in_park", "one_park_multi_site", "not_block", "in_park", "non_industrial",
-              _MISSING_LAND_USE, "missing_layer"),
+    messages=(
+        "include_in_park",
+        "one_park_multi_site",
+        "not_block",
+        "in_park",
+        "non_industrial",
+        _MISSING_LAND_USE,
+        "missing_layer",
+    ),
     fields=("block_mu", "adjacent_m", "min_block_mu", "gap_m"),
 )
 def park_blocks(ctx: Context, rule: RuleSpec) -> Outcome:
@@ -178,8 +200,14 @@ def park_blocks(ctx: Context, rule: RuleSpec) -> Outcome:
     near[candidates] = overlay.group_any(labels, near_each)
     is_block = block_mu >= prm.block_min_mu
     thr = {"gap_m": prm.block_gap_m, "min_block_mu": prm.block_min_mu, "adjacent_m": prm.park_adjacent_m}
-    info = dict(value=block_mu, threshold=thr, block_mu=block_mu, adjacent_m=prm.park_adjacent_m,
-                min_block_mu=prm.block_min_mu, gap_m=prm.block_gap_m)
+    info = dict(
+        value=block_mu,
+        threshold=thr,
+        block_mu=block_mu,
+        adjacent_m=prm.park_adjacent_m,
+        min_block_mu=prm.block_min_mu,
+        gap_m=prm.block_gap_m,
+    )
     out.case(is_block & near & boundary, "warn", "include_in_park", code="include_in_park", **info)
     # 不相邻的成板块工业用地，以及城镇开发边界外的现状成片区域 → 一园多片
     out.case(is_block, "warn", "one_park_multi_site", code="one_park_multi_site", **info)
@@ -188,8 +216,12 @@ def park_blocks(ctx: Context, rule: RuleSpec) -> Outcome:
 
 
 # ---- data.occupancy -------------------------------------------------------------------------------
-@register("occupancy_check", level="parcel", messages=("by_floor_area", "equal_split", "single", "none"),
-          fields=("occupants",))
+@register(
+    "occupancy_check",
+    level="parcel",
+    messages=("by_floor_area", "equal_split", "single", "none"),
+    fields=("occupants",),
+)
 def occupancy_check(ctx: Context, rule: RuleSpec) -> Outcome:
     """Report how each parcel's land was apportioned; an equal split is a warning."""
     out = Outcome(rule, ctx.n)
@@ -203,6 +235,8 @@ def occupancy_check(ctx: Context, rule: RuleSpec) -> Outcome:
 
 # ---- per_mu.revenue / per_mu.tax ------------------------------------------------------------------
 class PerMuParams(_Params):
+    """Parameters of per_mu: the enterprise metric and its per-mu target."""
+
     metric: str = Field(pattern="^(revenue_10k|tax_10k)$")
     min: float = Field(ge=0)
 
@@ -211,8 +245,17 @@ class PerMuParams(_Params):
     "per_mu",
     level="parcel",
     params=PerMuParams,
-    messages=("pass", "fail", "below_scale", "outside_park", "no_occupant", "missing_revenue", "no_land",
-              "missing_layer", "missing_enterprises"),
+    messages=(
+        "pass",
+        "fail",
+        "below_scale",
+        "outside_park",
+        "no_occupant",
+        "missing_revenue",
+        "no_land",
+        "missing_layer",
+        "missing_enterprises",
+    ),
     fields=("min", "above_scale"),
 )
 def per_mu(ctx: Context, rule: RuleSpec) -> Outcome:
@@ -234,8 +277,13 @@ def per_mu(ctx: Context, rule: RuleSpec) -> Outcome:
     out.case(~ctx.in_park, "not_applicable", "outside_park", code="outside_park")
     out.case(ctx.occupant_count == 0, "not_applicable", "no_occupant", code="no_occupant")
     above = ctx.occupant_flags(pd.Series(ctx.occupant_firm_column("above_scale")).fillna(False))
-    out.case(~above & (scope_land == 0), "not_applicable", "below_scale", code="below_scale",
-             above_scale=ctx.params.above_scale_revenue_10k)
+    out.case(
+        ~above & (scope_land == 0),
+        "not_applicable",
+        "below_scale",
+        code="below_scale",
+        above_scale=ctx.params.above_scale_revenue_10k,
+    )
     out.case(np.isnan(value), "missing_data", "missing_revenue", threshold=thr)
     out.case(value >= p.min, "pass", "pass", value=value, threshold=thr, min=p.min)
     out.rest("fail", "fail", value=value, threshold=thr, min=p.min)
@@ -244,6 +292,8 @@ def per_mu(ctx: Context, rule: RuleSpec) -> Outcome:
 
 # ---- idle.order53 ---------------------------------------------------------------------------------
 class IdleParams(_Params):
+    """Parameters of idle_order53 (闲置土地处置办法)."""
+
     warning_days: int = Field(270, ge=0)
     fee_years: int = Field(1, ge=1)
     recover_years: int = Field(2, ge=1)
@@ -262,8 +312,19 @@ def _add_years(values: np.ndarray, years: int) -> np.ndarray:
     "idle_order53",
     level="parcel",
     params=IdleParams,
-    messages=("not_idle", "not_due", "idle_risk", "idle_fee_20pct", "idle_recover", "idle_negotiate",
-              "non_industrial", "missing_start", "missing_progress", "missing_status", _MISSING_LAND_USE),
+    messages=(
+        "not_idle",
+        "not_due",
+        "idle_risk",
+        "idle_fee_20pct",
+        "idle_recover",
+        "idle_negotiate",
+        "non_industrial",
+        "missing_start",
+        "missing_progress",
+        "missing_status",
+        _MISSING_LAND_USE,
+    ),
     fields=("detail", "start_date", "days", "fee_date", "recover_date", "basis"),
 )
 def idle_order53(ctx: Context, rule: RuleSpec) -> Outcome:
@@ -311,15 +372,15 @@ def idle_order53(ctx: Context, rule: RuleSpec) -> Outcome:
         {"reference_date": r, "fee_date": f, "recover_date": c, "warning_days": p.warning_days}
         for r, f, c in zip(ref_txt[has_ref].tolist(), fee_txt[has_ref].tolist(), rec_txt[has_ref].tolist(), strict=True)
     ]
-    info = dict(value=days, threshold=thr, days=days, start_date=ref_txt, fee_date=fee_txt,
-                recover_date=rec_txt, basis=basis)
+    info = dict(
+        value=days, threshold=thr, days=days, start_date=ref_txt, fee_date=fee_txt, recover_date=rec_txt, basis=basis
+    )
 
     out.case(~ctx.land_use_known, "missing_data", _MISSING_LAND_USE)
     out.case(~ctx.industrial, "not_applicable", "non_industrial")
     out.case(status == "built", "pass", "not_idle", code="not_idle", detail="已建成")
     out.case(started & np.isnat(halted), "pass", "not_idle", code="not_idle", detail="已动工，未中止开发")
-    out.case(halted_case & enough, "pass", "not_idle", code="not_idle",
-             detail="已动工面积不少于1/3且已投资不少于25%")
+    out.case(halted_case & enough, "pass", "not_idle", code="not_idle", detail="已动工面积不少于1/3且已投资不少于25%")
     out.case(halted_case & ~little & ~progress_known, "missing_data", "missing_progress")
     out.case(halted_case & ~little & ~enough, "missing_data", "missing_progress")
     out.case(~(not_started | halted_case), "missing_data", "missing_status")
@@ -336,6 +397,8 @@ def idle_order53(ctx: Context, rule: RuleSpec) -> Outcome:
 
 # ---- low_efficiency -------------------------------------------------------------------------------
 class LowEffParams(_Params):
+    """Parameters of low_efficiency."""
+
     tax_share_of_target: float = Field(0.5, gt=0, le=1)
     tax_target: float = Field(30.0, ge=0)
     coverage_min: float = Field(0.3, ge=0, le=1)
@@ -371,16 +434,38 @@ def low_efficiency(ctx: Context, rule: RuleSpec) -> Outcome:
     low_tax = tax < tax_floor
     low_far = far < far_min - 1e-6
     low_cov = coverage < p.coverage_min - 1e-9
-    unknown_tax, unknown_far, unknown_cov = np.isnan(tax), np.isnan(far) | (np.isnan(far_min) & ~special), np.isnan(coverage)
+    unknown_tax, unknown_far, unknown_cov = (
+        np.isnan(tax),
+        np.isnan(far) | (np.isnan(far_min) & ~special),
+        np.isnan(coverage),
+    )
     reasons = np.full(ctx.n, "", dtype=object)
-    reasons = np.where(low_tax, reasons + "亩均税收低于目标的" + f"{p.tax_share_of_target:.0%}（" + _num_txt(tax, ".1f") + f" < {tax_floor:.1f} 万元/亩）；", reasons)
-    reasons = np.where(low_far, reasons + "容积率低于下限（" + _num_txt(far, ".2f") + " < " + _num_txt(far_min, ".1f") + "）；", reasons)
-    reasons = np.where(low_cov, reasons + "建筑系数低于 " + f"{p.coverage_min:.0%}（" + _num_txt(coverage * 100, ".0f") + "%）；", reasons)
+    reasons = np.where(
+        low_tax,
+        reasons
+        + "亩均税收低于目标的"
+        + f"{p.tax_share_of_target:.0%}（"
+        + _num_txt(tax, ".1f")
+        + f" < {tax_floor:.1f} 万元/亩）；",
+        reasons,
+    )
+    reasons = np.where(
+        low_far,
+        reasons + "容积率低于下限（" + _num_txt(far, ".2f") + " < " + _num_txt(far_min, ".1f") + "）；",
+        reasons,
+    )
+    reasons = np.where(
+        low_cov,
+        reasons + "建筑系数低于 " + f"{p.coverage_min:.0%}（" + _num_txt(coverage * 100, ".0f") + "%）；",
+        reasons,
+    )
     code = np.where(low_tax, "tax", "").astype(object)
     code = np.where(low_far, code + np.where(code != "", "+", "") + "far", code)
     code = np.where(low_cov, code + np.where(code != "", "+", "") + "coverage", code)
     old = ctx.dates("transfer_date") < np.datetime64(pd.Timestamp(p.reform_date), "ns")
-    routes_txt = "供给侧结构性改革前供应，支持通过" + "、".join(p.disposal_routes) + "等方式处置" if p.disposal_routes else ""
+    routes_txt = (
+        "供给侧结构性改革前供应，支持通过" + "、".join(p.disposal_routes) + "等方式处置" if p.disposal_routes else ""
+    )
     routes = np.where(old, routes_txt, "").astype(object)
     missing = np.full(ctx.n, "", dtype=object)
     missing = np.where(unknown_tax, missing + "亩均税收 ", missing)
@@ -398,8 +483,14 @@ def low_efficiency(ctx: Context, rule: RuleSpec) -> Outcome:
         out.case(is_idle, "not_applicable", "idle", code="idle")
     any_low = low_tax | low_far | low_cov
     out.case(any_low, "fail", "low_efficiency", code=code, value=tax, threshold=thr, reasons=reasons, routes=routes)
-    out.case(unknown_tax | unknown_far | unknown_cov, "missing_data", "missing_data", value=tax, threshold=thr,
-             missing=missing)
+    out.case(
+        unknown_tax | unknown_far | unknown_cov,
+        "missing_data",
+        "missing_data",
+        value=tax,
+        threshold=thr,
+        missing=missing,
+    )
     out.rest("pass", "pass", value=tax, threshold=thr, tax=tax, far=far, coverage=coverage)
     return out.finish()
 
@@ -412,6 +503,8 @@ def _num_txt(values: np.ndarray, spec: str) -> np.ndarray:
 
 # ---- standard_land.required / performance ---------------------------------------------------------
 class StdReqParams(_Params):
+    """Parameters of standard_land_required."""
+
     from_date: date
 
 
@@ -426,8 +519,17 @@ _COMMITMENTS = {
     "standard_land_required",
     level="parcel",
     params=StdReqParams,
-    messages=("pass", "not_standard_land", "missing_commitments", "before", "outside_park", "non_industrial",
-              "missing_transfer_date", _MISSING_LAND_USE, "missing_layer"),
+    messages=(
+        "pass",
+        "not_standard_land",
+        "missing_commitments",
+        "before",
+        "outside_park",
+        "non_industrial",
+        "missing_transfer_date",
+        _MISSING_LAND_USE,
+        "missing_layer",
+    ),
     fields=("transfer_date", "from_date", "missing"),
 )
 def standard_land_required(ctx: Context, rule: RuleSpec) -> Outcome:
@@ -444,8 +546,12 @@ def standard_land_required(ctx: Context, rule: RuleSpec) -> Outcome:
         return out.finish()
     out.case(~ctx.in_park, "not_applicable", "outside_park")
     out.case(np.isnat(transfer), "missing_data", "missing_transfer_date")
-    out.case(transfer < np.datetime64(pd.Timestamp(p.from_date), "ns"), "not_applicable", "before",
-             from_date=p.from_date.isoformat())
+    out.case(
+        transfer < np.datetime64(pd.Timestamp(p.from_date), "ns"),
+        "not_applicable",
+        "before",
+        from_date=p.from_date.isoformat(),
+    )
     td = _fmt_dates(transfer)
     out.case(std_known & ~std, "fail", "not_standard_land", code="not_standard_land", threshold=thr, transfer_date=td)
     out.case(~std_known, "missing_data", "not_standard_land", threshold=thr, transfer_date=td)
@@ -482,7 +588,11 @@ def standard_land_performance(ctx: Context, rule: RuleSpec) -> Outcome:
         ratio = np.full(ctx.n, np.inf)
         for label, (a, c) in actual.items():
             short = a < c
-            shortfalls = np.where(short, shortfalls + label + " " + _num_txt(a, ".1f") + " < 约定 " + _num_txt(c, ".1f") + "；", shortfalls)
+            shortfalls = np.where(
+                short,
+                shortfalls + label + " " + _num_txt(a, ".1f") + " < 约定 " + _num_txt(c, ".1f") + "；",
+                shortfalls,
+            )
             missing = np.where(np.isnan(a) | np.isnan(c), missing + label + " ", missing)
             ratio = np.fmin(ratio, np.where(c > 0, a / c, np.nan))
     ratio[np.isinf(ratio)] = np.nan
@@ -496,16 +606,35 @@ def standard_land_performance(ctx: Context, rule: RuleSpec) -> Outcome:
         {"investment_per_mu_min": a, "revenue_per_mu_min": b, "tax_per_mu_min": c}
         for a, b, c in zip(c_inv[sel].tolist(), c_rev[sel].tolist(), c_tax[sel].tolist(), strict=True)
     ]
-    out.case(shortfalls != "", "fail", "below_commitment", code="below_commitment", value=ratio, threshold=thr,
-             shortfalls=shortfalls)
+    out.case(
+        shortfalls != "",
+        "fail",
+        "below_commitment",
+        code="below_commitment",
+        value=ratio,
+        threshold=thr,
+        shortfalls=shortfalls,
+    )
     out.case(missing != "", "missing_data", "missing_data", value=ratio, threshold=thr, missing=missing)
-    out.rest("pass", "pass", value=ratio, threshold=thr, investment=investment, revenue=revenue, tax=tax,
-             c_investment=c_inv, c_revenue=c_rev, c_tax=c_tax)
+    out.rest(
+        "pass",
+        "pass",
+        value=ratio,
+        threshold=thr,
+        investment=investment,
+        revenue=revenue,
+        tax=tax,
+        c_investment=c_inv,
+        c_revenue=c_rev,
+        c_tax=c_tax,
+    )
     return out.finish()
 
 
 # ---- industry.restricted --------------------------------------------------------------------------
 class IndustryParams(_Params):
+    """Parameters of industry_restricted: restricted industries by GB/T 4754 prefix."""
+
     new_project_from: date
     industries: dict[str, list[str]]
 
@@ -514,8 +643,14 @@ class IndustryParams(_Params):
     "industry_restricted",
     level="parcel",
     params=IndustryParams,
-    messages=("pass", "restricted_new", "restricted_existing", "no_occupant", "missing_industry",
-              "missing_enterprises"),
+    messages=(
+        "pass",
+        "restricted_new",
+        "restricted_existing",
+        "no_occupant",
+        "missing_industry",
+        "missing_enterprises",
+    ),
     fields=("industries",),
 )
 def industry_restricted(ctx: Context, rule: RuleSpec) -> Outcome:
@@ -543,10 +678,17 @@ def industry_restricted(ctx: Context, rule: RuleSpec) -> Outcome:
     )
     thr = {"new_project_from": p.new_project_from.isoformat()}
     out.case(ctx.occupant_count == 0, "not_applicable", "no_occupant")
-    out.case(has_restricted & new, "fail", "restricted_new", code="restricted_new", threshold=thr,
-             industries=parcel_names)
-    out.case(has_restricted, "warn", "restricted_existing", code="restricted_existing", threshold=thr,
-             industries=parcel_names)
+    out.case(
+        has_restricted & new, "fail", "restricted_new", code="restricted_new", threshold=thr, industries=parcel_names
+    )
+    out.case(
+        has_restricted,
+        "warn",
+        "restricted_existing",
+        code="restricted_existing",
+        threshold=thr,
+        industries=parcel_names,
+    )
     out.case(unknown_code, "missing_data", "missing_industry")
     out.rest("pass", "pass")
     return out.finish()
@@ -554,11 +696,18 @@ def industry_restricted(ctx: Context, rule: RuleSpec) -> Outcome:
 
 # ---- data.straddles -------------------------------------------------------------------------------
 class StraddleParams(_Params):
+    """Parameters of straddles: the zone layers checked and their Chinese names."""
+
     layers: dict[str, str]
 
 
-@register("straddles", level="parcel", params=StraddleParams, messages=("pass", "straddles", "red_blue_overlap"),
-          fields=("detail", "overlap"))
+@register(
+    "straddles",
+    level="parcel",
+    params=StraddleParams,
+    messages=("pass", "straddles", "red_blue_overlap"),
+    fields=("detail", "overlap"),
+)
 def straddles(ctx: Context, rule: RuleSpec) -> Outcome:
     """Parcels with 1 %–99 % of their area inside a zone layer; red/blue overlaps."""
     p: StraddleParams = rule.p
@@ -580,8 +729,16 @@ def straddles(ctx: Context, rule: RuleSpec) -> Outcome:
         if not both.is_empty:
             overlap = overlay.area_share(ctx.parcels.geometry, [both])
     thr = {"min": lo, "max": hi}
-    out.case(overlap >= lo, "warn", "red_blue_overlap", code="red_blue_overlap", value=overlap, threshold=thr,
-             overlap=overlap, detail=detail)
+    out.case(
+        overlap >= lo,
+        "warn",
+        "red_blue_overlap",
+        code="red_blue_overlap",
+        value=overlap,
+        threshold=thr,
+        overlap=overlap,
+        detail=detail,
+    )
     out.case(detail != "", "warn", "straddles", code="straddles", value=first_share, threshold=thr, detail=detail)
     out.rest("pass", "pass")
     return out.finish()
