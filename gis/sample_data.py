@@ -323,7 +323,7 @@ def _allocate_cells(rng: np.random.Generator, n_cells: int):
     noise = rng.uniform(0.88, 1.12, len(cc))
     taken = np.zeros(len(cc), dtype=bool)
     cell_idx, cell_centre, cell_rank = [], [], []
-    for k in range(len(CENTRES)):  # loop over the 18 centres, not over parcels
+    for k, _centre in enumerate(CENTRES):  # loop over the 18 centres, not over parcels
         d = np.hypot(px - cx[k], py - cy[k]) * noise
         d[taken] = np.inf
         q = min(quota[k], int(np.isfinite(d).sum()))
@@ -487,7 +487,7 @@ def _make_zones(
 
     def frame(rows: list, prefix: str) -> gpd.GeoDataFrame:
         return gpd.GeoDataFrame(
-            {"zone_id": [f"{prefix}{i + 1:02d}" for i in range(len(rows))], "name": [r[0] for r in rows]},
+            {"zone_id": [f"{prefix}{i:02d}" for i, _ in enumerate(rows, 1)], "name": [r[0] for r in rows]},
             geometry=[r[1] for r in rows],
             crs=crs,
         )
@@ -1653,10 +1653,8 @@ def _frame_columns(a: dict, ids: np.ndarray, ent_col: np.ndarray) -> dict:
     cols = {"parcel_id": pd.array(ids, dtype="str")}
     for c in PARCEL_COLUMNS[1:-1]:
         v = a[c]
-        if c in DATE_COLUMNS:
-            s = np.datetime_as_string(v, unit="D").astype(object)
-            s[np.isnat(v)] = None
-            cols[c] = pd.array(s, dtype="str")
+        if c in DATE_COLUMNS:  # as gis.io.read_parcels gives them; ISO text only in the files
+            cols[c] = v.astype("datetime64[ns]")
         elif c in BOOL_COLUMNS:
             b = pd.array(v == 1, dtype="boolean")
             b[v < 0] = pd.NA
@@ -1791,9 +1789,21 @@ def _write_gpkg(gdf: gpd.GeoDataFrame, path: Path, layer: str) -> None:
     pyogrio.write_dataframe(gdf, path, layer=layer, driver="GPKG")
 
 
+def _iso_dates(parcels: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Date columns as ISO `YYYY-MM-DD` text (empty = unknown), the way the files carry them."""
+    out = parcels.copy()
+    for c in DATE_COLUMNS:
+        v = out[c].to_numpy().astype("datetime64[D]")
+        s = np.datetime_as_string(v, unit="D").astype(object)
+        s[np.isnat(v)] = None
+        out[c] = pd.array(s, dtype="str")
+    return out
+
+
 def _write_set(data: dict, out_dir: Path, xlsx: bool = True) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
+    data = {**data, "parcels": _iso_dates(data["parcels"])}
     # a fixed GeoPackage timestamp keeps regenerated files byte-identical (no spurious git diffs)
     old = os.environ.get("OGR_CURRENT_DATE")
     pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": "2025-06-30T00:00:00Z"})

@@ -40,9 +40,7 @@ def zones():
 @pytest.fixture(scope="module")
 def tables():
     return {
-        name: pd.read_csv(
-            DATA_DIR / f"{name}.csv", dtype={"parcel_id": str, "land_use": str, "expected": str}
-        )
+        name: pd.read_csv(DATA_DIR / f"{name}.csv", dtype={"parcel_id": str, "land_use": str, "expected": str})
         for name in ("enterprises", "occupancy", "land_supply", "examples")
     }
 
@@ -204,9 +202,7 @@ def test_districts_cover_parcels_and_some_reach_25_percent(parcels, zones) -> No
     assert len(idx) == len(cent.iloc[::50])
     ind = parcels.land_use.isin(sd.INDUSTRIAL_CODES).to_numpy()
     area = parcels.area.to_numpy()
-    share = (
-        np.array([area[ind & cent.within(g).to_numpy()].sum() for g in d.geometry]) / d.construction_land_m2
-    )
+    share = np.array([area[ind & cent.within(g).to_numpy()].sum() for g in d.geometry]) / d.construction_land_m2
     assert (share >= 0.25).sum() >= 2 and ((share > 0) & (share < 0.25)).sum() >= 2
 
 
@@ -367,6 +363,22 @@ def test_write_synthetic_file_set(tmp_path: Path) -> None:
     assert {"parcels.gpkg", "parcels.geojson", "zones.gpkg", "enterprises.csv", "occupancy.csv"} <= names
     assert len(pyogrio.read_dataframe(tmp_path / "parcels.gpkg")) == 500
     assert pyogrio.read_info(tmp_path / "parcels.geojson")["crs"] == "EPSG:4490"
+
+
+def test_synthetic_frames_look_like_loaded_files(tmp_path: Path) -> None:
+    """make_synthetic's parcels can go straight into the engine: same dtypes and values as after gis.io."""
+    from gis.io import read_parcels
+
+    mem = sd.make_synthetic(400, seed=9)["parcels"]
+    sd.write_synthetic(400, tmp_path, seed=9)
+    loaded, _ = read_parcels(tmp_path / "parcels.gpkg")
+    for col in sd.PARCEL_COLUMNS:
+        assert mem[col].dtype == loaded[col].dtype, col
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(mem[list(sd.PARCEL_COLUMNS)]), pd.DataFrame(loaded[list(sd.PARCEL_COLUMNS)]), check_dtype=True
+    )
+    td = mem.transfer_date.dropna()
+    assert td.min() >= pd.Timestamp("2003-01-01") and td.max() <= pd.Timestamp("2025-06-30")
 
 
 @pytest.mark.parametrize(
