@@ -71,9 +71,27 @@ def print_summary(result: EvaluationResult, target: Console = out_console) -> No
         target.print(f"  {label}: {v_txt}（目标 {t_txt}）{STATUS_LABELS.get(row['status'], row['status'])}")
 
 
+def _inputs_from_store(dataset_id: int):
+    """The inputs of a dataset imported with ``mujun import`` into the configured store."""
+    from api.store.engine import get_engine
+    from api.store.errors import StoreError
+    from api.store.evaluations import load_inputs_from_store
+
+    try:
+        with get_engine().connect() as conn:
+            return load_inputs_from_store(conn, dataset_id)
+    except StoreError as exc:
+        _fail(str(exc))
+
+
 def evaluate_cmd(
-    parcels: Annotated[Path, typer.Option("--parcels", "-p", help="宗地图层 (gpkg/geojson/shp/zip/fgb/parquet)")],
     out: Annotated[Path, typer.Option("--out", "-o", help=f"输出文件 ({'/'.join(SUFFIXES)})")],
+    parcels: Annotated[
+        Path | None, typer.Option("--parcels", "-p", help="宗地图层 (gpkg/geojson/shp/zip/fgb/parquet)")
+    ] = None,
+    dataset: Annotated[
+        int | None, typer.Option("--dataset", help="从数据库读取已导入的数据集 (mujun import 给出的编号)")
+    ] = None,
     enterprises: Annotated[Path | None, typer.Option(help="企业表 (csv/xlsx)")] = None,
     occupancy: Annotated[Path | None, typer.Option(help="企业占用表 (csv/xlsx)")] = None,
     zones: Annotated[Path | None, typer.Option(help="分区 GeoPackage")] = None,
@@ -95,17 +113,22 @@ def evaluate_cmd(
     t0 = time.perf_counter()
     try:
         rs = load_ruleset(ruleset)
-        if not quiet:
-            console.print(f"读取数据 (reading inputs) {parcels} …")
-        inputs = load_inputs(
-            parcels,
-            enterprises,
-            occupancy,
-            zones,
-            land_supply,
-            crs=crs,
-            above_scale_revenue_10k=rs.parameters.above_scale_revenue_10k,
-        )
+        if (parcels is None) == (dataset is None):
+            _fail("请给出 --parcels 文件或 --dataset 数据集编号（二选一） (give either --parcels or --dataset)")
+        if dataset is not None:
+            inputs = _inputs_from_store(dataset)
+        else:
+            if not quiet:
+                console.print(f"读取数据 (reading inputs) {parcels} …")
+            inputs = load_inputs(
+                parcels,
+                enterprises,
+                occupancy,
+                zones,
+                land_supply,
+                crs=crs,
+                above_scale_revenue_10k=rs.parameters.above_scale_revenue_10k,
+            )
     except (GisError, RuleSetError) as exc:
         _fail(str(exc))
     for issue in inputs.report.warnings:

@@ -315,3 +315,55 @@ def test_sample_examples_get_their_documented_verdicts():
         if ex["expected"] not in (got["status"], got["code"]):
             wrong.append((ex["parcel_id"], ex["rule"], ex["expected"], got["status"], got["code"]))
     assert wrong == []
+
+
+@pytest.mark.skipif(not (DATA_DIR / "parcels.gpkg").exists(), reason="sample data not generated")
+def test_cli_evaluate_from_the_store_equals_from_files(tmp_path, monkeypatch):
+    """mujun import into a fresh SpatiaLite store, then evaluate --dataset: same verdicts as from the files."""
+    import os
+
+    env = {**os.environ, "MUJUN_DATA_DIR": str(tmp_path / "var")}
+    env.pop("MUJUN_DATABASE_URL", None)
+    exe = str(Path(sys.executable).with_name("mujun"))
+    files = [
+        "--parcels",
+        str(DATA_DIR / "parcels.gpkg"),
+        "--enterprises",
+        str(DATA_DIR / "enterprises.csv"),
+        "--occupancy",
+        str(DATA_DIR / "occupancy.csv"),
+        "--zones",
+        str(DATA_DIR / "zones.gpkg"),
+        "--land-supply",
+        str(DATA_DIR / "land_supply.csv"),
+    ]
+    imp = subprocess.run([exe, "import", *files], env=env, capture_output=True, text=True, timeout=300)
+    assert imp.returncode == 0, imp.stderr
+    common = ["--as-of", "2025-06-30", "--quiet"]
+    a = subprocess.run(
+        [exe, "evaluate", "--dataset", "1", *common, "--out", str(tmp_path / "a.json")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert a.returncode == 0, a.stderr
+    b = subprocess.run(
+        [exe, "evaluate", *files, *common, "--out", str(tmp_path / "b.json")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert b.returncode == 0, b.stderr
+    da, db = (json.loads((tmp_path / f).read_text(encoding="utf-8")) for f in ("a.json", "b.json"))
+    assert da["summary"]["by_rule"] == db["summary"]["by_rule"]
+    assert [p["status"] for p in da["parcels"]] == [p["status"] for p in db["parcels"]]
+    missing = subprocess.run(
+        [exe, "evaluate", "--dataset", "99", "--out", str(tmp_path / "c.json")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert missing.returncode == 2 and "99" in missing.stderr and not (tmp_path / "c.json").exists()
