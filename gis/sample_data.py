@@ -27,6 +27,7 @@ import pandas as pd
 import pyogrio
 import shapely
 from pyproj import Transformer
+from shapely import affinity
 
 WORKING_CRS = "EPSG:4544"  # same value as gis.crs.WORKING_CRS; kept local so the generator has no deps
 GEOGRAPHIC_CRS = "EPSG:4490"
@@ -165,28 +166,29 @@ class _Centre:
     kind: str  # park | multi_site (in UDB+PCA) | outside (in UDB, outside PCA) | remote (outside both)
     sector: str  # industry mix key
     level: float  # per-mu output multiplier (高新 electronics above the city mean)
+    street_angle: float = 0.0  # street-grid orientation, degrees anticlockwise (illustrative)
 
 
 CENTRES = (
-    _Centre("GX", "高新区", 103.955, 30.739, 1.3, "成都高新区西区 电子信息产业功能区", "park", "C39", 1.25),
-    _Centre("GX", "高新区", 104.045, 30.556, 0.6, "成都高新区南区 新经济活力区", "park", "C39", 1.3),
-    _Centre("CH", "成华区", 104.145, 30.715, 0.55, "成华区 龙潭新经济产业功能区", "park", "C38", 1.0),
-    _Centre("JK", "龙泉驿区", 104.250, 30.600, 1.5, "成都经开区 汽车产业功能区", "park", "C36", 0.95),
-    _Centre("QBJ", "青白江区", 104.270, 30.810, 1.0, "青白江 欧洲产业城", "park", "C34", 0.8),
-    _Centre("XD", "新都区", 104.130, 30.855, 1.0, "新都 现代交通产业功能区", "park", "C37", 0.85),
-    _Centre("SL", "双流区", 103.935, 30.545, 1.0, "双流 航空经济区", "park", "C37", 0.95),
-    _Centre("WJ", "温江区", 103.830, 30.735, 0.9, "温江 成都医学城", "park", "C27", 1.1),
-    _Centre("PD", "郫都区", 103.895, 30.835, 0.8, "郫都 电子信息产业功能区（菁蓉镇）", "park", "C39", 0.9),
-    _Centre("DB", "东部新区", 104.490, 30.370, 0.8, "东部新区 空港新城", "park", "C37", 0.8),
+    _Centre("GX", "高新区", 103.955, 30.739, 1.3, "成都高新区西区 电子信息产业功能区", "park", "C39", 1.25, 18),
+    _Centre("GX", "高新区", 104.045, 30.556, 0.6, "成都高新区南区 新经济活力区", "park", "C39", 1.3, 0),
+    _Centre("CH", "成华区", 104.145, 30.715, 0.55, "成华区 龙潭新经济产业功能区", "park", "C38", 1.0, -8),
+    _Centre("JK", "龙泉驿区", 104.250, 30.600, 1.5, "成都经开区 汽车产业功能区", "park", "C36", 0.95, 24),
+    _Centre("QBJ", "青白江区", 104.270, 30.810, 1.0, "青白江 欧洲产业城", "park", "C34", 0.8, -15),
+    _Centre("XD", "新都区", 104.130, 30.855, 1.0, "新都 现代交通产业功能区", "park", "C37", 0.85, 30),
+    _Centre("SL", "双流区", 103.935, 30.545, 1.0, "双流 航空经济区", "park", "C37", 0.95, -12),
+    _Centre("WJ", "温江区", 103.830, 30.735, 0.9, "温江 成都医学城", "park", "C27", 1.1, 35),
+    _Centre("PD", "郫都区", 103.895, 30.835, 0.8, "郫都 电子信息产业功能区（菁蓉镇）", "park", "C39", 0.9, 40),
+    _Centre("DB", "东部新区", 104.490, 30.370, 0.8, "东部新区 空港新城", "park", "C37", 0.8, 10),
     # satellites: scattered existing industrial land without a park
-    _Centre("JK", "龙泉驿区", 104.292, 30.640, 0.25, None, "multi_site", "C36", 0.8),
-    _Centre("PD", "郫都区", 103.855, 30.878, 0.2, None, "multi_site", "C39", 0.8),
-    _Centre("CH", "成华区", 104.105, 30.690, 0.15, None, "multi_site", "C38", 0.8),
-    _Centre("DB", "东部新区", 104.548, 30.405, 0.15, None, "multi_site", "C37", 0.8),
-    _Centre("SL", "双流区", 103.882, 30.505, 0.2, None, "outside", "mixed", 0.7),
-    _Centre("WJ", "温江区", 103.783, 30.690, 0.2, None, "outside", "C27", 0.7),
-    _Centre("XD", "新都区", 104.197, 30.887, 0.2, None, "remote", "mixed", 0.6),
-    _Centre("QBJ", "青白江区", 104.327, 30.847, 0.25, None, "remote", "heavy", 0.6),
+    _Centre("JK", "龙泉驿区", 104.292, 30.640, 0.25, None, "multi_site", "C36", 0.8, 5),
+    _Centre("PD", "郫都区", 103.855, 30.878, 0.2, None, "multi_site", "C39", 0.8, -20),
+    _Centre("CH", "成华区", 104.105, 30.690, 0.15, None, "multi_site", "C38", 0.8, 12),
+    _Centre("DB", "东部新区", 104.548, 30.405, 0.15, None, "multi_site", "C37", 0.8, 0),
+    _Centre("SL", "双流区", 103.882, 30.505, 0.2, None, "outside", "mixed", 0.7, -25),
+    _Centre("WJ", "温江区", 103.783, 30.690, 0.2, None, "outside", "C27", 0.7, 15),
+    _Centre("XD", "新都区", 104.197, 30.887, 0.2, None, "remote", "mixed", 0.6, 8),
+    _Centre("QBJ", "青白江区", 104.327, 30.847, 0.25, None, "remote", "heavy", 0.6, -10),
 )
 
 # Voronoi seeds for the simplified 区(市)县 polygons (lon, lat); 高新区 has two parts.
@@ -438,8 +440,40 @@ def _ellipse(x: float, y: float, rx: float, ry: float, angle: float, n: int = 24
     return shapely.Polygon(np.c_[x + ex * ca - ey * sa, y + ex * sa + ey * ca])
 
 
+def _street_angles(cells: dict) -> np.ndarray:
+    """Per-centre grid rotation (radians); 0 where the centre's blob could touch another one (large n)."""
+    cx, cy = _to_xy([c.lon for c in CENTRES], [c.lat for c in CENTRES])
+    k = cells["centre"]
+    reach = np.zeros(len(CENTRES))
+    for xs, ys in (
+        (cells["x0"], cells["y0"]),
+        (cells["x1"], cells["y0"]),
+        (cells["x0"], cells["y1"]),
+        (cells["x1"], cells["y1"]),
+    ):  # the four cell corners
+        np.maximum.at(reach, k, np.hypot(xs - cx[k], ys - cy[k]))
+    gap = np.hypot(cx[:, None] - cx[None, :], cy[:, None] - cy[None, :]) - reach[:, None] - reach[None, :]
+    np.fill_diagonal(gap, np.inf)
+    # rotating a blob about its own centre keeps it inside its disc; discs 100 m apart cannot touch
+    alone = (gap > 100.0).all(axis=1)
+    return np.where(alone, np.deg2rad([c.street_angle for c in CENTRES]), 0.0)
+
+
+def _rotate_xy(coords: np.ndarray, centre: np.ndarray, angle: np.ndarray) -> np.ndarray:
+    """Rotate parcel coordinates (n, 5, 2) about their centre's location by that centre's angle."""
+    cx, cy = _to_xy([c.lon for c in CENTRES], [c.lat for c in CENTRES])
+    ox, oy = cx[centre][:, None], cy[centre][:, None]
+    cos, sin = np.cos(angle[centre])[:, None], np.sin(angle[centre])[:, None]
+    dx, dy = coords[..., 0] - ox, coords[..., 1] - oy
+    return np.stack([ox + dx * cos - dy * sin, oy + dx * sin + dy * cos], axis=-1)
+
+
 def _make_zones(
-    rng: np.random.Generator, cells: dict, parcel_xy: tuple[np.ndarray, np.ndarray], parcel_centre: np.ndarray
+    rng: np.random.Generator,
+    cells: dict,
+    parcel_xy: tuple[np.ndarray, np.ndarray],
+    parcel_centre: np.ndarray,
+    angles: np.ndarray,
 ) -> dict[str, gpd.GeoDataFrame]:
     """Parks, red and blue lines, boundaries and districts around the generated cells."""
     ring = ring_polygon()
@@ -453,7 +487,9 @@ def _make_zones(
         if c.kind == "park":
             core = (cells["centre"] == k) & (cells["rank"] < PARK_CORE)
             boxes = shapely.box(cells["x0"][core], cells["y0"][core], cells["x1"][core], cells["y1"][core])
-            geom = shapely.coverage_union_all(boxes)
+            geom = affinity.rotate(
+                shapely.coverage_union_all(boxes), angles[k], origin=(cx[k], cy[k]), use_radians=True
+            )
             parks.append((f"P{len(parks) + 1:02d}", c.park, geom))
             ang = rng.uniform(0, np.pi)
             reds.append(
@@ -515,9 +551,7 @@ def _make_zones(
             crs=crs,
         ),
         "urban_dev_boundary": gpd.GeoDataFrame({"name": ["城镇开发边界（示意）"]}, geometry=[udb], crs=crs),
-        "planned_construction_area": gpd.GeoDataFrame(
-            {"name": ["规划集中建设区（示意）"]}, geometry=[pca], crs=crs
-        ),
+        "planned_construction_area": gpd.GeoDataFrame({"name": ["规划集中建设区（示意）"]}, geometry=[pca], crs=crs),
     }
 
 
@@ -580,18 +614,14 @@ def _parcel_attributes(rng: np.random.Generator, area: np.ndarray, flags: dict[s
         agreed + rng.integers(-60, 241, n).astype("timedelta64[D]"),
         np.where(
             uc,
-            np.minimum(
-                agreed + rng.integers(-30, 301, n).astype("timedelta64[D]"), AS_OF - np.timedelta64(20, "D")
-            ),
+            np.minimum(agreed + rng.integers(-30, 301, n).astype("timedelta64[D]"), AS_OF - np.timedelta64(20, "D")),
             nat,
         ),
     )
     halted = uc & (rng.random(n) < 0.18)
     halted_since = np.where(
         halted,
-        np.minimum(
-            actual + rng.integers(60, 900, n).astype("timedelta64[D]"), AS_OF - np.timedelta64(1, "D")
-        ),
+        np.minimum(actual + rng.integers(60, 900, n).astype("timedelta64[D]"), AS_OF - np.timedelta64(1, "D")),
         nat,
     )
     inside = flags["inside_ring"]
@@ -612,9 +642,9 @@ def _parcel_attributes(rng: np.random.Generator, area: np.ndarray, flags: dict[s
         rng.random(n) < 0.07, rng.choice(["0701", "R2", "B1", "1101", "100102", "M1"], n), None
     ).astype(object)
     outside = ~flags["in_park"] & ~flags["in_pca"]
-    retainable = np.where(
-        outside, rng.choice(np.array([1, 0, -1], dtype=np.int8), n, p=[0.45, 0.35, 0.2]), -1
-    ).astype(np.int8)
+    retainable = np.where(outside, rng.choice(np.array([1, 0, -1], dtype=np.int8), n, p=[0.45, 0.35, 0.2]), -1).astype(
+        np.int8
+    )
     planned_dev = np.round(area, 1)
     dev_share = np.where(built, 1.0, np.where(uc, rng.uniform(0.35, 1.0, n), 0.0))
     dev_share = np.where(halted, rng.uniform(0.1, 0.6, n), dev_share)
@@ -824,9 +854,7 @@ def _enterprises(
     tax = np.round(revenue * tax_rate, 2)
     va = np.round(revenue * rng.uniform(0.18, 0.36, n_firms), 2)
     heavy = restricted | pd.Series(codes).str.startswith(("C34", "C36")).to_numpy()
-    energy = np.round(
-        revenue * np.where(heavy, rng.uniform(0.08, 0.4, n_firms), rng.uniform(0.01, 0.08, n_firms)), 1
-    )
+    energy = np.round(revenue * np.where(heavy, rng.uniform(0.08, 0.4, n_firms), rng.uniform(0.01, 0.08, n_firms)), 1)
     rd = np.round(
         revenue * np.where(restricted, rng.uniform(0.002, 0.015, n_firms), rng.uniform(0.01, 0.08, n_firms)),
         2,
@@ -1676,12 +1704,13 @@ def _build(n: int, seed: int, examples: bool) -> tuple[dict, pd.DataFrame]:
     order = np.argsort(cells["rank"][cell_of], kind="stable")[:n]
     order = np.sort(order)
     coords, cell_of = coords[order], cell_of[order]
-    geom = shapely.polygons(coords)
     centre = cells["centre"][cell_of]
+    angles = _street_angles(cells)
+    geom = shapely.polygons(_rotate_xy(coords, centre, angles))
     area = shapely.area(geom)
     cent = shapely.centroid(geom)
     px, py = shapely.get_x(cent), shapely.get_y(cent)
-    zones = _make_zones(rng, cells, (px, py), centre)
+    zones = _make_zones(rng, cells, (px, py), centre, angles)
 
     def inside(layer: str) -> np.ndarray:
         g = shapely.union_all(zones[layer].geometry.to_numpy())
@@ -1707,9 +1736,7 @@ def _build(n: int, seed: int, examples: bool) -> tuple[dict, pd.DataFrame]:
     num = np.empty(n, dtype=np.int64)
     num[by_code] = np.arange(n) - starts + 1
     width = max(4, len(str(num.max())))
-    ids = ("CD-" + pd.Series(codes) + "-" + pd.Series(num).astype(str).str.zfill(width)).to_numpy(
-        dtype=object
-    )
+    ids = ("CD-" + pd.Series(codes) + "-" + pd.Series(num).astype(str).str.zfill(width)).to_numpy(dtype=object)
 
     examples_table = pd.DataFrame()
     ent_overrides: dict[int, dict] = {}
@@ -1741,9 +1768,7 @@ def _build(n: int, seed: int, examples: bool) -> tuple[dict, pd.DataFrame]:
     single_parcels = slot_parcel[single_slot]
     ent_col[single_parcels] = ent_ids[firm[single_slot]]
     parcels = gpd.GeoDataFrame(_frame_columns(a, ids, ent_col), geometry=geom, crs=WORKING_CRS)
-    districts = _district_land(
-        _districts(np.asarray(shapely.total_bounds(geom))), (px, py), area, a["industrial"], rng
-    )
+    districts = _district_land(_districts(np.asarray(shapely.total_bounds(geom))), (px, py), area, a["industrial"], rng)
     zones["districts"] = districts
     sort = np.argsort(ids, kind="stable")
     parcels = parcels.iloc[sort].reset_index(drop=True)
