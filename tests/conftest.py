@@ -93,13 +93,13 @@ def sample(store: Store) -> dict[str, int]:
 
 @pytest.fixture(scope="session")
 def client(store: Store, tokens: dict[str, str]):
-    """A TestClient on ``create_app`` for ``store``; ``client.auth(role)`` gives the header for a role."""
+    """A TestClient on ``create_app`` for ``store``; ``client.as_role(role)`` gives the header for a role."""
     from fastapi.testclient import TestClient
 
     from api.app import create_app
 
     with TestClient(create_app(store.settings)) as c:
-        c.auth = lambda role: {"Authorization": f"Bearer {tokens[role]}"}  # type: ignore[attr-defined]
+        c.as_role = lambda role: {"Authorization": f"Bearer {tokens[role]}"}  # type: ignore[attr-defined]
         yield c
 
 
