@@ -171,13 +171,13 @@ class _Centre:
 
 CENTRES = (
     _Centre("GX", "高新区", 103.955, 30.739, 1.3, "成都高新区西区 电子信息产业功能区", "park", "C39", 1.25, 18),
-    _Centre("GX", "高新区", 104.045, 30.556, 0.6, "成都高新区南区 新经济活力区", "park", "C39", 1.3, 0),
+    _Centre("GX", "高新区", 104.045, 30.556, 0.6, "成都高新区南区 新经济活力区", "park", "C39", 1.6, 0),
     _Centre("CH", "成华区", 104.145, 30.715, 0.55, "成华区 龙潭新经济产业功能区", "park", "C38", 1.0, -8),
     _Centre("JK", "龙泉驿区", 104.250, 30.600, 1.5, "成都经开区 汽车产业功能区", "park", "C36", 0.95, 24),
     _Centre("QBJ", "青白江区", 104.270, 30.810, 1.0, "青白江 欧洲产业城", "park", "C34", 0.8, -15),
     _Centre("XD", "新都区", 104.130, 30.855, 1.0, "新都 现代交通产业功能区", "park", "C37", 0.85, 30),
     _Centre("SL", "双流区", 103.935, 30.545, 1.0, "双流 航空经济区", "park", "C37", 0.95, -12),
-    _Centre("WJ", "温江区", 103.830, 30.735, 0.9, "温江 成都医学城", "park", "C27", 1.1, 35),
+    _Centre("WJ", "温江区", 103.830, 30.735, 0.9, "温江 成都医学城", "park", "C27", 1.4, 35),
     _Centre("PD", "郫都区", 103.895, 30.835, 0.8, "郫都 电子信息产业功能区（菁蓉镇）", "park", "C39", 0.9, 40),
     _Centre("DB", "东部新区", 104.490, 30.370, 0.8, "东部新区 空港新城", "park", "C37", 0.8, 10),
     # satellites: scattered existing industrial land without a park
@@ -837,7 +837,8 @@ def _enterprises(
     rev_mu = np.clip(
         rng.lognormal(np.log(470.0), 0.55, n_firms) * level * np.where(restricted, 0.7, 1.0), 120.0, 2400.0
     )
-    tax_rate = np.clip(rng.lognormal(np.log(0.043), 0.35, n_firms), 0.012, 0.12)
+    # stronger areas also pay a little more tax per 万元 of revenue (higher value added)
+    tax_rate = np.clip(rng.lognormal(np.log(0.043), 0.35, n_firms) * np.sqrt(level), 0.012, 0.12)
     for fi, o in overrides.items():  # the documented example parcels (a few dozen)
         codes[fi] = o.get("industry_code", codes[fi])
         if "rev_mu" in o:
