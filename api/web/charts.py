@@ -57,7 +57,8 @@ def histogram_svg(
     )
     parts.append(f'<text x="{left - 6}" y="{top + 8}" font-size="10" text-anchor="end">{cmax}</text>')
     parts.append(f'<text x="4" y="{top + ph / 2}" font-size="10">企业数</text>')
-    for value, label, colour in ((target, "2025 目标", "#d7301f"), (baseline, "2020 基准", "#636363")):
+    for row, (value, label, colour) in enumerate(((target, "2025 目标", "#d7301f"),
+                                                  (baseline, "2020 基准", "#636363"))):
         if value is None:
             continue
         x = left + pw * min(value, hi) / hi
@@ -66,7 +67,7 @@ def histogram_svg(
             f'stroke-width="2" stroke-dasharray="5 3"/>'
         )
         parts.append(
-            f'<text x="{x + 3:.1f}" y="{top + 6}" font-size="10" fill="{colour}">{label} {value:g}</text>'
+            f'<text x="{x + 3:.1f}" y="{top + 6 + 12 * row}" font-size="10" fill="{colour}">{label} {value:g}</text>'
         )
     share = float((v >= target).mean() * 100) if target is not None else None
     if share is not None:

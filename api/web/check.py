@@ -92,6 +92,7 @@ def check_parcel(
     from api.store.errors import NotFound
     from gis.errors import GisError
     from rules.engine import evaluate
+    from rules.result import records
 
     ref = values.get("ruleset") or "chengdu-2023"
     try:
@@ -143,9 +144,9 @@ def check_parcel(
     parcels = result.parcels.drop(columns=result.parcels.geometry.name)
     columns = ["parcel_id", "area_mu", "far", "district", "park_id", "zone", "inside_ring", "status"]
     return {
-        "parcels": parcels[columns].to_dict("records"),
-        "verdicts": verdicts[verdicts["level"] == "parcel"].to_dict("records"),
-        "enterprise_verdicts": verdicts[verdicts["level"] == "enterprise"].to_dict("records"),
+        "parcels": records(parcels[columns]),
+        "verdicts": records(verdicts[verdicts["level"] == "parcel"]),
+        "enterprise_verdicts": records(verdicts[verdicts["level"] == "enterprise"]),
         "ruleset": result.ruleset,
         "as_of": as_of.isoformat(),
         "zones_dataset": zones_dataset,

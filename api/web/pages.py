@@ -20,6 +20,7 @@ from api.settings import Settings
 from api.web import service
 from api.web.charts import GRADE_COLORS, bar_svg, histogram_svg
 from api.web.session import COOKIE, Forbidden, NeedsSignIn, WebUser, current_user, require_user, token_user
+from rules.result import records
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 PREFIX = "/web"
@@ -392,8 +393,10 @@ def router(settings: Settings | None = None) -> APIRouter:
         if run["status"] != "done":
             return _tpl(request, "run_progress.html", user, nav="runs", run=run)
         res = _result(request, run_id)
+        rule_ids = _rule_columns(_engine(request), run, res.parcels)
         table = _flagged_table(
             res.parcels,
+            rule_ids,
             rule=rule,
             status=status,
             district=district,
@@ -411,8 +414,7 @@ def router(settings: Settings | None = None) -> APIRouter:
             "desc": desc,
         }
         base_q = {k: v for k, v in params.items() if v not in ("", 0)}
-        rule_cols = sorted(c for c in res.parcels.columns if c.startswith("st_"))
-        rules = [(c, c[3:]) for c in rule_cols]
+        rules = list(rule_ids.values())
         rule_titles = _rule_titles(_engine(request), run)
         return _tpl(
             request,
@@ -521,7 +523,7 @@ def router(settings: Settings | None = None) -> APIRouter:
             run=run,
             parcel_id=parcel_id,
             attrs=attrs,
-            verdicts=verdicts.to_dict("records"),
+            verdicts=records(verdicts),
             occupants=occupants,
             geojson=geo,
             status=str(row["status"].iloc[0]),
@@ -901,8 +903,20 @@ def _options(frame: pd.DataFrame, column: str) -> list[str]:
     return sorted(set(frame[column].dropna().astype(str)))
 
 
+def _rule_columns(engine: Any, run: dict[str, Any], parcels: pd.DataFrame) -> dict[str, str]:
+    """``{st_column: rule id}`` for the run's parcel-level rules present in the result, in rule-set order."""
+    from rules.result import status_column
+
+    try:
+        ids = [r.id for r in _run_ruleset(engine, run).rules]
+    except Exception:  # fall back to the column names
+        ids = [c[3:] for c in parcels.columns if c.startswith("st_")]
+    return {status_column(i): i for i in ids if status_column(i) in parcels.columns}
+
+
 def _flagged_table(
     parcels: pd.DataFrame,
+    rule_ids: dict[str, str],
     *,
     rule: str,
     status: str,
@@ -914,7 +928,7 @@ def _flagged_table(
 ) -> dict[str, Any]:
     """Filter, sort and page the parcels (flagged only unless a status is asked for)."""
     p = parcels.drop(columns=parcels.geometry.name)
-    col = f"st_{rule.replace('.', '_')}" if rule else ""
+    col = next((c for c, i in rule_ids.items() if i == rule), "")
     if col and col in p.columns:
         sel = p[col].isin([status] if status else list(FLAGGED))
     elif status:
@@ -938,12 +952,12 @@ def _flagged_table(
     pages = max(1, math.ceil(len(rows) / PAGE_SIZE))
     page = min(max(page, 1), pages)
     shown = rows.iloc[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
-    st_cols = [c for c in p.columns if c.startswith("st_")]
+    st_cols = list(rule_ids)
     flagged_rules = shown[st_cols].isin(FLAGGED) if st_cols else pd.DataFrame(index=shown.index)
     records = shown[["parcel_id", "area_mu", "far", "district", "park_id", "zone", "status"]].to_dict(
         "records"
     )
-    names = np.array([c[3:] for c in st_cols], dtype=object)
+    names = np.array([rule_ids[c] for c in st_cols], dtype=object)
     for rec, mask in zip(records, flagged_rules.to_numpy(bool), strict=True):
         rec["flags"] = list(names[mask]) if len(names) else []
     return {"rows": records, "total": int(len(rows)), "page": page, "pages": pages}
