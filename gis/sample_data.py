@@ -293,7 +293,7 @@ def ring_polygon() -> shapely.Polygon:
     """The area inside 绕城高速 (G4202) in EPSG:4544."""
     lon, lat = np.array(G4202_LONLAT).T
     x, y = _to_xy(lon, lat)
-    return shapely.Polygon(np.c_[x, y])
+    return shapely.orient_polygons(shapely.Polygon(np.c_[x, y]))  # exterior anticlockwise (OGC/RFC 7946)
 
 
 def _lattice(rng: np.random.Generator, n_cols: int = 1400, n_rows: int = 1500):
