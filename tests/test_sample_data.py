@@ -420,3 +420,22 @@ def test_add_years_is_calendar(day, years, expected) -> None:
 def test_make_synthetic_rejects_bad_n() -> None:
     with pytest.raises(ValueError, match="n"):
         sd.make_synthetic(0)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_split_block_tiles_the_block_with_2m_gaps(seed) -> None:
+    # One 400 m × 300 m block.  Each interior cut between strips is a slanted line shifted 1 m to each side,
+    # i.e. a 2 m band of height 300 → exactly 600 m² per cut; a cross cut removes a 2 m (vertical) band of
+    # at most the strip's width (≤ 400 m, so ≤ 800 m²).  Hence, with k strips and s cross cuts:
+    #   120 000 − 600 (k − 1) − 800 s  ≤  Σ parcel areas  ≤  120 000 − 600 (k − 1).
+    cells = {"bx0": np.array([0.0]), "bx1": np.array([400.0]), "by0": np.array([0.0]), "by1": np.array([300.0])}
+    coords, cell_of = sd._split_blocks(np.random.default_rng(seed), cells)
+    g = shapely.polygons(coords)
+    assert shapely.is_valid(g).all() and (cell_of == 0).all()
+    k = int((coords[:, 0, 1] == 0).sum())  # each strip's lower (or only) part starts on the block's bottom
+    s = len(g) - k
+    total = shapely.area(g).sum()
+    assert 120_000 - 600 * (k - 1) - 800 * s - 1e-6 <= total <= 120_000 - 600 * (k - 1) + 1e-6
+    assert shapely.box(0, 0, 400, 300).contains(shapely.union_all(g))
+    left, right = shapely.STRtree(g).query(g, predicate="intersects")
+    assert (left < right).sum() == 0
