@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, LargeBinary, func, insert, select, up
 from api.store import models as m
 from api.store.errors import Conflict, NotFound
 from api.store.frames import expand_extra, objects
-from api.store.repository import audit
+from api.store.repository import analyze, audit
 
 log = logging.getLogger("mujun.store")
 _BATCH = 5000
@@ -237,6 +237,7 @@ def execute_run(engine: Engine, run_id: int) -> None:
             conn.execute(update(m.EvaluationRun.__table__).where(m.EvaluationRun.id == run_id).values(
                 status="done", progress=1.0, finished_at=m._now()))
             audit(conn, run.created_by, "finish", "evaluation_run", run_id, {"status": "done"})
+            analyze(conn, "parcel_results", "verdicts")
     except Exception as exc:  # a failed run must say so, not stay "running"
         from api.errors import gis_error_details
 

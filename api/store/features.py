@@ -7,12 +7,23 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Integer, LargeBinary, and_, exists, func, literal_column, select, text
+from sqlalchemy import (
+    Connection,
+    Integer,
+    LargeBinary,
+    and_,
+    bindparam,
+    exists,
+    func,
+    literal_column,
+    select,
+    text,
+)
 from sqlalchemy.sql.elements import ColumnElement
 
 from api.store import models as m
 from api.store.errors import NotFound
-from api.store.frames import bbox_to_working, geometries_to_crs84
+from api.store.frames import bbox_polygon_working, geometries_to_crs84
 
 ZONE_TITLES = {
     "red_line": "工业红线区", "blue_line": "工业蓝线区", "ring": "绕城高速以内",
@@ -116,16 +127,16 @@ def get_collection(conn: Connection, collection_id: str, dataset_id: int | None 
 # --- SQL pieces ------------------------------------------------------------------------------------
 
 def _bbox_clause(conn: Connection, table: Any, bbox84: tuple[float, float, float, float]) -> ColumnElement:
-    minx, miny, maxx, maxy = bbox_to_working(bbox84)
+    (minx, miny, maxx, maxy), wkb = bbox_polygon_working(bbox84)
     geom = table.c.geom
+    area = func.ST_GeomFromWKB(bindparam("bbox_wkb", wkb, type_=LargeBinary), m.SRID)
     if conn.dialect.name == "sqlite":
         # Candidates from the R*Tree SpatiaLite keeps in idx_<table>_geom, then the exact test.
         idx = text(f"SELECT pkid FROM idx_{table.name}_geom WHERE xmin <= :bx1 AND xmax >= :bx0 "
                    "AND ymin <= :by1 AND ymax >= :by0").bindparams(bx0=minx, by0=miny, bx1=maxx, by1=maxy)
-        envelope = func.BuildMbr(minx, miny, maxx, maxy, m.SRID)
-        return and_(table.c.id.in_(idx.columns(pkid=Integer)), func.ST_Intersects(geom, envelope) == 1)
+        return and_(table.c.id.in_(idx.columns(pkid=Integer)), func.ST_Intersects(geom, area) == 1)
     envelope = func.ST_MakeEnvelope(minx, miny, maxx, maxy, m.SRID)
-    return and_(geom.op("&&")(envelope), func.ST_Intersects(geom, envelope))
+    return and_(geom.op("&&")(envelope), func.ST_Intersects(geom, area))
 
 
 def _values(raw: str | None) -> list[str]:

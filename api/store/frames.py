@@ -120,6 +120,24 @@ def bbox_to_working(bbox: tuple[float, float, float, float]) -> tuple[float, flo
     return _FROM_CRS84.transform_bounds(*bbox, densify_pts=11)
 
 
+def bbox_polygon_working(bbox: tuple[float, float, float, float], points_per_edge: int = 16
+                         ) -> tuple[tuple[float, float, float, float], bytes]:
+    """A CRS84 bbox as an EPSG:4544 polygon (edges densified; the box is not axis-aligned there) and its bounds.
+
+    Grid north and true north differ by about a degree around Chengdu, so the enclosing 4544 rectangle of
+    a large box holds a sliver of features outside it: bounds serve the index, the polygon the exact test.
+    """
+    minx, miny, maxx, maxy = bbox
+    t = np.linspace(0.0, 1.0, points_per_edge, endpoint=False)
+    xs = np.concatenate([minx + (maxx - minx) * t, np.full_like(t, maxx), maxx - (maxx - minx) * t,
+                         np.full_like(t, minx)])
+    ys = np.concatenate([np.full_like(t, miny), miny + (maxy - miny) * t, np.full_like(t, maxy),
+                         maxy - (maxy - miny) * t])
+    px, py = _FROM_CRS84.transform(xs, ys)
+    polygon = shapely.Polygon(np.column_stack([px, py]))
+    return tuple(float(v) for v in polygon.bounds), shapely.to_wkb(polygon)  # type: ignore[return-value]
+
+
 def geometries_to_crs84(wkb: list[bytes | None], precision: int = 7) -> list[dict[str, Any] | None]:
     """EPSG:4544 WKB → CRS84 GeoJSON geometry dicts (coordinates rounded to ``precision`` decimals)."""
     geoms = shapely.from_wkb(np.asarray(wkb, dtype=object))

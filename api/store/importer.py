@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, LargeBinary, bindparam, func, insert,
 from api.store import models as m
 from api.store.errors import ImportRejected
 from api.store.frames import column_values, crs84_bounds, extra_records, jsonable, objects, to_multipolygons
-from api.store.repository import audit
+from api.store.repository import analyze, audit
 
 INPUT_KINDS = ("parcels", "enterprises", "occupancy", "zones", "land_supply")
 _BATCH = 5000
@@ -147,6 +147,7 @@ def import_inputs(
                      .values(counts=counts, extents=extents))
         audit(conn, actor, "import", "dataset", dataset_id,
               {"name": name, "counts": counts, "sources": sources})
+        analyze(conn, "parcels", "enterprises", "occupancy", "zone_features")
     return ImportOutcome(dataset_id, True, name, counts, warnings)
 
 

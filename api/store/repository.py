@@ -23,6 +23,15 @@ def audit(conn: Connection, actor: str | None, action: str, entity: str, entity_
     }])
 
 
+def analyze(conn: Connection, *tables: str) -> None:
+    """Refresh planner statistics after a bulk write (PostgreSQL plans badly on empty stats; SQLite too)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("ANALYZE " + ", ".join(tables))
+    else:
+        for table in tables:
+            conn.exec_driver_sql(f"ANALYZE {table}")
+
+
 def list_audit(conn: Connection, limit: int = 100) -> list[dict[str, Any]]:
     """The latest audit entries, newest first."""
     rows = conn.execute(select(m.AuditLog.__table__).order_by(m.AuditLog.id.desc()).limit(limit))
