@@ -37,6 +37,8 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     rm -rf "$tmp"
   fi
   .venv/bin/pip install -q -e ".[dev]"
+  # the notebooks (and tests/test_notebooks.py) run on the kernel "python3" of this .venv
+  .venv/bin/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (mujun .venv)" >/dev/null
   touch "$stamp"
 fi
 echo "[setup] ready: $(.venv/bin/python --version)"

@@ -314,5 +314,5 @@ def test_zone_proposal_page_generates_and_downloads(client, tokens, sample):
     path.parent.mkdir(exist_ok=True)
     path.write_bytes(gpkg.content)
     layers = {name for name, _ in pyogrio.list_layers(path)}
-    assert "proposed_red_line" in layers
+    assert {"red_line", "blue_line", "proposal_parcels"} <= layers
     assert client.get(f"/web/zones/{sample['dataset']}/map", headers=_cookie(tokens, "viewer")).status_code == 200

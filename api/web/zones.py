@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from fastapi import Request
 
 from api.web import service
@@ -15,11 +14,7 @@ def proposal_file(request: Request, dataset_id: int, name: str) -> Path:
     """A file of a dataset's proposal (``map.html``, ``zones.gpkg``) in the pages' folder."""
     settings = request.app.state.settings
     return (
-        service.web_dir(Path(settings.data_dir))
-        / "zones"
-        / service.store_key(settings)
-        / str(int(dataset_id))
-        / name
+        service.web_dir(Path(settings.data_dir)) / "zones" / service.store_key(settings) / str(int(dataset_id)) / name
     )
 
 
@@ -40,16 +35,6 @@ def proposal_status(request: Request) -> dict[str, Any]:
             }
         )
     return {"datasets": rows, "available": True}
-
-
-def _industrial(land_use: Any, ruleset: Any) -> np.ndarray:
-    """Industrial land-use flags from the rule set's vocabulary (exact codes or code prefixes)."""
-    codes = land_use.astype("str").str.strip()
-    vocab = ruleset.parameters.industrial_land_use
-    flags = codes.isin(vocab.exact)
-    for prefix in vocab.prefixes:
-        flags |= codes.str.startswith(prefix)
-    return (flags & land_use.notna()).to_numpy(bool)
 
 
 def propose(request: Request, dataset_id: int, actor: str, ruleset_ref: str = "chengdu-2023") -> str | None:
@@ -73,9 +58,12 @@ def propose(request: Request, dataset_id: int, actor: str, ruleset_ref: str = "c
             f"数据集 {dataset_id} 没有园区（parks）或城镇开发边界（urban_dev_boundary）图层，无法划定 "
             "(dataset has no parks / urban_dev_boundary layer)"
         )
-    flags = _industrial(inputs.parcels["land_use"], ruleset)
+    from api.cli_maps import is_industrial
+
+    vocab = ruleset.parameters.industrial_land_use
+    flags = is_industrial(inputs.parcels["land_use"], {"exact": list(vocab.exact), "prefixes": list(vocab.prefixes)})
     p = ruleset.parameters
-    proposed = propose_zones(
+    proposal = propose_zones(
         inputs.parcels,
         zones.get("parks"),
         zones.get("urban_dev_boundary"),
@@ -84,25 +72,23 @@ def propose(request: Request, dataset_id: int, actor: str, ruleset_ref: str = "c
         block_gap_m=p.block_gap_m,
         block_min_mu=p.block_min_mu,
     )
-    lines = {k: v for k, v in proposed.items() if k in ("red_line", "blue_line")}
-    diffs = compare_zones(lines, zones, inputs.parcels, flags)
+    diff = compare_zones(proposal, zones, inputs.parcels, flags)
     out = proposal_file(request, dataset_id, "zones.gpkg")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp.gpkg")
     tmp.unlink(missing_ok=True)
-    for name, gdf in {**{f"proposed_{k}": v for k, v in proposed.items()}, **diffs}.items():
-        if gdf is not None and len(gdf):
-            layer = gdf.copy()
-            if "parcel_ids" in layer.columns:
-                layer["parcel_ids"] = layer["parcel_ids"].map(
-                    lambda v: ",".join(map(str, v)) if isinstance(v, list | tuple | np.ndarray) else v
-                )
-            write_layer(layer, tmp, name)
-    context = {k: v for k, v in zones.items() if k in ("parks", "ring", "urban_dev_boundary", "districts")}
+    # the same layers as ``mujun zones propose``
+    for name in ("red_line", "blue_line"):
+        write_layer(proposal[name], tmp, layer=name)
+    write_layer(proposal["parcels"], tmp, layer="proposal_parcels")
+    for name, layer in diff.items():
+        write_layer(layer, tmp, layer=name)
+    existing = {k: zones[k] for k in ("red_line", "blue_line") if k in zones}
+    context = {k: v for k, v in zones.items() if k not in existing}
     m = zone_map(
-        lines,
-        {k: v for k, v in zones.items() if k in ("red_line", "blue_line")},
-        diffs,
+        proposal,
+        existing,
+        diff,
         inputs.parcels,
         flags,
         context,

@@ -39,7 +39,7 @@ function mujunDrawTool(id, textareaId) {
         var c = {red_line: "#c00000", blue_line: "#1f5fbf", parks: "#238b45", ring: "#555"}[f.properties.layer] || "#888";
         return {color: c, weight: 1, fillOpacity: 0.08};
       }}).addTo(map);
-      if (!pts.length) { map.fitBounds(lyr.getBounds()); }
+      if (!pts.length && !poly) { map.fitBounds(lyr.getBounds()); }
     }).catch(function () {});
   function ring() { return pts.map(function (p) { return [+p.lng.toFixed(7), +p.lat.toFixed(7)]; }); }
   function redraw() {
