@@ -191,6 +191,13 @@ def test_dashboard_counts_flags_by_rule(client, tokens, sample, stored):
     fails = int(((v["rule"] == "far.bounds") & (v["status"] == "fail")).sum())
     row = re.search(r'\?rule=far\.bounds">far\.bounds</a></td><td>(\d+)</td>', html)
     assert row and int(row.group(1)) == fails
+    # the latest year's land-supply share, shown in per cent against the 30 % floor
+    agg = stored.aggregates
+    years = agg[(agg["rule"] == "agg.supply_share") & (agg["scope"] == "year")].sort_values("key")
+    last = years.iloc[-1]
+    card = re.search(rf"工业用地供应占比（{last['key']} 年）</div>\s*<div[^>]*>([0-9.,]+) <span", html)
+    assert card and float(card.group(1)) == pytest.approx(last["value"] * 100, abs=0.01)
+    assert "≥ 30.00 %" in html[card.end():card.end() + 300]
 
 
 # --- rule sets ---------------------------------------------------------------------------------------

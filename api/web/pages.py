@@ -75,9 +75,7 @@ PARCEL_LABELS = {
 }
 
 
-def _tpl(
-    request: Request, name: str, user: WebUser | None, status_code: int = 200, **ctx: Any
-) -> HTMLResponse:
+def _tpl(request: Request, name: str, user: WebUser | None, status_code: int = 200, **ctx: Any) -> HTMLResponse:
     ctx.update(
         user=user,
         prefix=PREFIX,
@@ -127,9 +125,7 @@ def _threshold_text(value: Any) -> str:
             return value
     if isinstance(value, dict):
         names = {"min": "≥", "max": "≤"}
-        return "，".join(
-            f"{names.get(k, k + ' ')}{_fmt(v) if isinstance(v, float) else v}" for k, v in value.items()
-        )
+        return "，".join(f"{names.get(k, k + ' ')}{_fmt(v) if isinstance(v, float) else v}" for k, v in value.items())
     return str(value)
 
 
@@ -195,7 +191,7 @@ def router(settings: Settings | None = None) -> APIRouter:
         }
         if latest:
             res = _result(request, latest["id"])
-            ctx["indicators"] = _indicators(latest.get("summary") or {})
+            ctx["indicators"] = _indicators(latest.get("summary") or {}, res.aggregates)
             ctx["by_rule"] = _flag_counts_by_rule(res.verdicts)
             ctx["by_district"] = _flag_counts_by(res.parcels, "district")
         return _tpl(request, "dashboard.html", user, nav="dashboard", **ctx)
@@ -204,9 +200,7 @@ def router(settings: Settings | None = None) -> APIRouter:
     @r.get("/import", response_class=HTMLResponse)
     def import_form(request: Request) -> HTMLResponse:
         user = require_user(request, "analyst")
-        return _tpl(
-            request, "import.html", user, nav="import", kinds=service.KIND_LABELS, problems=None, preview=None
-        )
+        return _tpl(request, "import.html", user, nav="import", kinds=service.KIND_LABELS, problems=None, preview=None)
 
     @r.post("/import", response_class=HTMLResponse)
     async def import_upload(request: Request) -> HTMLResponse:
@@ -286,9 +280,7 @@ def router(settings: Settings | None = None) -> APIRouter:
         )
 
     @r.post("/import/confirm")
-    def import_confirm(
-        request: Request, token: str = Form(...), name: str = Form(""), crs: str = Form("")
-    ) -> Response:
+    def import_confirm(request: Request, token: str = Form(...), name: str = Form(""), crs: str = Form("")) -> Response:
         user = require_user(request, "analyst")
         try:
             stage = service.staged(_data_dir(request), token)
@@ -315,9 +307,7 @@ def router(settings: Settings | None = None) -> APIRouter:
 
     # --- evaluate ------------------------------------------------------------------------------------
     @r.get("/evaluate", response_class=HTMLResponse)
-    def evaluate_form(
-        request: Request, dataset: int | None = None, imported: int | None = None
-    ) -> HTMLResponse:
+    def evaluate_form(request: Request, dataset: int | None = None, imported: int | None = None) -> HTMLResponse:
         user = require_user(request, "analyst")
         from api.store.repository import list_datasets
 
@@ -371,9 +361,7 @@ def router(settings: Settings | None = None) -> APIRouter:
         require_user(request)
         run = _run_or_404(request, run_id)
         return JSONResponse(
-            json.loads(
-                json.dumps({k: run.get(k) for k in ("id", "status", "progress", "error")}, default=str)
-            )
+            json.loads(json.dumps({k: run.get(k) for k in ("id", "status", "progress", "error")}, default=str))
         )
 
     @r.get("/runs/{run_id}", response_class=HTMLResponse)
@@ -423,7 +411,7 @@ def router(settings: Settings | None = None) -> APIRouter:
             nav="runs",
             run=run,
             summary=run.get("summary") or {},
-            indicators=_indicators(run.get("summary") or {}),
+            indicators=_indicators(run.get("summary") or {}, res.aggregates),
             table=table,
             params=params,
             query=lambda **kw: "?" + urlencode({**base_q, **kw}),
@@ -481,9 +469,7 @@ def router(settings: Settings | None = None) -> APIRouter:
         run = _run_or_404(request, run_id)
         res = _result(request, run_id)
         try:
-            has_map = service.result_file(
-                _engine(request), request.app.state.settings, run_id, "png"
-            ).is_file()
+            has_map = service.result_file(_engine(request), request.app.state.settings, run_id, "png").is_file()
         except Exception:  # the summary prints without the picture
             has_map = False
         return _tpl(
@@ -492,7 +478,7 @@ def router(settings: Settings | None = None) -> APIRouter:
             user,
             run=run,
             summary=run.get("summary") or {},
-            indicators=_indicators(run.get("summary") or {}),
+            indicators=_indicators(run.get("summary") or {}, res.aggregates),
             by_rule=_flag_counts_by_rule(res.verdicts),
             by_district=_flag_counts_by(res.parcels, "district"),
             has_map=has_map,
@@ -510,8 +496,7 @@ def router(settings: Settings | None = None) -> APIRouter:
             raise _NotFound(f"评估 {run_id} 中没有宗地 {parcel_id} (parcel not in this evaluation)")
         attrs = _parcel_attributes(request, run, parcel_id, row)
         verdicts = res.verdicts[
-            (res.verdicts["subject_id"].astype(str) == parcel_id)
-            & (res.verdicts.get("level", "parcel") == "parcel")
+            (res.verdicts["subject_id"].astype(str) == parcel_id) & (res.verdicts.get("level", "parcel") == "parcel")
         ]
         occupants = _occupants(request, run["dataset_id"], parcel_id, res.enterprises)
         geo = json.loads(row.to_crs(4326)[["parcel_id", "status", "geometry"]].to_json())
@@ -573,8 +558,7 @@ def router(settings: Settings | None = None) -> APIRouter:
         rows = shown.iloc[(page - 1) * PAGE_SIZE : page * PAGE_SIZE].to_dict("records")
         targets = _targets(_engine(request), run)
         in_scope = shown[
-            shown["above_scale"].astype("boolean").fillna(False)
-            & shown["in_park"].astype("boolean").fillna(False)
+            shown["above_scale"].astype("boolean").fillna(False) & shown["in_park"].astype("boolean").fillna(False)
         ]
         charts = {
             "revenue": histogram_svg(
@@ -669,14 +653,10 @@ def router(settings: Settings | None = None) -> APIRouter:
             from api.web.check import check_parcel
 
             file_bytes = (upload.filename, await upload.read()) if getattr(upload, "filename", None) else None
-            ctx["result"] = check_parcel(
-                values, file_bytes, engine=_engine(request), zones_dataset=ctx["zones_ds"]
-            )
+            ctx["result"] = check_parcel(values, file_bytes, engine=_engine(request), zones_dataset=ctx["zones_ds"])
         except ValueError as exc:
             ctx["error"] = str(exc)
-        return _tpl(
-            request, "check.html", user, nav="check", status_code=200 if ctx["error"] is None else 422, **ctx
-        )
+        return _tpl(request, "check.html", user, nav="check", status_code=200 if ctx["error"] is None else 422, **ctx)
 
     @r.get("/check/context.geojson")
     def check_context(request: Request) -> Response:
@@ -702,9 +682,7 @@ def router(settings: Settings | None = None) -> APIRouter:
         user = require_user(request)
         refs = _ruleset_refs(_engine(request))
         sets = [(ref, label, _load_ref(request, ref)) for ref, label in refs]
-        return _tpl(
-            request, "rulesets.html", user, nav="rulesets", sets=sets, problems=None, uploaded=uploaded
-        )
+        return _tpl(request, "rulesets.html", user, nav="rulesets", sets=sets, problems=None, uploaded=uploaded)
 
     @r.post("/rulesets", response_class=HTMLResponse)
     async def ruleset_upload(request: Request) -> Response:
@@ -752,9 +730,7 @@ def router(settings: Settings | None = None) -> APIRouter:
         from api.web.rulediff import diff_rulesets
 
         ra, rb = _load_ref(request, a), _load_ref(request, b)
-        return _tpl(
-            request, "ruleset_diff.html", user, nav="rulesets", a=ra, b=rb, diff=diff_rulesets(ra, rb)
-        )
+        return _tpl(request, "ruleset_diff.html", user, nav="rulesets", a=ra, b=rb, diff=diff_rulesets(ra, rb))
 
     @r.get("/rulesets/{ref}", response_class=HTMLResponse)
     def ruleset_page(request: Request, ref: str) -> HTMLResponse:
@@ -762,10 +738,7 @@ def router(settings: Settings | None = None) -> APIRouter:
         from api.web.rulediff import flatten
 
         rs = _load_ref(request, ref)
-        rows = [
-            {"rule": rule, "params": flatten(rule.params), "citation": rs.citation_text(rule)}
-            for rule in rs.rules
-        ]
+        rows = [{"rule": rule, "params": flatten(rule.params), "citation": rs.citation_text(rule)} for rule in rs.rules]
         return _tpl(
             request,
             "ruleset.html",
@@ -854,10 +827,24 @@ def install_error_pages(app: Any) -> None:
 # --- helpers ---------------------------------------------------------------------------------------
 
 
-def _indicators(summary: dict[str, Any]) -> list[dict[str, Any]]:
-    """City indicators against the 2025 targets from a run summary (``summary["city"]``)."""
+def _indicators(summary: dict[str, Any], aggregates: pd.DataFrame | None = None) -> list[dict[str, Any]]:
+    """City indicators against the 2025 targets (``summary["city"]``) plus the latest year's supply share."""
+    city = dict(summary.get("city") or {})
+    if aggregates is not None and not aggregates.empty and "agg.supply_share" not in city:
+        years = aggregates[(aggregates["rule"] == "agg.supply_share") & (aggregates["scope"] == "year")]
+        if len(years):
+            last = years.assign(_y=years["key"].astype(str)).sort_values("_y").iloc[-1]
+            threshold = last["threshold"]
+            if isinstance(threshold, str):
+                threshold = json.loads(threshold)
+            city["agg.supply_share"] = {
+                "value": last["value"],
+                "threshold": threshold,
+                "status": last["status"],
+                "year": str(last["key"]),
+            }
     out = []
-    for key, item in (summary.get("city") or {}).items():
+    for key, item in city.items():
         label, unit = CITY_LABELS.get(key, (key, ""))
         threshold = item.get("threshold") or {}
         target = threshold.get("min") if isinstance(threshold, dict) else None
@@ -866,7 +853,7 @@ def _indicators(summary: dict[str, Any]) -> list[dict[str, Any]]:
         out.append(
             {
                 "key": key,
-                "label": label,
+                "label": label + (f"（{item['year']} 年）" if item.get("year") else ""),
                 "unit": unit,
                 "status": item.get("status"),
                 "value": None if value is None else (value * 100 if pct and value <= 1.5 else value),
@@ -943,9 +930,7 @@ def _flagged_table(
     sortable = {"parcel_id", "area_mu", "far", "district", "park_id", "status"}
     key = sort if sort in sortable else "parcel_id"
     if key == "status":
-        order = {
-            s: i for i, s in enumerate(["fail", "warn", "missing_data", "pass", "exempt", "not_applicable"])
-        }
+        order = {s: i for i, s in enumerate(["fail", "warn", "missing_data", "pass", "exempt", "not_applicable"])}
         rows = rows.assign(_k=rows["status"].map(order)).sort_values("_k", ascending=not desc, kind="stable")
     else:
         rows = rows.sort_values(key, ascending=not desc, na_position="last", kind="stable")
@@ -954,9 +939,7 @@ def _flagged_table(
     shown = rows.iloc[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     st_cols = list(rule_ids)
     flagged_rules = shown[st_cols].isin(FLAGGED) if st_cols else pd.DataFrame(index=shown.index)
-    records = shown[["parcel_id", "area_mu", "far", "district", "park_id", "zone", "status"]].to_dict(
-        "records"
-    )
+    records = shown[["parcel_id", "area_mu", "far", "district", "park_id", "zone", "status"]].to_dict("records")
     names = np.array([rule_ids[c] for c in st_cols], dtype=object)
     for rec, mask in zip(records, flagged_rules.to_numpy(bool), strict=True):
         rec["flags"] = list(names[mask]) if len(names) else []
@@ -1048,9 +1031,7 @@ def _occupancy_frame(request: Request, dataset_id: int) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["enterprise_id", "parcel_id", "floor_area_m2"])
 
 
-def _occupants(
-    request: Request, dataset_id: int, parcel_id: str, enterprises: pd.DataFrame
-) -> list[dict[str, Any]]:
+def _occupants(request: Request, dataset_id: int, parcel_id: str, enterprises: pd.DataFrame) -> list[dict[str, Any]]:
     occ = _occupancy_frame(request, dataset_id)
     occ = occ[occ["parcel_id"].astype(str) == parcel_id]
     if occ.empty or enterprises.empty:
@@ -1063,9 +1044,7 @@ def _occupants(
     )
 
 
-def _with_parks(
-    ent: pd.DataFrame, verdicts: pd.DataFrame, parcels: pd.DataFrame, occ: pd.DataFrame
-) -> pd.DataFrame:
+def _with_parks(ent: pd.DataFrame, verdicts: pd.DataFrame, parcels: pd.DataFrame, occ: pd.DataFrame) -> pd.DataFrame:
     """Add each enterprise's park: the park of the parcel holding most of its floor area."""
     ent = ent.assign(enterprise_id=ent["enterprise_id"].astype(str))
     if occ.empty:
@@ -1076,9 +1055,7 @@ def _with_parks(
     if joined.empty:
         return ent.assign(park=None)
     joined = joined.assign(fa=joined["floor_area_m2"].fillna(0.0))
-    best = (
-        joined.sort_values("fa", ascending=False).drop_duplicates("enterprise_id").set_index("enterprise_id")
-    )
+    best = joined.sort_values("fa", ascending=False).drop_duplicates("enterprise_id").set_index("enterprise_id")
     return ent.assign(park=ent["enterprise_id"].map(best["park_id"]))
 
 
