@@ -192,3 +192,39 @@ def test_run_records_summary_and_ruleset(store, sample):
     assert run["as_of"] == SAMPLE_AS_OF
     assert sum(run["summary"]["by_status"].values()) == run["summary"]["parcels"]
     assert isinstance(run["finished_at"], dt.datetime)
+
+
+def _mujun(store, *args: str):
+    import os
+    import subprocess
+    from pathlib import Path
+
+    env = {**os.environ, "MUJUN_DATABASE_URL": store.settings.resolved_database_url,
+           "MUJUN_DATA_DIR": str(store.settings.data_dir), "COLUMNS": "200"}
+    exe = Path(__file__).parents[1] / ".venv" / "bin" / "mujun"
+    return subprocess.run([str(exe), *args], capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_cli_import_users_and_dedup(store, tiny_files, tmp_path):
+    first = _mujun(store, "import", "--parcels", str(tiny_files["parcels"]), "--zones", str(tiny_files["zones"]),
+                   "--name", "cli-tiny")
+    assert first.returncode == 0, first.stderr
+    assert "parcels=3" in first.stdout and "zone_parks=1" in first.stdout
+    again = _mujun(store, "import", "--parcels", str(tiny_files["parcels"]), "--zones", str(tiny_files["zones"]))
+    assert again.returncode == 0 and "未重复导入" in again.stdout
+    bad = tiny_parcels_gdf()
+    bad.loc[0, "land_use"] = None
+    bad.loc[2, "parcel_id"] = "T2"
+    path = tmp_path / "bad.gpkg"
+    bad.to_file(path, layer="parcels")
+    before = _counts(store.engine)
+    failed = _mujun(store, "import", "--parcels", str(path))
+    assert failed.returncode == 2 and "T2" in failed.stderr and "数据库未改动" in failed.stderr
+    assert _counts(store.engine) == before
+    made = _mujun(store, "users", "add", "cli-user", "--role", "analyst")
+    assert made.returncode == 0, made.stderr
+    token = made.stdout.strip().splitlines()[-1]
+    with store.engine.connect() as conn:
+        assert user_for_token(conn, token) == {"id": user_for_token(conn, token)["id"], "name": "cli-user",
+                                               "role": "analyst"}
+    assert _mujun(store, "users", "add", "cli-x", "--role", "boss").returncode == 2
