@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy import Connection
 
 from api.settings import Settings
@@ -30,5 +30,7 @@ def _auth_aliases() -> tuple[object, object, object]:
 
 
 Conn = Annotated[Connection, Depends(get_conn)]
+MAX_ID = 2**31 - 1  # PostgreSQL integer; larger numbers are refused as bad input, not a database error
+RowId = Annotated[int, Path(ge=1, le=MAX_ID, description="编号 (id)")]
 AppSettings = Annotated[Settings, Depends(get_settings_dep)]
 Reader, Analyst, Admin = _auth_aliases()

@@ -8,6 +8,7 @@ with no internals in the body.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -115,6 +116,8 @@ def register_error_handlers(app: FastAPI) -> None:
 
 
 def _short(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value if not isinstance(value, str) or len(value) < 200 else value[:200] + "…"
     return str(value)[:200]

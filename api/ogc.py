@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 
-from api.deps import Conn, Reader
+from api.deps import MAX_ID, Conn, Reader
 from api.errors import ApiError
 from api.store import features as fs
 
@@ -28,7 +28,8 @@ CONFORMANCE = [
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 _COMMON_PARAMS = {"f", "bbox", "bbox-crs", "limit", "offset", "datetime", "dataset", "run"}
 
-DatasetParam = Annotated[int | None, Query(description="数据集编号，默认最新 (dataset id; default: newest)")]
+DatasetParam = Annotated[int | None, Query(ge=1, le=MAX_ID,
+                                           description="数据集编号，默认最新 (dataset id; default: newest)")]
 
 
 class GeoJSONResponse(JSONResponse):
@@ -43,8 +44,30 @@ class GeoJSONResponse(JSONResponse):
         return json.dumps(content, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
 
 
+DATASET_PREFIX = "/datasets/{dataset_id}/ogc"
+
+
+def _path_dataset(request: Request) -> int | None:
+    """The dataset named in a per-dataset OGC root (``/datasets/{id}/ogc/…``), checked."""
+    raw = request.path_params.get("dataset_id")
+    if raw is None:
+        return None
+    if not str(raw).isdigit() or not 1 <= int(raw) <= MAX_ID:
+        raise ApiError(400, "invalid_parameter", f"数据集编号应为正整数 (dataset id must be a positive integer): {raw}",
+                       [{"parameter": "dataset_id", "value": str(raw)[:50]}])
+    return int(raw)
+
+
+def _dataset(request: Request, dataset: int | None) -> int | None:
+    path = _path_dataset(request)
+    return path if path is not None else dataset
+
+
 def _url(request: Request, path: str, **params: Any) -> str:
     base = str(request.base_url).rstrip("/")
+    if (ds := _path_dataset(request)) is not None and not path.startswith("/api"):
+        base += DATASET_PREFIX.format(dataset_id=ds)
+        params.pop("dataset", None)
     query = urlencode({k: v for k, v in params.items() if v is not None})
     return f"{base}{path}" + (f"?{query}" if query else "")
 
@@ -107,6 +130,7 @@ def _collection_json(request: Request, c: fs.Collection, dataset: int | None) ->
 @router.get("/collections", summary="要素集列表 (collections)")
 def collections(request: Request, conn: Conn, _user: Reader, dataset: DatasetParam = None) -> dict[str, Any]:
     """Every collection of the dataset (default: the newest)."""
+    dataset = _dataset(request, dataset)
     cols = fs.list_collections(conn, dataset)
     return {
         "links": [_link(_url(request, "/collections", dataset=dataset), "self", "application/json",
@@ -122,6 +146,7 @@ CollectionId = Annotated[str, Path(description="parcels, enterprises, zone_<laye
 def collection(request: Request, collection_id: CollectionId, conn: Conn, _user: Reader,
                dataset: DatasetParam = None) -> dict[str, Any]:
     """One collection's description."""
+    dataset = _dataset(request, dataset)
     return _collection_json(request, fs.get_collection(conn, collection_id, dataset), dataset)
 
 
@@ -165,19 +190,19 @@ def items(
     conn: Conn,
     _user: Reader,
     bbox: Annotated[str | None, Query(description="minLon,minLat,maxLon,maxLat (CRS84)")] = None,
-    limit: Annotated[int | None, Query(ge=1, description="每页要素数 (page size), 默认 10")] = None,
-    offset: Annotated[int, Query(ge=0, description="跳过的要素数 (features to skip)")] = 0,
+    limit: Annotated[int | None, Query(ge=1, le=MAX_ID, description="每页要素数 (page size), 默认 10")] = None,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID, description="跳过的要素数 (features to skip)")] = 0,
     status: Annotated[str | None, Query(description="合规状态，逗号分隔 (status: fail,warn,…)")] = None,
     rule: Annotated[str | None, Query(description="规则编号，如 far.bounds (rule id)")] = None,
     district: Annotated[str | None, Query(description="区(市)县")] = None,
     park_id: Annotated[str | None, Query(description="园区编号 (park id)")] = None,
     zone: Annotated[str | None, Query(description="red_line / blue_line / …")] = None,
     dataset: DatasetParam = None,
-    run: Annotated[int | None, Query(description="评估编号；默认最近一次 (run id; default: latest)")] = None,
+    run: Annotated[int | None, Query(ge=1, le=MAX_ID, description="评估编号，默认最近一次 (run id)")] = None,
 ) -> GeoJSONResponse:
     """A page of features: bbox, property filters, limit/offset, numberMatched/numberReturned, next/prev."""
     settings = request.app.state.settings
-    c = fs.get_collection(conn, collection_id, dataset)
+    c = fs.get_collection(conn, collection_id, _dataset(request, dataset))
     filters = _check_params(request, c)
     box = parse_bbox(bbox)
     page_size = min(limit or settings.items_default_limit, settings.items_max_limit)
@@ -209,9 +234,9 @@ def items(
 @router.get("/collections/{collection_id}/items/{feature_id}", summary="单个要素 (one feature)",
             response_class=GeoJSONResponse)
 def item(request: Request, collection_id: CollectionId, feature_id: str, conn: Conn, _user: Reader,
-         dataset: DatasetParam = None, run: Annotated[int | None, Query()] = None) -> GeoJSONResponse:
+         dataset: DatasetParam = None, run: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None) -> GeoJSONResponse:
     """One feature by id (parcel_id, enterprise_id, or a zone feature's number)."""
-    c = fs.get_collection(conn, collection_id, dataset)
+    c = fs.get_collection(conn, collection_id, _dataset(request, dataset))
     page = fs.query_collection(conn, c, feature_id=feature_id, limit=1, offset=0, run_id=run)
     if not page.features:
         raise ApiError(404, "not_found",
@@ -229,3 +254,13 @@ def _now_iso() -> str:
     import datetime as dt
 
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def setup(app: Any) -> None:
+    """Also serve every endpoint under ``/datasets/{id}/ogc/`` — one OGC API root per dataset (for QGIS/GDAL)."""
+    per_dataset = APIRouter(prefix=DATASET_PREFIX, include_in_schema=False)
+    for route in router.routes:
+        per_dataset.add_api_route(route.path, route.endpoint, methods=list(route.methods),
+                                  response_class=route.response_class, name=f"{route.name}_of_dataset",
+                                  include_in_schema=False)
+    app.include_router(per_dataset)

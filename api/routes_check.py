@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from api.deps import Reader
+from api.deps import MAX_ID, Reader
 from api.errors import ApiError
 from api.store import evaluations as ev
 from api.store.features import resolve_dataset
@@ -26,7 +26,8 @@ class CheckRequest(BaseModel):
                                                 "properties 为宗地属性 (parcel_id, land_use, floor_area_m2, …)")
     ruleset: str = Field(default="chengdu-2023", description="规则集 (rule set id, id@version or sha256)")
     as_of: dt.date | None = Field(default=None, description="评估基准日，默认今天")
-    dataset: int | None = Field(default=None, description="取分区与企业数据的数据集，默认最新含分区的数据集")
+    dataset: int | None = Field(default=None, ge=1, le=MAX_ID,
+                                description="取分区与企业数据的数据集，默认最新含分区的数据集")
     crs: str | None = Field(default=None, description="坐标系，默认 CRS84 (经纬度)；如 EPSG:4544")
 
 

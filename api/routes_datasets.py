@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse
 
-from api.deps import Analyst, Conn, Reader
+from api.deps import Analyst, Conn, Reader, RowId
 from api.errors import ApiError
 from api.settings import ApiSettings
 from api.store import repository as repo
@@ -152,7 +152,7 @@ def list_datasets(conn: Conn, _user: Reader) -> dict[str, Any]:
 
 
 @router.get("/datasets/{dataset_id}", summary="数据集 (one dataset)")
-def get_dataset(dataset_id: int, conn: Conn, _user: Reader) -> dict[str, Any]:
+def get_dataset(dataset_id: RowId, conn: Conn, _user: Reader) -> dict[str, Any]:
     """One dataset: its source files and hashes, counts, warnings, who imported it and when."""
     from api.store.evaluations import list_runs
 

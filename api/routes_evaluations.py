@@ -15,7 +15,7 @@ from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, Field
 
-from api.deps import Analyst, Conn, Reader
+from api.deps import MAX_ID, Analyst, Conn, Reader, RowId
 from api.errors import ApiError
 from api.store import evaluations as ev
 
@@ -29,7 +29,7 @@ EXPORT_FORMATS = {"json": "application/json", "geojson": "application/geo+json",
 class EvaluationRequest(BaseModel):
     """What to evaluate: a stored dataset, a rule set (id, ``id@version`` or sha256) and the as-of date."""
 
-    dataset: int = Field(description="数据集编号 (dataset id)")
+    dataset: int = Field(ge=1, le=MAX_ID, description="数据集编号 (dataset id)")
     ruleset: str = Field(default="chengdu-2023", description="规则集 (rule set id, id@version or sha256)")
     as_of: dt.date | None = Field(default=None, description="评估基准日，默认今天 (as-of date; default today)")
     wait: bool = Field(default=False, description="同步等待完成 (run synchronously and return the finished run)")
@@ -72,13 +72,14 @@ def _run_links(request: Request, run_id: int) -> dict[str, str]:
 
 
 @router.get("/evaluations", summary="评估列表 (runs)")
-def list_evaluations(conn: Conn, _user: Reader, dataset: int | None = None) -> dict[str, Any]:
+def list_evaluations(conn: Conn, _user: Reader,
+                     dataset: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None) -> dict[str, Any]:
     """Runs, newest first (optionally of one dataset)."""
     return {"evaluations": ev.list_runs(conn, dataset)}
 
 
 @router.get("/evaluations/{run_id}", summary="评估概要 (run summary)")
-def get_evaluation(run_id: int, request: Request, conn: Conn, _user: Reader) -> dict[str, Any]:
+def get_evaluation(run_id: RowId, request: Request, conn: Conn, _user: Reader) -> dict[str, Any]:
     """Status (queued/running/done/failed), progress 0–1, summary, rule set and links."""
     run = ev.get_run(conn, run_id)
     run["links"] = _run_links(request, run_id)
@@ -92,7 +93,7 @@ def _values(raw: str | None) -> list[str] | None:
 
 @router.get("/evaluations/{run_id}/verdicts", summary="评估结论 (verdicts)")
 def get_verdicts(
-    run_id: int, conn: Conn, _user: Reader,
+    run_id: RowId, conn: Conn, _user: Reader,
     rule: Annotated[str | None, Query(description="规则编号，逗号分隔")] = None,
     status: Annotated[str | None, Query(description="状态，逗号分隔：fail,warn,…")] = None,
     district: Annotated[str | None, Query(description="区(市)县")] = None,
@@ -100,7 +101,7 @@ def get_verdicts(
     level: Annotated[str | None, Query(pattern="^(parcel|enterprise)$")] = None,
     subject: Annotated[str | None, Query(description="宗地或企业编号")] = None,
     limit: Annotated[int, Query(ge=1, le=10000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> dict[str, Any]:
     """A page of verdicts filtered by rule, status, district, park, level and subject."""
     ev.get_run(conn, run_id)
@@ -111,7 +112,7 @@ def get_verdicts(
             "verdicts": rows}
 
 
-def _cached_file(request: Request, run_id: int, suffix: str, build: Any) -> Path:
+def _cached_file(request: Request, run_id: RowId, suffix: str, build: Any) -> Path:
     """A run's export in ``<data_dir>/exports`` (runs are immutable once done, so a file stays valid)."""
     settings = request.app.state.settings
     folder = Path(settings.data_dir) / "exports" / _store_key(request)
@@ -141,7 +142,7 @@ def _done_result(request: Request, run_id: int) -> Any:
 
 
 @router.get("/evaluations/{run_id}/export.{fmt}", summary="导出评估结果 (export: json/geojson/gpkg/csv/xlsx)")
-def export_run(run_id: int, fmt: str, request: Request, _user: Reader) -> FileResponse:
+def export_run(run_id: RowId, fmt: str, request: Request, _user: Reader) -> FileResponse:
     """The run's result as a file: JSON, GeoJSON, GeoPackage, CSV (UTF-8 BOM) or XLSX (Chinese headers)."""
     if fmt not in EXPORT_FORMATS:
         raise ApiError(400, "unsupported_format", f"不支持的导出格式 '{fmt}' (unsupported export format)",
@@ -155,7 +156,7 @@ def export_run(run_id: int, fmt: str, request: Request, _user: Reader) -> FileRe
 
 
 @router.get("/evaluations/{run_id}/map", summary="合规地图 (compliance map, HTML)")
-def run_map(run_id: int, request: Request, _user: Reader) -> FileResponse:
+def run_map(run_id: RowId, request: Request, _user: Reader) -> FileResponse:
     """The run's compliance map as one self-contained HTML page (works offline)."""
     from gis.maps import save_compliance_map
 

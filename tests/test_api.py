@@ -75,13 +75,18 @@ def test_landing_conformance_openapi(client):
 
 
 def test_collections_of_sample(client, sample):
-    body = client.get("/collections", headers=client.as_role("viewer")).json()
+    body = client.get(f"/collections?dataset={sample['dataset']}", headers=client.as_role("viewer")).json()
     ids = [c["id"] for c in body["collections"]]
     assert ids[:2] == ["parcels", "enterprises"]
     assert {"zone_red_line", "zone_parks", "zone_ring", "zone_districts"} <= set(ids)
     parcels = next(c for c in body["collections"] if c["id"] == "parcels")
     minx, miny, maxx, maxy = parcels["extent"]["spatial"]["bbox"][0]
     assert 103 < minx < maxx < 105 and 30 < miny < maxy < 31.5  # Chengdu, in CRS84
+    # The same collections under the dataset's own OGC root, with links that stay under it.
+    own = client.get(f"/datasets/{sample['dataset']}/ogc/collections", headers=client.as_role("viewer")).json()
+    assert [c["id"] for c in own["collections"]] == ids
+    items_href = own["collections"][0]["links"][1]["href"]
+    assert items_href.endswith(f"/datasets/{sample['dataset']}/ogc/collections/parcels/items")
 
 
 def test_items_paging_and_links(client, sample):
@@ -172,6 +177,9 @@ def test_bbox_on_tiny_dataset(client, tiny_files):
     ("/evaluations/999999/export.csv", "not_found"),
     ("/rulesets/no-such-ruleset", "not_found"),
     ("/no/such/path", "not_found"),
+    ("/datasets/99999999999999999999999", "invalid_parameter"),  # beyond a database integer
+    ("/collections/parcels/items?offset=99999999999999999999", "invalid_parameter"),
+    ("/collections/parcels/items?run=99999999999999999999", "invalid_parameter"),
 ])
 def test_bad_requests_get_4xx_json(client, sample, url, code):
     r = client.get(url, headers=client.as_role("viewer"))
@@ -181,7 +189,7 @@ def test_bad_requests_get_4xx_json(client, sample, url, code):
 
 def test_zone_and_enterprise_collections(client, sample):
     h = client.as_role("viewer")
-    parks = client.get("/collections/zone_parks/items?limit=100", headers=h).json()
+    parks = client.get(f"/collections/zone_parks/items?limit=100&dataset={sample['dataset']}", headers=h).json()
     with_ids = {f["properties"]["park_id"] for f in parks["features"]}
     assert parks["numberMatched"] == len(gpd.read_file(DATA_DIR / "zones.gpkg", layer="parks")) == len(with_ids)
     ent = client.get(f"/collections/enterprises/items?limit=5&dataset={sample['dataset']}", headers=h).json()
@@ -302,6 +310,8 @@ def test_evaluation_bad_inputs(client, sample):
     assert r.status_code == 400 and r.json()["details"][0]["field"] == "as_of"
     r = client.post("/evaluations", content=b"{not json", headers={**h, "Content-Type": "application/json"})
     assert r.status_code == 400
+    r = client.post("/evaluations", content=b'{"dataset": 1e309}', headers={**h, "Content-Type": "application/json"})
+    assert r.status_code == 400 and r.json()["details"][0]["input"] == "inf"
 
 
 def test_verdict_filters(client, sample, store):
@@ -388,7 +398,7 @@ def test_check_one_parcel(client, sample):
     assert far["value"] == pytest.approx(0.5, rel=1e-3) and far["status"] == "fail"
     assert body["status"] == "fail" and body["acceptable"] is False and "far.bounds" in body["failing_rules"]
     ok = _feature({"parcel_id": "NEW-2", "land_use": "1001", "floor_area_m2": 25000, "status": "built"}, bounds)
-    body = client.post("/check", json={"feature": ok, "as_of": "2025-06-30"},
+    body = client.post("/check", json={"feature": ok, "as_of": "2025-06-30", "dataset": sample["dataset"]},
                        headers=client.as_role("viewer")).json()
     assert next(v for v in body["parcel"]["verdicts"] if v["rule"] == "far.bounds")["status"] == "pass"
 
