@@ -7,6 +7,7 @@ import datetime as dt
 import os
 import tempfile
 import threading
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Annotated, Any
@@ -39,7 +40,8 @@ def setup(app: FastAPI) -> None:
     """Give the app its evaluation worker pool (shut down with the app)."""
     app.state.evaluation_pool = ThreadPoolExecutor(max_workers=max(1, app.state.settings.evaluate_workers),
                                                    thread_name_prefix="mujun-eval")
-    app.state.export_lock = threading.Lock()
+    app.state.export_lock = threading.RLock()
+    app.state.result_cache = OrderedDict()
     app.router.on_shutdown.append(lambda: app.state.evaluation_pool.shutdown(wait=False, cancel_futures=True))
 
 
@@ -137,8 +139,19 @@ def _store_key(request: Request) -> str:
 
 
 def _done_result(request: Request, run_id: int) -> Any:
+    """The rebuilt result of a finished run; the last few are kept in memory (exports come in bursts)."""
+    cache: OrderedDict[int, Any] = request.app.state.result_cache
+    with request.app.state.export_lock:
+        if run_id in cache:
+            cache.move_to_end(run_id)
+            return cache[run_id]
     with request.app.state.engine.connect() as conn:
-        return ev.result_from_store(conn, run_id)
+        result = ev.result_from_store(conn, run_id)
+    with request.app.state.export_lock:
+        cache[run_id] = result
+        while len(cache) > 2:
+            cache.popitem(last=False)
+    return result
 
 
 @router.get("/evaluations/{run_id}/export.{fmt}", summary="导出评估结果 (export: json/geojson/gpkg/csv/xlsx)")
