@@ -227,4 +227,3 @@ def test_cli_import_users_and_dedup(store, tiny_files, tmp_path):
     with store.engine.connect() as conn:
         assert user_for_token(conn, token) == {"id": user_for_token(conn, token)["id"], "name": "cli-user",
                                                "role": "analyst"}
-    assert _mujun(store, "users", "add", "cli-x", "--role", "boss").returncode == 2
