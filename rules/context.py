@@ -40,6 +40,13 @@ _TRUE = {"true", "1", "yes", "y", "t", "是"}
 _FALSE = {"false", "0", "no", "n", "f", "否"}
 
 
+def _by_distinct(series: pd.Series, func, default):
+    """Apply ``func`` to each distinct value once and spread the results (a column has few distinct codes)."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    mapped = np.array([func(u) for u in uniques.tolist()] + [default], dtype=object)
+    return mapped[codes]  # code -1 (empty cell) picks the default
+
+
 def _bools(series: pd.Series | None, n: int) -> tuple[np.ndarray, np.ndarray]:
     """(value, known) arrays; unknown where the cell is empty."""
     if series is None:
@@ -47,15 +54,21 @@ def _bools(series: pd.Series | None, n: int) -> tuple[np.ndarray, np.ndarray]:
     if pd.api.types.is_bool_dtype(series.dtype):
         known = series.notna().to_numpy()
         return series.fillna(False).to_numpy(dtype=bool), known
-    text = series.astype("string").str.strip().str.lower()
-    true = text.isin(_TRUE).fillna(False).to_numpy(dtype=bool)
-    false = text.isin(_FALSE).fillna(False).to_numpy(dtype=bool)
-    return true, true | false
+    word = _by_distinct(series, lambda v: str(v).strip().lower(), "")
+    true = np.isin(word, list(_TRUE))
+    return true, true | np.isin(word, list(_FALSE))
+
+
+def _strip(value: object) -> str | None:
+    text = str(value).strip()
+    return text or None
 
 
 def _text(series: pd.Series | None, n: int) -> np.ndarray:
     if series is None:
         return np.full(n, None, dtype=object)
+    if series.nunique(dropna=True) <= 100_000:
+        return _by_distinct(series, _strip, None)
     s = series.astype("string").str.strip()
     s = s.mask(s == "")
     return s.astype(object).where(s.notna(), None).to_numpy(dtype=object)
@@ -100,8 +113,14 @@ class Context:
         return _bools(self.column(name), self.n)
 
     def text(self, name: str) -> np.ndarray:
-        """A text parcel column as an object array (None = unknown)."""
-        return _text(self.column(name), self.n)
+        """A text parcel column as an object array (None = unknown), read once per run."""
+        if name not in self._texts:
+            self._texts[name] = _text(self.column(name), self.n)
+        return self._texts[name]
+
+    @cached_property
+    def _texts(self) -> dict[str, np.ndarray]:
+        return {}
 
     @cached_property
     def ids(self) -> np.ndarray:
@@ -122,11 +141,14 @@ class Context:
     def is_industrial_code(self, codes: np.ndarray) -> np.ndarray:
         """True where a 用地分类 code is industrial under the rule set (False for empty codes)."""
         spec = self.params.industrial_land_use
-        s = pd.Series(codes, dtype="string").str.strip().str.upper()
-        hit = s.isin([c.upper() for c in spec.exact])
-        for prefix in spec.prefixes:
-            hit |= s.str.startswith(prefix.upper())
-        return hit.fillna(False).to_numpy(dtype=bool)
+        exact = {c.upper() for c in spec.exact}
+        prefixes = tuple(p.upper() for p in spec.prefixes)
+
+        def industrial(code: object) -> bool:
+            text = str(code).strip().upper()
+            return text in exact or (bool(prefixes) and text.startswith(prefixes))
+
+        return _by_distinct(pd.Series(codes, dtype=object), industrial, False).astype(bool)
 
     @cached_property
     def land_use_known(self) -> np.ndarray:

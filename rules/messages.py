@@ -14,6 +14,7 @@ from string import Formatter
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 MISSING_TEXT = "—"
 _formatter = Formatter()
@@ -56,6 +57,11 @@ def _format_array(values: np.ndarray, spec: str) -> np.ndarray:
             out[~nan] = list(map(fmt, finite.tolist()))
         out[nan] = MISSING_TEXT
         return out
+    if not spec:
+        # Text fields (names, dates already as text): pass through, marking the unknown.
+        out[:] = values
+        out[pd.isna(values)] = MISSING_TEXT
+        return out
     out[:] = [_format_one(v, spec) for v in values.tolist()]
     return out
 
@@ -68,6 +74,7 @@ def render(template: str, n: int, variables: dict[str, Any]) -> np.ndarray | str
     Examples
     --------
     >>> import numpy as np
+import pandas as pd
     >>> render("容积率 {far:.2f}，下限 {min:.1f}", 2, {"far": np.array([1.0, 2.5]), "min": 2.0}).tolist()
     ['容积率 1.00，下限 2.0', '容积率 2.50，下限 2.0']
     """

@@ -440,37 +440,25 @@ def low_efficiency(ctx: Context, rule: RuleSpec) -> Outcome:
         np.isnan(coverage),
     )
     reasons = np.full(ctx.n, "", dtype=object)
-    reasons = np.where(
-        low_tax,
-        reasons
-        + "亩均税收低于目标的"
-        + f"{p.tax_share_of_target:.0%}（"
-        + _num_txt(tax, ".1f")
-        + f" < {tax_floor:.1f} 万元/亩）；",
-        reasons,
-    )
-    reasons = np.where(
-        low_far,
-        reasons + "容积率低于下限（" + _num_txt(far, ".2f") + " < " + _num_txt(far_min, ".1f") + "）；",
-        reasons,
-    )
-    reasons = np.where(
-        low_cov,
-        reasons + "建筑系数低于 " + f"{p.coverage_min:.0%}（" + _num_txt(coverage * 100, ".0f") + "%）；",
-        reasons,
-    )
-    code = np.where(low_tax, "tax", "").astype(object)
-    code = np.where(low_far, code + np.where(code != "", "+", "") + "far", code)
-    code = np.where(low_cov, code + np.where(code != "", "+", "") + "coverage", code)
+    share_txt = f"{p.tax_share_of_target:.0%}"
+    _append(reasons, low_tax, "亩均税收低于目标的", share_txt, "（", (tax, ".1f"), f" < {tax_floor:.1f} 万元/亩）；")
+    _append(reasons, low_far, "容积率低于下限（", (far, ".2f"), " < ", (far_min, ".1f"), "）；")
+    _append(reasons, low_cov, f"建筑系数低于 {p.coverage_min:.0%}（", (coverage * 100, ".0f"), "%）；")
+    code = np.full(ctx.n, "", dtype=object)
+    _append(code, low_tax, "tax")
+    _append(code, low_far & low_tax, "+")
+    _append(code, low_far, "far")
+    _append(code, low_cov & (low_tax | low_far), "+")
+    _append(code, low_cov, "coverage")
     old = ctx.dates("transfer_date") < np.datetime64(pd.Timestamp(p.reform_date), "ns")
     routes_txt = (
         "供给侧结构性改革前供应，支持通过" + "、".join(p.disposal_routes) + "等方式处置" if p.disposal_routes else ""
     )
     routes = np.where(old, routes_txt, "").astype(object)
     missing = np.full(ctx.n, "", dtype=object)
-    missing = np.where(unknown_tax, missing + "亩均税收 ", missing)
-    missing = np.where(unknown_far, missing + "容积率 ", missing)
-    missing = np.where(unknown_cov, missing + "建筑系数 ", missing)
+    _append(missing, unknown_tax, "亩均税收 ")
+    _append(missing, unknown_far, "容积率 ")
+    _append(missing, unknown_cov, "建筑系数 ")
     thr = {"tax_per_mu_min": tax_floor, "coverage_min": p.coverage_min, "far_min": "见 far.bounds"}
     status = ctx.status
     out.case(~ctx.land_use_known, "missing_data", _MISSING_LAND_USE)
@@ -493,6 +481,26 @@ def low_efficiency(ctx: Context, rule: RuleSpec) -> Outcome:
     )
     out.rest("pass", "pass", value=tax, threshold=thr, tax=tax, far=far, coverage=coverage)
     return out.finish()
+
+
+def _append(texts: np.ndarray, mask: np.ndarray, *pieces: str | tuple[np.ndarray, str]) -> np.ndarray:
+    """Append ``pieces`` to ``texts`` (in place) where ``mask`` holds; a ``(values, spec)`` piece is a number.
+
+    Only the masked rows are formatted and joined, so building the text of a few failing parcels among a
+    million costs little.
+    """
+    idx = np.flatnonzero(mask)
+    if len(idx) == 0:
+        return texts
+    sub = texts[idx]
+    for piece in pieces:
+        if isinstance(piece, tuple):
+            values, spec = piece
+            sub = sub + _num_txt(np.asarray(values, dtype=float)[idx], spec)
+        else:
+            sub = sub + piece
+    texts[idx] = sub
+    return texts
 
 
 def _num_txt(values: np.ndarray, spec: str) -> np.ndarray:
@@ -558,7 +566,7 @@ def standard_land_required(ctx: Context, rule: RuleSpec) -> Outcome:
     missing = np.full(ctx.n, "", dtype=object)
     for col, label in _COMMITMENTS.items():
         v = ctx.num(col)
-        missing = np.where(np.isnan(v) | (v <= 0), missing + label + " ", missing)
+        _append(missing, np.isnan(v) | (v <= 0), label + " ")
     out.case(missing != "", "fail", "missing_commitments", code="missing_commitments", threshold=thr, missing=missing)
     out.rest("pass", "pass", threshold=thr, transfer_date=td)
     return out.finish()
@@ -587,13 +595,8 @@ def standard_land_performance(ctx: Context, rule: RuleSpec) -> Outcome:
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.full(ctx.n, np.inf)
         for label, (a, c) in actual.items():
-            short = a < c
-            shortfalls = np.where(
-                short,
-                shortfalls + label + " " + _num_txt(a, ".1f") + " < 约定 " + _num_txt(c, ".1f") + "；",
-                shortfalls,
-            )
-            missing = np.where(np.isnan(a) | np.isnan(c), missing + label + " ", missing)
+            _append(shortfalls, std & (a < c), label + " ", (a, ".1f"), " < 约定 ", (c, ".1f"), "；")
+            _append(missing, np.isnan(a) | np.isnan(c), label + " ")
             ratio = np.fmin(ratio, np.where(c > 0, a / c, np.nan))
     ratio[np.isinf(ratio)] = np.nan
     out.case(~std, "not_applicable", "not_standard_land")
@@ -668,7 +671,8 @@ def industry_restricted(ctx: Context, rule: RuleSpec) -> Outcome:
         for prefix in prefixes:
             hit |= codes.str.startswith(prefix.upper()).fillna(False).to_numpy(dtype=bool)
         on_parcel = ctx.occupant_flags(hit)
-        parcel_names = np.where(on_parcel, np.where(parcel_names == "", name, parcel_names + "、" + name), parcel_names)
+        _append(parcel_names, on_parcel & (parcel_names != ""), "、")
+        _append(parcel_names, on_parcel, name)
     has_restricted = parcel_names != ""
     unknown_code = ctx.occupant_flags(codes.isna().to_numpy(dtype=bool))
     status = ctx.status
@@ -720,7 +724,7 @@ def straddles(ctx: Context, rule: RuleSpec) -> Outcome:
         if share is None:
             continue
         hit = (share >= lo) & (share <= hi)
-        detail = np.where(hit, detail + f"{label} " + _num_txt(share * 100, ".0f") + "%；", detail)
+        _append(detail, hit, f"{label} ", (share * 100, ".0f"), "%；")
         first_share = np.where(hit & np.isnan(first_share), share, first_share)
     overlap = np.zeros(ctx.n)
     red, blue = ctx.layer("red_line"), ctx.layer("blue_line")
