@@ -163,99 +163,106 @@ def write_csv(result: EvaluationResult, path: Path) -> None:
 
 
 def write_xlsx(result: EvaluationResult, path: Path) -> None:
-    """The XLSX report: 汇总 (indicators against targets), 宗地, 核查结论, 企业, 汇总指标 — Chinese headers, frozen."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill
+    """The XLSX report: 汇总 (indicators against targets), 宗地, 核查结论, 企业, 汇总指标 — Chinese headers, frozen.
 
-    wb = Workbook()
-    bold = Font(bold=True)
-    head_fill = PatternFill("solid", fgColor="DDEBF7")
-    ws = wb.active
-    ws.title = "汇总"
-    s = result.summary
-    rows: list[list[Any]] = [
-        ["成都市工业用地合规评估报告"],
-        ["规则集", f"{result.ruleset.get('id')} {result.ruleset.get('version')}"],
-        ["评估基准日", result.as_of.isoformat()],
-        ["宗地数", s["parcels"]],
-        ["宗地面积（亩）", round(s.get("area_mu") or 0, 1)],
-        [],
-        ["总体结论", "宗地数"],
-    ]
-    rows += [[STATUS_LABELS.get(k, k), v] for k, v in s["by_status"].items()]
-    rows += [[], ["全市指标", "测算值", "目标", "结论", "说明"]]
-    city = result.aggregates[result.aggregates["scope"] == "city"] if not result.aggregates.empty else pd.DataFrame()
-    for row in records(city):
-        thr = row.get("threshold") or {}
-        rows.append(
-            [
-                row["rule"] + (f"（{row['code']}）" if row.get("code") else ""),
-                row.get("value"),
-                thr.get("min"),
-                STATUS_LABELS.get(row["status"], row["status"]),
-                row.get("message"),
-            ]
-        )
-    rows += [[], ["规则", "不合规", "预警", "数据缺失", "合规", "豁免", "不适用"]]
-    for rule, counts in s["by_rule"].items():
-        rows.append(
-            [rule] + [counts.get(k, 0) for k in ("fail", "warn", "missing_data", "pass", "exempt", "not_applicable")]
-        )
-    for r in rows:
-        ws.append(r)
-    ws["A1"].font = Font(bold=True, size=14)
-    for col, width in zip("ABCDEFG", (28, 16, 12, 12, 60, 10, 10), strict=True):
-        ws.column_dimensions[col].width = width
+    Written with XlsxWriter in constant-memory mode, row by row: fast for a hundred thousand verdicts, and
+    it opens cleanly in Excel and WPS.
+    """
+    import xlsxwriter
 
-    def sheet(title: str, frame: pd.DataFrame, widths: dict[str, int] | None = None) -> None:
-        sh = wb.create_sheet(title)
-        cols = list(frame.columns)
-        sh.append([HEADERS.get(c, c) for c in cols])
-        for cell in sh[1]:
-            cell.font = bold
-            cell.fill = head_fill
-            cell.alignment = Alignment(wrap_text=True, vertical="center")
-        values = frame.astype(object).where(frame.notna(), None).to_numpy().tolist()
-        for r in values:
-            sh.append([_clean(v) if not isinstance(v, (dict, list)) else json.dumps(v, ensure_ascii=False) for v in r])
-        sh.freeze_panes = "A2"
-        sh.auto_filter.ref = sh.dimensions
-        for i, c in enumerate(cols, start=1):
-            letter = sh.cell(row=1, column=i).column_letter
-            sh.column_dimensions[letter].width = (widths or {}).get(c, max(10, min(40, len(HEADERS.get(c, c)) * 2 + 2)))
-
-    parcels = pd.DataFrame(result.parcels.drop(columns="geometry"))
-    keep = [
-        "parcel_id",
-        "area_m2",
-        "area_mu",
-        "land_use",
-        "district",
-        "park_id",
-        "zone",
-        "inside_ring",
-        "far",
-        "status",
-    ]
-    parcels = parcels[[c for c in keep if c in parcels.columns]].copy()
-    parcels["zone"] = parcels["zone"].map(ZONE_LABELS)
-    parcels["status"] = parcels["status"].map(STATUS_LABELS)
-    sheet("宗地", parcels)
-    verdicts = verdict_table(result)
-    verdicts["status"] = verdicts["status"].map(STATUS_LABELS)
-    sheet("核查结论", verdicts, {"message": 70, "citation": 50, "threshold": 30})
-    if not result.enterprises.empty:
-        ent = result.enterprises.copy()
-        if "status" in ent:
-            ent["status"] = ent["status"].map(STATUS_LABELS)
-        sheet("企业", ent)
-    agg = result.aggregates.copy()
-    if not agg.empty:
-        agg["threshold"] = _threshold_text(agg["threshold"])
-        agg["status"] = agg["status"].map(STATUS_LABELS)
-    sheet("汇总指标", agg, {"message": 70, "citation": 50})
     with _atomic(path) as tmp:
-        wb.save(tmp)
+        wb = xlsxwriter.Workbook(str(tmp), {"constant_memory": True, "nan_inf_to_errors": True})
+        head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "text_wrap": True, "valign": "vcenter"})
+        title = wb.add_format({"bold": True, "font_size": 14})
+        ws = wb.add_worksheet("汇总")
+        for col, width in enumerate((30, 16, 12, 12, 70, 10, 10)):
+            ws.set_column(col, col, width)
+        s = result.summary
+        rows: list[tuple[list[Any], Any]] = [
+            (["成都市工业用地合规评估报告"], title),
+            (["规则集", f"{result.ruleset.get('id')} {result.ruleset.get('version')}"], None),
+            (["评估基准日", result.as_of.isoformat()], None),
+            (["宗地数", s["parcels"]], None),
+            (["宗地面积（亩）", round(s.get("area_mu") or 0, 1)], None),
+            ([], None),
+            (["总体结论", "宗地数"], head),
+        ]
+        rows += [([STATUS_LABELS.get(k, k), v], None) for k, v in s["by_status"].items()]
+        rows += [([], None), (["全市指标", "测算值", "目标", "结论", "说明"], head)]
+        city = result.aggregates[result.aggregates["scope"] == "city"] if not result.aggregates.empty else None
+        for row in records(city) if city is not None else []:
+            thr = row.get("threshold") or {}
+            value = row.get("value")
+            label = row["rule"] + (f"（{row['code']}）" if row.get("code") else "")
+            status = STATUS_LABELS.get(row["status"], row["status"])
+            rows.append(
+                (
+                    [
+                        label,
+                        round(value, 4) if isinstance(value, float) else value,
+                        thr.get("min"),
+                        status,
+                        row.get("message"),
+                    ],
+                    None,
+                )
+            )
+        rows += [([], None), (["规则", "不合规", "预警", "数据缺失", "合规", "豁免", "不适用"], head)]
+        order = ("fail", "warn", "missing_data", "pass", "exempt", "not_applicable")
+        rows += [([rule] + [counts.get(k, 0) for k in order], None) for rule, counts in s["by_rule"].items()]
+        for i, (values, fmt) in enumerate(rows):
+            ws.write_row(i, 0, values, fmt)
+
+        def sheet(name: str, frame: pd.DataFrame, widths: dict[str, int] | None = None) -> None:
+            sh = wb.add_worksheet(name)
+            cols = list(frame.columns)
+            for i, c in enumerate(cols):
+                sh.set_column(i, i, (widths or {}).get(c, max(10, min(40, len(HEADERS.get(c, c)) * 2 + 2))))
+            sh.freeze_panes(1, 0)
+            sh.autofilter(0, 0, max(len(frame), 1), max(len(cols) - 1, 0))
+            sh.write_row(0, 0, [HEADERS.get(c, c) for c in cols], head)
+            values = frame.astype(object).where(frame.notna(), None).to_numpy().tolist()
+            for r, row in enumerate(values, start=1):
+                sh.write_row(r, 0, [_cell(v) for v in row])
+
+        parcels = pd.DataFrame(result.parcels.drop(columns="geometry"))
+        keep = [
+            "parcel_id",
+            "area_m2",
+            "area_mu",
+            "land_use",
+            "district",
+            "park_id",
+            "zone",
+            "inside_ring",
+            "far",
+            "status",
+        ]
+        parcels = parcels[[c for c in keep if c in parcels.columns]].copy()
+        parcels["zone"] = parcels["zone"].map(ZONE_LABELS)
+        parcels["status"] = parcels["status"].astype(object).map(STATUS_LABELS)
+        sheet("宗地", parcels)
+        verdicts = verdict_table(result)
+        verdicts["status"] = verdicts["status"].map(STATUS_LABELS)
+        sheet("核查结论", verdicts, {"message": 70, "citation": 50, "threshold": 30})
+        if not result.enterprises.empty:
+            ent = result.enterprises.copy()
+            if "status" in ent:
+                ent["status"] = ent["status"].map(STATUS_LABELS)
+            sheet("企业", ent)
+        agg = result.aggregates.copy()
+        if not agg.empty:
+            agg["threshold"] = _threshold_text(agg["threshold"])
+            agg["status"] = agg["status"].map(STATUS_LABELS)
+        sheet("汇总指标", agg, {"message": 70, "citation": 50})
+        wb.close()
+
+
+def _cell(value: Any) -> Any:
+    """A value XlsxWriter writes as it should appear (NaN empty, dicts as JSON, numpy as Python)."""
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    return _clean(value)
 
 
 WRITERS: dict[str, Callable[[EvaluationResult, Path], None]] = {
