@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import RedirectResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import openapi30
@@ -15,8 +17,14 @@ from api.errors import ApiError, error_body, register_error_handlers
 from api.settings import Settings, get_settings
 from api.store.engine import get_engine
 
-_ROUTER_MODULES = ("api.ogc", "api.routes_datasets", "api.routes_rulesets", "api.routes_evaluations",
-                   "api.routes_check", "api.routes_admin")
+_ROUTER_MODULES = (
+    "api.ogc",
+    "api.routes_datasets",
+    "api.routes_rulesets",
+    "api.routes_evaluations",
+    "api.routes_check",
+    "api.routes_admin",
+)
 
 
 class BodyLimitMiddleware:
@@ -63,25 +71,35 @@ class BodyLimitMiddleware:
 
 
 def _too_large_message(limit: int) -> str:
-    return (f"上传内容超过 {limit / 1e6:.0f} MB 上限 (upload larger than the {limit / 1e6:.0f} MB limit); "
-            "请拆分文件或调整 MUJUN_MAX_UPLOAD_MB")
+    return (
+        f"上传内容超过 {limit / 1e6:.0f} MB 上限 (upload larger than the {limit / 1e6:.0f} MB limit); "
+        "请拆分文件或调整 MUJUN_MAX_UPLOAD_MB"
+    )
 
 
 async def _too_large(send: Send, limit: int) -> None:
     import json
 
-    body = json.dumps(error_body("payload_too_large", _too_large_message(limit),
-                                 [{"limit_bytes": limit}]), ensure_ascii=False).encode()
-    await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode()), (b"connection", b"close")]})
+    body = json.dumps(
+        error_body("payload_too_large", _too_large_message(limit), [{"limit_bytes": limit}]), ensure_ascii=False
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema is None:
-        doc = get_openapi(title=app.title, version=app.version, description=app.description,
-                          routes=app.routes)
+        doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
         app.openapi_schema = openapi30.downgrade(doc)
     return app.openapi_schema
 
@@ -97,7 +115,7 @@ def create_app(settings: Settings | None = None, *, routers: Sequence[APIRouter]
         version="0.1.0",
         description="成都工业用地合规评估：OGC API – Features、数据集、规则集、评估与导出",
         openapi_url="/api",
-        docs_url="/api.html",
+        docs_url=None,  # served below from local files: the bureau's intranet has no CDN
         redoc_url=None,
     )
     app.state.settings = settings
@@ -116,7 +134,48 @@ def create_app(settings: Settings | None = None, *, routers: Sequence[APIRouter]
     if web is not None and hasattr(web, "register"):
         web.register(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    _offline_docs(app)
+    if web is not None:
+        app.add_middleware(_BrowserHomeMiddleware)
     return app
+
+
+def _offline_docs(app: FastAPI) -> None:
+    """Swagger UI at ``/api.html`` with its script and stylesheet from the fastapi-offline package."""
+    import fastapi_offline
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.staticfiles import StaticFiles
+
+    assets = Path(fastapi_offline.__file__).parent / "static"
+    app.mount("/static/apidocs", StaticFiles(directory=assets), name="apidocs")
+
+    @app.get("/api.html", include_in_schema=False)
+    def api_docs() -> Any:
+        return get_swagger_ui_html(
+            openapi_url="/api",
+            title="亩均 mujun API",
+            swagger_js_url="/static/apidocs/swagger-ui-bundle.js",
+            swagger_css_url="/static/apidocs/swagger-ui.css",
+            swagger_favicon_url="/static/apidocs/favicon.png",
+        )
+
+
+class _BrowserHomeMiddleware:
+    """A browser opening ``/`` (asking for HTML) lands on the planners' pages; API clients get JSON."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] == "/" and scope["method"] == "GET":
+            headers = dict(scope.get("headers") or [])
+            accept = headers.get(b"accept", b"").decode("latin-1")
+            query = scope.get("query_string", b"").decode("latin-1")
+            if "text/html" in accept and "f=json" not in query:
+                response = RedirectResponse("/web/", status_code=307)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def _optional_module(name: str) -> Any:
