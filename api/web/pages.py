@@ -20,19 +20,11 @@ from api.settings import Settings
 from api.web import service
 from api.web.charts import GRADE_COLORS, bar_svg, histogram_svg
 from api.web.session import COOKIE, Forbidden, NeedsSignIn, WebUser, current_user, require_user, token_user
-from rules.result import records
+from rules.result import STATUS_LABELS, records
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 PREFIX = "/web"
 PAGE_SIZE = 50
-STATUS_LABELS = {
-    "fail": "不合规",
-    "warn": "预警",
-    "missing_data": "数据缺失",
-    "pass": "合规",
-    "exempt": "豁免",
-    "not_applicable": "不适用",
-}
 STATUS_COLORS = {
     "fail": "#d7301f",
     "warn": "#fc8d59",

@@ -74,17 +74,6 @@ class GradeParams(BaseModel):
         return self
 
 
-_FIRM_COLUMNS = {
-    "revenue_10k",
-    "tax_10k",
-    "value_added_10k",
-    "energy_tce",
-    "rd_expense_10k",
-    "employees",
-    "emission_eq",
-    "land_mu",
-    "land_m2",
-}
 
 
 @register(
