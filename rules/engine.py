@@ -84,13 +84,14 @@ def evaluate(
 
     Examples
     --------
-    >>> from gis.io import load_inputs                                   # doctest: +SKIP
-    >>> from rules.ruleset import load_ruleset                           # doctest: +SKIP
-    >>> inputs = load_inputs("data/sample_parcels/parcels.gpkg",
-    ...                      zones="data/sample_parcels/zones.gpkg")      # doctest: +SKIP
-    >>> result = evaluate(inputs, load_ruleset("chengdu-2023"), "2025-06-30")   # doctest: +SKIP
-    >>> result.summary["by_status"]                                      # doctest: +SKIP
-    {'pass': 812, 'warn': 301, 'fail': 402, 'missing_data': 85}
+    >>> from gis.io import load_inputs                                        # doctest: +SKIP
+    >>> from rules.ruleset import load_ruleset                                # doctest: +SKIP
+    >>> d = "data/sample_parcels/"                                            # doctest: +SKIP
+    >>> inputs = load_inputs(d + "parcels.gpkg", d + "enterprises.csv", d + "occupancy.csv",
+    ...                      d + "zones.gpkg", d + "land_supply.csv")         # doctest: +SKIP
+    >>> result = evaluate(inputs, load_ruleset("chengdu-2023"), "2025-06-30")  # doctest: +SKIP
+    >>> result.summary["by_status"]                                           # doctest: +SKIP
+    {'pass': 262, 'warn': 268, 'fail': 1257, 'missing_data': 13}
     """
     as_of_ts = pd.Timestamp(as_of or date.today()).normalize()
     ctx = Context(
