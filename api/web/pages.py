@@ -64,6 +64,22 @@ PARCEL_LABELS = {
     "standard_land": "标准地",
     "enterprise_id": "企业编号",
     "delay_cause": "闲置原因",
+    "site_status": "现状",
+    "planned_dev_area_m2": "应动工开发建设总面积（平方米）",
+    "developed_area_m2": "已动工开发建设面积（平方米）",
+    "total_investment_10k": "总投资额（万元）",
+    "invested_10k": "已完成投资额（万元）",
+    "halted_since": "中止开发建设日期",
+    "committed_investment_per_mu_10k": "约定亩均投资（万元/亩）",
+    "committed_revenue_per_mu_10k": "约定亩均营收（万元/亩）",
+    "committed_tax_per_mu_10k": "约定亩均税收（万元/亩）",
+    "production_due_date": "约定达产日期",
+}
+VALUE_LABELS = {
+    "site_status": {"built": "已建成", "under_construction": "在建", "vacant": "空地"},
+    "delay_cause": {"none": "无", "government": "政府原因", "force_majeure": "不可抗力"},
+    "zone": {"red_line": "工业红线区", "blue_line": "工业蓝线区"},
+    "status": STATUS_LABELS,
 }
 
 
@@ -1006,7 +1022,8 @@ def _parcel_attributes(
         **{k: v for k, v in props.items() if not k.startswith("st_") and k not in ("run_id", "dataset_id")},
         **{k: v for k, v in derived.items() if not k.startswith("st_")},
     }
-    return [(PARCEL_LABELS.get(k, k), _fmt(v)) for k, v in merged.items()]
+    labelled = {k: VALUE_LABELS[k].get(v, v) if k in VALUE_LABELS and isinstance(v, str) else v for k, v in merged.items()}
+    return [(PARCEL_LABELS.get(k, k), _fmt(v)) for k, v in labelled.items()]
 
 
 def _occupancy_frame(request: Request, dataset_id: int) -> pd.DataFrame:
