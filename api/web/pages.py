@@ -1022,7 +1022,9 @@ def _parcel_attributes(
         **{k: v for k, v in props.items() if not k.startswith("st_") and k not in ("run_id", "dataset_id")},
         **{k: v for k, v in derived.items() if not k.startswith("st_")},
     }
-    labelled = {k: VALUE_LABELS[k].get(v, v) if k in VALUE_LABELS and isinstance(v, str) else v for k, v in merged.items()}
+    labelled = {
+        k: VALUE_LABELS[k].get(v, v) if k in VALUE_LABELS and isinstance(v, str) else v for k, v in merged.items()
+    }
     return [(PARCEL_LABELS.get(k, k), _fmt(v)) for k, v in labelled.items()]
 
 
