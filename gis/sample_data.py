@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
-import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -1861,6 +1860,18 @@ def _write_set(data: dict, out_dir: Path, xlsx: bool = True) -> list[Path]:
     return written
 
 
+_CORE_XML = (
+    b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    b'<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" '
+    b'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/" '
+    b'xmlns:dcmitype="http://purl.org/dc/dcmitype/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
+    b"<dc:creator>mujun sample generator</dc:creator>"
+    b'<dcterms:created xsi:type="dcterms:W3CDTF">2025-06-30T00:00:00Z</dcterms:created>'
+    b'<dcterms:modified xsi:type="dcterms:W3CDTF">2025-06-30T00:00:00Z</dcterms:modified>'
+    b"</cp:coreProperties>"
+)
+
+
 def _write_xlsx(df: pd.DataFrame, path: Path) -> None:
     buf = io.BytesIO()
     with pd.ExcelWriter(buf, engine="openpyxl") as xw:
@@ -1879,8 +1890,11 @@ def _write_xlsx(df: pd.DataFrame, path: Path) -> None:
             fixed_info = zipfile.ZipInfo(info.filename, date_time=(2025, 6, 30, 0, 0, 0))
             fixed_info.compress_type = zipfile.ZIP_DEFLATED
             data = src.read(info.filename)
-            if info.filename == "docProps/core.xml":  # openpyxl sets <modified> to now on save
-                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2025-06-30T00:00:00Z", data)
+            if info.filename == "docProps/core.xml":
+                # openpyxl stamps <modified> with the current time, and its XML prefixes follow whatever
+                # namespaces other libraries registered with ElementTree (OWSLib registers "dct"): write a
+                # fixed document instead.
+                data = _CORE_XML
             dst.writestr(fixed_info, data)
 
 
