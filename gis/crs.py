@@ -142,8 +142,8 @@ def check_coordinates(
             unprefixed = has & ~degrees & (np.abs(x) < 1e6)
             if unprefixed.any():
                 cm = _central_meridian(crs)
-                zone = round(cm / 3) if cm is not None else None
-                code = cgcs2000_gk_epsg(zone, prefixed=False) if zone is not None else None
+                cm_zone = round(cm / 3) if cm is not None else None
+                code = cgcs2000_gk_epsg(cm_zone, prefixed=False) if cm_zone is not None else None
                 guess = f"EPSG:{code}" if code else "不带带号的高斯投影 (the same projection without prefix)"
                 problems.append(CrsError(
                     f"坐标系 {label} 的 x 应带带号前缀（8 位），但数据的 x 只有 6 位 (CRS {label} expects an "

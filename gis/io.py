@@ -8,6 +8,7 @@ comes back normalised: EPSG:4544, MultiPolygons, contract columns with fixed dty
 from __future__ import annotations
 
 import codecs
+import functools
 import hashlib
 import io as _io
 import os
@@ -828,6 +829,10 @@ def _problems_of(err: GisError) -> list[GisError]:
     return [q for p in (err.problems or [err]) for q in _problems_of(p)] if err.problems else [err]
 
 
+def _read_table_kind(path: PathLike, *, kind: str, above_scale: float) -> tuple[pd.DataFrame, LoadReport]:
+    return read_table(path, kind, above_scale_revenue_10k=above_scale)
+
+
 def load_inputs(
     parcels: PathLike,
     enterprises: PathLike | None = None,
@@ -888,7 +893,7 @@ def load_inputs(
 
     run("parcels", parcels, lambda p: read_parcels(p, crs=crs))
     for key, path in (("enterprises", enterprises), ("occupancy", occupancy), ("land_supply", land_supply)):
-        run(key, path, lambda p, k=key: read_table(p, k, above_scale_revenue_10k=above_scale_revenue_10k))
+        run(key, path, functools.partial(_read_table_kind, kind=key, above_scale=above_scale_revenue_10k))
     run("zones", zones, lambda p: read_zones(p, crs=crs))
 
     if failures:

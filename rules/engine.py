@@ -12,7 +12,7 @@ from gis.io import Inputs
 from rules.context import Context
 from rules.errors import EvaluationError
 from rules.kinds import KINDS
-from rules.kinds.base import STATUSES
+from rules.kinds.base import STATUSES, Outcome
 from rules.kinds.enterprise import firm_frame
 from rules.result import SEVERITY, EvaluationResult, status_column
 from rules.ruleset import RuleSet, RuleSpec
@@ -27,7 +27,7 @@ def _order(rules: list[RuleSpec]) -> list[RuleSpec]:
     return sorted((r for r in rules if r.enabled), key=lambda r: 0 if r.kind in _RUN_FIRST else 1)
 
 
-def _verdict_table(parts: list[tuple[str, np.ndarray, str, object, str]]) -> pd.DataFrame:
+def _verdict_table(parts: list[tuple[str, np.ndarray, str, Outcome, str]]) -> pd.DataFrame:
     """One long verdict table from ``(level, ids, rule_id, outcome, citation)`` parts, built in one go.
 
     Categorical columns get their codes directly (concatenating frames whose categories differ would fall
@@ -105,8 +105,8 @@ def evaluate(
     )
     rules = _order(ruleset.rules)
     yaml_order = {r.id: i for i, r in enumerate(ruleset.rules)}
-    parcel_parts: dict[str, tuple] = {}
-    firm_parts: list[tuple] = []
+    parcel_parts: dict[str, tuple[str, np.ndarray, str, Outcome, str]] = {}
+    firm_parts: list[tuple[str, np.ndarray, str, Outcome, str]] = []
     agg_frames: list[pd.DataFrame] = []
     parcel_status: dict[str, np.ndarray] = {}
     firm_status: list[pd.Series] = []

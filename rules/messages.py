@@ -69,14 +69,14 @@ def _format_array(values: np.ndarray, spec: str) -> np.ndarray:
 def render(template: str, n: int, variables: dict[str, Any]) -> np.ndarray | str:
     """Render ``template`` for ``n`` subjects; array variables must have length ``n``.
 
-    Returns a plain string when every field is a scalar (the same message for all), else an object array.
+        Returns a plain string when every field is a scalar (the same message for all), else an object array.
 
-    Examples
-    --------
-    >>> import numpy as np
-import pandas as pd
-    >>> render("容积率 {far:.2f}，下限 {min:.1f}", 2, {"far": np.array([1.0, 2.5]), "min": 2.0}).tolist()
-    ['容积率 1.00，下限 2.0', '容积率 2.50，下限 2.0']
+        Examples
+        --------
+        >>> import numpy as np
+    import pandas as pd
+        >>> render("容积率 {far:.2f}，下限 {min:.1f}", 2, {"far": np.array([1.0, 2.5]), "min": 2.0}).tolist()
+        ['容积率 1.00，下限 2.0', '容积率 2.50，下限 2.0']
     """
     pieces: list[Any] = []
     vector = False

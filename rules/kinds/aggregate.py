@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -64,7 +64,7 @@ def industrial_share(ctx: Context, rule: RuleSpec) -> tuple[pd.DataFrame, Outcom
     keys = _keys(["district"] * len(names) + ["city"], list(names) + [CITY])
     out = Outcome(rule, len(keys))
     thr = {"min": p.min}
-    common = dict(value=share, threshold=thr, min=p.min, industrial_mu=industrial_m2 / M2_PER_MU)
+    common: dict[str, Any] = dict(value=share, threshold=thr, min=p.min, industrial_mu=industrial_m2 / M2_PER_MU)
     out.case(np.isnan(share), "missing_data", "missing_data")
     out.case(share >= p.min, "pass", "pass", **common)
     out.rest("fail", "fail", **common)
@@ -98,6 +98,7 @@ def park_per_mu(ctx: Context, rule: RuleSpec) -> tuple[pd.DataFrame, Outcome]:
         return pd.DataFrame({"scope": ["city", "city"], "key": [CITY, CITY], "code": ["revenue", "tax"]}), out.finish()
     occ = ctx.occupants
     pidx = occ["parcel_idx"].to_numpy(dtype=np.intp)
+    assert ctx.park_id is not None  # in_park is known
     park = ctx.park_id[pidx]
     scope = np.asarray(pd.Series(ctx.occupant_firm_column("in_scope")).fillna(False), dtype=bool) & pd.notna(park)
     land = occ["land_m2"].to_numpy(dtype=float)
@@ -151,7 +152,7 @@ def park_per_mu(ctx: Context, rule: RuleSpec) -> tuple[pd.DataFrame, Outcome]:
     minimum = keys["min"].to_numpy(dtype=float)
     thr = np.array([{"min": float(m)} for m in minimum.tolist()] if len(minimum) else [], dtype=object)
     out = Outcome(rule, len(keys))
-    common = dict(
+    common: dict[str, Any] = dict(
         value=value,
         threshold=thr,
         min=minimum,
@@ -189,7 +190,7 @@ def supply_share(ctx: Context, rule: RuleSpec) -> tuple[pd.DataFrame, Outcome]:
         share = (industrial / total).to_numpy(dtype=float)
     keys = _keys(["year"] * len(total), total.index.astype(str).tolist())
     out = Outcome(rule, len(keys))
-    common = dict(
+    common: dict[str, Any] = dict(
         value=share,
         threshold={"min": p.min},
         min=p.min,

@@ -74,8 +74,6 @@ class GradeParams(BaseModel):
         return self
 
 
-
-
 @register(
     "weighted_score",
     level="enterprise",
@@ -96,7 +94,7 @@ def weighted_score(ctx: Context, rule: RuleSpec) -> tuple[np.ndarray, Outcome]:
     known = ~np.isnan(firms["revenue_10k"].to_numpy()) & ~np.isnan(firms["tax_10k"].to_numpy())
     scored = evaluated & known
     score = np.zeros(len(firms))
-    benchmarks: dict[str, float] = {}
+    benchmarks: dict[str, float | None] = {}
     for ind in p.indicators:
         num = firms[ind.numerator].to_numpy(dtype=float) if ind.numerator in firms else np.full(len(firms), np.nan)
         den = firms[ind.denominator].to_numpy(dtype=float) if ind.denominator in firms else np.full(len(firms), np.nan)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -93,7 +93,7 @@ def far_bounds(ctx: Context, rule: RuleSpec) -> Outcome:
     thr[~inside] = [thr_out]
     out.case(np.isnan(far), "missing_data", "missing_floor_area", threshold=thr)
     tol = p.tolerance
-    common = dict(value=far, threshold=thr, far=far, ring=ring, min=lo, max=hi)
+    common: dict[str, Any] = dict(value=far, threshold=thr, far=far, ring=ring, min=lo, max=hi)
     out.case(far < lo - tol, "fail", "below_min", code="below_min", **common)
     out.case(far > hi + tol, "fail", "above_max", code="above_max", **common)
     out.rest("pass", "pass", **common)
@@ -196,11 +196,12 @@ def park_blocks(ctx: Context, rule: RuleSpec) -> Outcome:
     block_mu[candidates] = overlay.block_sums(labels, ctx.area_mu[candidates])
     near = np.zeros(ctx.n, dtype=bool)
     parks = ctx.layer("parks")
+    assert parks is not None  # in_park is known, so the layer exists
     near_each = overlay.within_distance(geoms, parks.geometry.to_numpy(), prm.park_adjacent_m)
     near[candidates] = overlay.group_any(labels, near_each)
     is_block = block_mu >= prm.block_min_mu
     thr = {"gap_m": prm.block_gap_m, "min_block_mu": prm.block_min_mu, "adjacent_m": prm.park_adjacent_m}
-    info = dict(
+    info: dict[str, Any] = dict(
         value=block_mu,
         threshold=thr,
         block_mu=block_mu,
@@ -358,7 +359,7 @@ def idle_order53(ctx: Context, rule: RuleSpec) -> Outcome:
 
     # The reference date: agreed start for not-started land, halted_since for halted projects.
     ref = np.where(halted_case, halted, agreed)
-    days = (as_of - ref).astype("timedelta64[D]").astype(float)
+    days = np.asarray(as_of - ref).astype("timedelta64[D]").astype(float)
     days[np.isnat(ref)] = np.nan
     fee_date = _add_years(ref, p.fee_years)
     recover_date = _add_years(ref, p.recover_years)
