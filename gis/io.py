@@ -25,6 +25,7 @@ import pyogrio
 import shapely
 
 from gis import _validate as v
+from gis.columns import alias_renames, canonical_name
 from gis.crs import WORKING_CRS, to_working_crs
 from gis.errors import CrsError, GisError, InputFileError, ValidationError, combine
 
@@ -323,8 +324,14 @@ def _read_raw_vector(
 def _restore_truncated(
     df: pd.DataFrame, columns: Iterable[str], source: str, report: LoadReport
 ) -> pd.DataFrame:
-    """Map shapefile-truncated (10-character) field names back to contract names where unambiguous."""
+    """Map Chinese headers and shapefile-truncated (10-character) names back to contract names."""
     df = df.rename(columns=lambda c: str(c).strip())
+    columns = list(columns)
+    aliases = alias_renames(df.columns, columns)
+    if aliases:
+        report.warn(source, "按中文表头识别了这些列 (recognised these headers as contract columns)",
+                    [f"{a}→{c}" for a, c in aliases.items()])
+        df = df.rename(columns=aliases)
     wanted = [c for c in columns if len(c) > 10 and c not in df.columns]
     by_short: dict[str, list[str]] = {}
     for c in wanted:
@@ -553,16 +560,19 @@ def _decode_text_file(p: Path) -> tuple[str, str]:
 
 def _find_header(df: pd.DataFrame, required: tuple[str, ...]) -> tuple[pd.DataFrame, int]:
     """Re-head a table whose real header sits below title rows (表头上方有标题行); returns rows skipped."""
-    if all(c in df.columns.astype(str).str.strip() for c in required):
+    def named(value: object) -> str:
+        return canonical_name(value, required) or str(value).strip()
+
+    if all(c in {named(h) for h in df.columns} for c in required):
         return df, 0
-    head = df.head(10).astype("str").apply(lambda col: col.str.strip())
+    head = df.head(10).astype("str").apply(lambda col: col.map(named))
     hit = head.isin(list(required)).sum(axis=1).to_numpy()
     rows = np.flatnonzero(hit == len(required))
     if len(rows) == 0:
         return df, 0
     r = int(rows[0])
     body = df.iloc[r + 1:].reset_index(drop=True)
-    body.columns = head.iloc[r].tolist()
+    body.columns = [str(h).strip() for h in df.iloc[r].tolist()]
     return body, r + 1
 
 

@@ -168,8 +168,8 @@ def test_null_and_empty_geometries_refused(tmp_path: Path) -> None:
 
 
 def test_missing_parcel_id_column_refused(tmp_path: Path) -> None:
-    err = _refused(tmp_path, _parcels().rename(columns={"parcel_id": "宗地编号"}))
-    assert "parcel_id" in str(err) and "宗地编号" in str(err)  # says what is missing, lists what is there
+    err = _refused(tmp_path, _parcels().rename(columns={"parcel_id": "地块名"}))
+    assert "parcel_id" in str(err) and "地块名" in str(err)  # says what is missing, lists what is there
 
 
 def test_empty_and_duplicate_ids_refused_together(tmp_path: Path) -> None:
