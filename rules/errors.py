@@ -9,7 +9,7 @@ class RuleSetError(Exception):
     def __init__(self, source: str, problems: list[tuple[str, str]]):
         self.source = source
         self.problems = problems
-        lines = "\n".join(f"  - {path}: {msg}" for path, msg in problems)
+        lines = "\n".join(f"  - {path}: {msg}" if path else f"  - {msg}" for path, msg in problems)
         super().__init__(
             f"{source}: 规则集有 {len(problems)} 处问题 (rule set has {len(problems)} problem(s)):\n{lines}"
         )

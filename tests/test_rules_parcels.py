@@ -71,8 +71,10 @@ NO_RING = {"ring": layer([rect(50_000, 60_000)])}
     [
         (20_000, WHOLE_RING, "pass", None),  # 2.0 inside: lower bound inclusive
         (40_000, WHOLE_RING, "pass", None),  # 4.0 inside: upper bound inclusive
-        (19_999, WHOLE_RING, "fail", "below_min"),  # 1.9999
-        (40_001, WHOLE_RING, "fail", "above_max"),
+        (19_940, WHOLE_RING, "fail", "below_min"),  # 1.994 → 1.99 as reported
+        (40_060, WHOLE_RING, "fail", "above_max"),  # 4.006 → 4.01
+        (19_950, WHOLE_RING, "pass", None),  # 1.995 → 2.00: judged as reported (two decimals)
+        (40_040, WHOLE_RING, "pass", None),  # 4.004 → 4.00, e.g. digitising noise on a 4.0 parcel
         (12_000, NO_RING, "pass", None),  # 1.2 outside: lower bound inclusive
         (30_000, NO_RING, "pass", None),  # 3.0 outside
         (11_000, NO_RING, "fail", "below_min"),

@@ -46,7 +46,9 @@ class FarParams(_Params):
 
     inside_ring: Bounds
     outside_ring: Bounds
-    tolerance: float = Field(1e-6, ge=0)
+    # FAR is judged as planners report it, rounded to this many decimals (容积率 4.004 is "4.00", within 4.0):
+    # coordinates in degrees or a few centimetres of digitising noise must not turn a 4.00 into a failure.
+    decimals: int | None = Field(2, ge=0, le=6)
 
 
 @register(
@@ -92,10 +94,10 @@ def far_bounds(ctx: Context, rule: RuleSpec) -> Outcome:
     thr[inside] = [thr_in]
     thr[~inside] = [thr_out]
     out.case(np.isnan(far), "missing_data", "missing_floor_area", threshold=thr)
-    tol = p.tolerance
+    judged = far if p.decimals is None else np.round(far, p.decimals)
     common: dict[str, Any] = dict(value=far, threshold=thr, far=far, ring=ring, min=lo, max=hi)
-    out.case(far < lo - tol, "fail", "below_min", code="below_min", **common)
-    out.case(far > hi + tol, "fail", "above_max", code="above_max", **common)
+    out.case(judged < lo, "fail", "below_min", code="below_min", **common)
+    out.case(judged > hi, "fail", "above_max", code="above_max", **common)
     out.rest("pass", "pass", **common)
     return out.finish()
 
@@ -425,15 +427,17 @@ def low_efficiency(ctx: Context, rule: RuleSpec) -> Outcome:
     tax_floor = p.tax_share_of_target * p.tax_target
     far_min = np.full(ctx.n, np.nan)
     special, _ = ctx.flag("special_process")
+    far_decimals: int | None = None
     try:
         far_rule = ctx.ruleset.rule("far.bounds").p
+        far_decimals = far_rule.decimals
         if ctx.inside_ring is not None:
             far_min = np.where(ctx.inside_ring, far_rule.inside_ring.min, far_rule.outside_ring.min)
     except KeyError:
         pass
     far_min = np.where(special, np.nan, far_min)  # special process: FAR is not a criterion
     low_tax = tax < tax_floor
-    low_far = far < far_min - 1e-6
+    low_far = (far if far_decimals is None else np.round(far, far_decimals)) < far_min
     low_cov = coverage < p.coverage_min - 1e-9
     unknown_tax, unknown_far, unknown_cov = (
         np.isnan(tax),
