@@ -85,7 +85,9 @@ def _inputs_from_store(dataset_id: int):
 
 
 def evaluate_cmd(
-    out: Annotated[Path, typer.Option("--out", "-o", help=f"输出文件 ({'/'.join(SUFFIXES)})")],
+    out: Annotated[
+        list[Path], typer.Option("--out", "-o", help=f"输出文件 ({'/'.join(SUFFIXES)})；可重复给出多个 (repeatable)")
+    ],
     parcels: Annotated[
         Path | None, typer.Option("--parcels", "-p", help="宗地图层 (gpkg/geojson/shp/zip/fgb/parquet)")
     ] = None,
@@ -107,8 +109,9 @@ def evaluate_cmd(
     from rules.export import write_result
     from rules.ruleset import load_ruleset
 
-    if out.suffix.lower() not in SUFFIXES:
-        _fail(f"{out.name}: 不支持的输出格式 (unsupported output format); 请使用 {', '.join(SUFFIXES)}")
+    for target in out:
+        if target.suffix.lower() not in SUFFIXES:
+            _fail(f"{target.name}: 不支持的输出格式 (unsupported output format); 请使用 {', '.join(SUFFIXES)}")
     day = _parse_date(as_of)
     t0 = time.perf_counter()
     try:
@@ -153,10 +156,12 @@ def evaluate_cmd(
             bar.update(task, completed=done, description=f"评估规则 {rule_id}")
 
         result = evaluate(inputs, rs, day, progress=tick)
-    write_result(result, out)
+    for target in out:
+        write_result(result, target)
     if not quiet:
         print_summary(result)
-        out_console.print(f"已写出 (written) {out}  用时 {time.perf_counter() - t0:.1f} 秒")
+        written = "、".join(str(t) for t in out)
+        out_console.print(f"已写出 (written) {written}  用时 {time.perf_counter() - t0:.1f} 秒")
 
 
 def rules_validate(file: Annotated[Path, typer.Argument(help="规则集 YAML 文件")]) -> None:

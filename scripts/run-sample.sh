@@ -9,12 +9,9 @@ OUT=${MUJUN_OUT:-out}
 AS_OF=${MUJUN_AS_OF:-2025-06-30}
 mkdir -p "$OUT"
 .venv/bin/mujun evaluate --parcels $D/parcels.gpkg --enterprises $D/enterprises.csv --occupancy $D/occupancy.csv \
-  --zones $D/zones.gpkg --land-supply $D/land_supply.csv --as-of "$AS_OF" --out "$OUT/result.gpkg"
-for fmt in json geojson csv xlsx; do
-  .venv/bin/mujun evaluate --quiet --parcels $D/parcels.gpkg --enterprises $D/enterprises.csv \
-    --occupancy $D/occupancy.csv --zones $D/zones.gpkg --land-supply $D/land_supply.csv --as-of "$AS_OF" \
-    --out "$OUT/result.$fmt"
-done
+  --zones $D/zones.gpkg --land-supply $D/land_supply.csv --as-of "$AS_OF" \
+  --out "$OUT/result.gpkg" --out "$OUT/result.xlsx" --out "$OUT/result.json" --out "$OUT/result.geojson" \
+  --out "$OUT/result.csv"
 .venv/bin/mujun map "$OUT/result.gpkg" --out "$OUT/map.html"
 echo
 echo "结果 (results) in $OUT/: result.gpkg (QGIS), result.xlsx (Excel/WPS), result.json, result.geojson, result.csv, map.html"

@@ -239,11 +239,18 @@ def test_cli_evaluate_small_files(tmp_path):
         "2025-06-30",
         "--out",
         str(out),
+        "--out",
+        str(tmp_path / "out.csv"),
     )
     assert res.returncode == 0, res.stderr
     doc = json.loads(out.read_text(encoding="utf-8"))
     assert [p["far"] for p in doc["parcels"]] == [2.5, 1.0]
     assert "总体结论" in res.stdout and "不合规 1" in res.stdout
+    # the same run written twice: one CSV row per verdict of the JSON
+    rows = pd.read_csv(tmp_path / "out.csv")
+    assert len(rows) == sum(len(p["verdicts"]) for p in doc["parcels"]) + sum(
+        len(e["verdicts"]) for e in doc["enterprises"]
+    )
 
 
 def test_cli_evaluate_bad_input_names_the_file(tmp_path):
