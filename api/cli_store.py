@@ -59,8 +59,14 @@ def serve_command(
     import uvicorn
 
     from api.app import create_app
+    from api.store.evaluations import fail_interrupted_runs
 
-    uvicorn.run(create_app(), host=host, port=port)
+    app = create_app()
+    # This process is the only evaluation worker: runs it finds queued or running were cut off by a restart.
+    stale = fail_interrupted_runs(app.state.engine)
+    if stale:
+        typer.echo(f"上次服务停止时未完成的评估已标记为失败，请重新运行 (interrupted runs marked failed): {stale}")
+    uvicorn.run(app, host=host, port=port)
 
 
 users_app = typer.Typer(help="用户与令牌 (users and tokens)", no_args_is_help=True)

@@ -228,3 +228,19 @@ def test_cli_import_users_and_dedup(store, tiny_files, tmp_path):
     with store.engine.connect() as conn:
         assert user_for_token(conn, token) == {"id": user_for_token(conn, token)["id"], "name": "cli-user",
                                                "role": "analyst"}
+
+
+def test_runs_cut_off_by_a_restart_are_marked_failed(store, sample):
+    from api.store.evaluations import create_run, fail_interrupted_runs, get_run
+
+    t = m.EvaluationRun.__table__
+    with store.engine.begin() as conn:
+        run_id = create_run(conn, sample["dataset"], "chengdu-2023", dt.date(2025, 6, 30))
+        done_before = conn.scalar(select(func.count()).select_from(t).where(t.c.status == "done"))
+    assert run_id in fail_interrupted_runs(store.engine)
+    with store.engine.connect() as conn:
+        run = get_run(conn, run_id)
+        done_after = conn.scalar(select(func.count()).select_from(t).where(t.c.status == "done"))
+    assert run["status"] == "failed" and run["error"]["code"] == "interrupted" and "重新运行" in run["error"]["message"]
+    assert done_after == done_before  # finished runs are left alone
+    assert fail_interrupted_runs(store.engine) == []  # nothing left to mark

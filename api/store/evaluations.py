@@ -215,6 +215,25 @@ def _set(engine: Engine, run_id: int, **values: Any) -> None:
         conn.execute(update(m.EvaluationRun.__table__).where(m.EvaluationRun.id == run_id).values(**values))
 
 
+def fail_interrupted_runs(engine: Engine) -> list[int]:
+    """Mark runs left ``queued``/``running`` by a stopped server as failed (call once, before serving).
+
+    Evaluations run in the server process's thread pool, so a restart loses them; without this they would
+    show "running" for ever. Only the process that owns the worker pool (``mujun serve``) may call it.
+    """
+    t = m.EvaluationRun.__table__
+    with engine.begin() as conn:
+        ids = [r for (r,) in conn.execute(select(t.c.id).where(t.c.status.in_(("queued", "running"))))]
+        if ids:
+            conn.execute(update(t).where(t.c.id.in_(ids)).values(
+                status="failed", finished_at=m._now(),
+                error={"code": "interrupted", "message": "服务重启时评估尚未完成，请重新运行 "
+                       "(the server stopped before the run finished; run it again)", "details": []}))
+            for run_id in ids:
+                audit(conn, None, "fail", "evaluation_run", run_id, {"status": "failed", "reason": "interrupted"})
+    return ids
+
+
 def execute_run(engine: Engine, run_id: int) -> None:
     """Run a queued evaluation: load inputs from the store, evaluate, store verdicts; status → done/failed."""
     from rules.engine import evaluate
