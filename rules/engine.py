@@ -190,4 +190,5 @@ def evaluate(
         as_of=as_of_ts.date(),
         zones=ctx.zones,
         load_warnings=[i for i in getattr(inputs.report, "issues", []) if getattr(i, "severity", "") == "warning"],
+        rule_titles={r.id: r.title for r in ruleset.rules},
     )

@@ -174,8 +174,15 @@ def write_xlsx(result: EvaluationResult, path: Path) -> None:
         wb = xlsxwriter.Workbook(str(tmp), {"constant_memory": True, "nan_inf_to_errors": True})
         head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "text_wrap": True, "valign": "vcenter"})
         title = wb.add_format({"bold": True, "font_size": 14})
+        percent = wb.add_format({"num_format": "0.0%"})
+        number = wb.add_format({"num_format": "#,##0.0"})
+        titles = result.rule_titles
+
+        def rule_label(rule_id: str) -> str:
+            return f"{titles[rule_id]}（{rule_id}）" if rule_id in titles else rule_id
+
         ws = wb.add_worksheet("汇总")
-        for col, width in enumerate((30, 16, 12, 12, 70, 10, 10)):
+        for col, width in enumerate((50, 14, 12, 10, 70, 10, 10)):
             ws.set_column(col, col, width)
         s = result.summary
         rows: list[tuple[list[Any], Any]] = [
@@ -189,29 +196,26 @@ def write_xlsx(result: EvaluationResult, path: Path) -> None:
         ]
         rows += [([STATUS_LABELS.get(k, k), v], None) for k, v in s["by_status"].items()]
         rows += [([], None), (["全市指标", "测算值", "目标", "结论", "说明"], head)]
+        for i, (values, fmt) in enumerate(rows):
+            ws.write_row(i, 0, values, fmt)
+        r = len(rows)
         city = result.aggregates[result.aggregates["scope"] == "city"] if not result.aggregates.empty else None
         for row in records(city) if city is not None else []:
             thr = row.get("threshold") or {}
-            value = row.get("value")
-            label = row["rule"] + (f"（{row['code']}）" if row.get("code") else "")
-            status = STATUS_LABELS.get(row["status"], row["status"])
-            rows.append(
-                (
-                    [
-                        label,
-                        round(value, 4) if isinstance(value, float) else value,
-                        thr.get("min"),
-                        status,
-                        row.get("message"),
-                    ],
-                    None,
-                )
-            )
-        rows += [([], None), (["规则", "不合规", "预警", "数据缺失", "合规", "豁免", "不适用"], head)]
+            code = row.get("code") or ""
+            unit = {"revenue": "亩均营收（万元/亩）", "tax": "亩均税收（万元/亩）"}.get(code, code)
+            fmt = percent if row["rule"] in ("agg.industrial_share", "agg.supply_share") else number
+            ws.write(r, 0, titles.get(row["rule"], row["rule"]) + (f"：{unit}" if unit else ""))
+            ws.write(r, 1, row.get("value"), fmt)
+            ws.write(r, 2, thr.get("min"), fmt)
+            ws.write(r, 3, STATUS_LABELS.get(row["status"], row["status"]))
+            ws.write(r, 4, row.get("message"))
+            r += 1
+        r += 1
+        ws.write_row(r, 0, ["规则", "不合规", "预警", "数据缺失", "合规", "豁免", "不适用"], head)
         order = ("fail", "warn", "missing_data", "pass", "exempt", "not_applicable")
-        rows += [([rule] + [counts.get(k, 0) for k in order], None) for rule, counts in s["by_rule"].items()]
-        for i, (values, fmt) in enumerate(rows):
-            ws.write_row(i, 0, values, fmt)
+        for k, (rule, counts) in enumerate(s["by_rule"].items(), start=r + 1):
+            ws.write_row(k, 0, [rule_label(rule)] + [counts.get(c, 0) for c in order])
 
         def sheet(name: str, frame: pd.DataFrame, widths: dict[str, int] | None = None) -> None:
             sh = wb.add_worksheet(name)
@@ -243,6 +247,7 @@ def write_xlsx(result: EvaluationResult, path: Path) -> None:
         parcels["status"] = parcels["status"].astype(object).map(STATUS_LABELS)
         sheet("宗地", parcels)
         verdicts = verdict_table(result)
+        verdicts.insert(verdicts.columns.get_loc("rule") + 1, "rule_title", verdicts["rule"].map(titles))
         verdicts["status"] = verdicts["status"].map(STATUS_LABELS)
         sheet("核查结论", verdicts, {"message": 70, "citation": 50, "threshold": 30})
         if not result.enterprises.empty:

@@ -71,6 +71,7 @@ class EvaluationResult:
     zones: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
     load_warnings: list[Any] = field(default_factory=list)
     crs: str = WORKING_CRS
+    rule_titles: dict[str, str] = field(default_factory=dict)  # rule id → Chinese title, for reports
     summary: dict[str, Any] = field(init=False)
 
     def __post_init__(self) -> None:
