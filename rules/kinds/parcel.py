@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from gis import overlay
 from rules.context import Context
 from rules.kinds.base import Outcome, register
+from rules.messages import render
 
 if TYPE_CHECKING:
     from rules.ruleset import RuleSpec
@@ -509,8 +510,7 @@ def _append(texts: np.ndarray, mask: np.ndarray, *pieces: str | tuple[np.ndarray
 
 
 def _num_txt(values: np.ndarray, spec: str) -> np.ndarray:
-    from rules.messages import render
-
+    """Numbers as text with a format spec (— for unknown), vectorised."""
     return np.asarray(render("{v:" + spec + "}", len(values), {"v": np.asarray(values, dtype=float)}), dtype=object)
 
 
