@@ -514,6 +514,12 @@ def _read_geojson_result(path: Path) -> ResultLayers:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputFileError(f"不是有效的 GeoJSON / not valid GeoJSON: {exc}", path=str(path)) from exc
     features = doc.get("features") if isinstance(doc, dict) else None
+    if isinstance(doc, dict) and "parcels" in doc and features is None:
+        raise InputFileError(
+            "这是不含几何的评估结果 JSON，无法作图 / this is the result JSON, which has no geometry",
+            path=str(path),
+            hint="请用同一次评估输出的 result.gpkg 或 result.geojson 作图 (map the .gpkg or .geojson result)",
+        )
     if not isinstance(features, list):
         raise InputFileError(
             "缺少 features 数组 / no FeatureCollection features",
