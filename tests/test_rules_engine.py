@@ -265,19 +265,19 @@ def test_cli_evaluate_bad_input_names_the_file(tmp_path):
     assert not out.exists()
 
 
-@pytest.mark.skipif(not (DATA_DIR / "parcels.gpkg").exists(), reason="sample data not generated")
-def test_sample_data_every_rule_passes_and_fails_somewhere():
+@pytest.fixture(scope="module")
+def sample_result():
+    """The committed sample evaluated once at 2025-06-30 (shared by the sample-data tests)."""
     from gis.io import load_inputs
     from rules.engine import evaluate
 
-    inputs = load_inputs(
-        DATA_DIR / "parcels.gpkg",
-        DATA_DIR / "enterprises.csv",
-        DATA_DIR / "occupancy.csv",
-        DATA_DIR / "zones.gpkg",
-        DATA_DIR / "land_supply.csv",
-    )
-    r = evaluate(inputs, RULES, "2025-06-30")
+    names = ("parcels.gpkg", "enterprises.csv", "occupancy.csv", "zones.gpkg", "land_supply.csv")
+    return evaluate(load_inputs(*(DATA_DIR / n for n in names)), RULES, "2025-06-30")
+
+
+@pytest.mark.skipif(not (DATA_DIR / "parcels.gpkg").exists(), reason="sample data not generated")
+def test_sample_data_every_rule_passes_and_fails_somewhere(sample_result):
+    r = sample_result
     by_rule = r.summary["by_rule"]
     # The statuses that show a rule both accepting and rejecting something.
     bad = {
@@ -295,19 +295,9 @@ def test_sample_data_every_rule_passes_and_fails_somewhere():
 
 
 @pytest.mark.skipif(not (DATA_DIR / "examples.csv").exists(), reason="sample data not generated")
-def test_sample_examples_get_their_documented_verdicts():
+def test_sample_examples_get_their_documented_verdicts(sample_result):
     """data/sample_parcels/examples.csv names a parcel per case and the verdict the policy gives it."""
-    from gis.io import load_inputs
-    from rules.engine import evaluate
-
-    inputs = load_inputs(
-        DATA_DIR / "parcels.gpkg",
-        DATA_DIR / "enterprises.csv",
-        DATA_DIR / "occupancy.csv",
-        DATA_DIR / "zones.gpkg",
-        DATA_DIR / "land_supply.csv",
-    )
-    r = evaluate(inputs, RULES, "2025-06-30")
+    r = sample_result
     verdicts = r.verdicts[r.verdicts["level"] == "parcel"].set_index(["subject_id", "rule"])
     examples = pd.read_csv(DATA_DIR / "examples.csv", encoding="utf-8-sig")
     assert len(examples) >= 40
