@@ -12,10 +12,11 @@ from gis.io import Inputs
 from rules.context import Context
 from rules.errors import EvaluationError
 from rules.kinds import KINDS
-from rules.kinds.base import STATUSES, Outcome
+from rules.kinds.base import Outcome
 from rules.kinds.enterprise import firm_frame
-from rules.result import SEVERITY, EvaluationResult, status_column
+from rules.result import EvaluationResult, status_column
 from rules.ruleset import RuleSet, RuleSpec
+from rules.vocabulary import STATUSES, is_note, overall_status
 
 Progress = Callable[[int, int, str], None]
 
@@ -64,19 +65,6 @@ def _verdict_table(parts: list[tuple[str, np.ndarray, str, Outcome, str]]) -> pd
     )
 
 
-# Severity by status code (STATUSES order): pass 0, fail 3, warn 2, exempt 0, not_applicable 0, missing_data 1.
-_SEVERITY_OF_CODE = np.array([SEVERITY[s] for s in STATUSES], dtype=np.int8)
-_OVERALL_NAMES = np.array(["pass", "missing_data", "warn", "fail"], dtype=object)
-
-
-def _worst(codes: list[np.ndarray], n: int) -> np.ndarray:
-    """The most severe status per subject: fail > warn > missing_data > pass (exempt, n/a count as pass)."""
-    rank = np.zeros(n, dtype=np.int8)
-    for c in codes:
-        np.maximum(rank, _SEVERITY_OF_CODE[c], out=rank)
-    return _OVERALL_NAMES[rank]
-
-
 def evaluate(
     inputs: Inputs, ruleset: RuleSet, as_of: date | str | None = None, progress: Progress | None = None
 ) -> EvaluationResult:
@@ -109,7 +97,7 @@ def evaluate(
     firm_parts: list[tuple[str, np.ndarray, str, Outcome, str]] = []
     agg_frames: list[pd.DataFrame] = []
     parcel_status: dict[str, np.ndarray] = {}
-    firm_status: list[pd.Series] = []
+    firm_status: list[pd.Series] = []  # statuses of the rules that count for the firm's overall status
     grades: pd.DataFrame | None = None
     for i, rule in enumerate(rules):
         spec = KINDS.get(rule.kind)
@@ -158,7 +146,8 @@ def evaluate(
     parcels["zone"] = ctx.zone_label
     parcels["inside_ring"] = ctx.inside_ring if ctx.inside_ring is not None else None
     parcels["far"] = ctx.far
-    parcels["status"] = _worst(list(parcel_status.values()), ctx.n)
+    # Contract v2: data.* notes never set the overall status; all not_applicable → not_applicable.
+    parcels["status"] = overall_status([c for r, c in parcel_status.items() if not is_note(r)], ctx.n)
     in_yaml_order = sorted(parcel_status, key=yaml_order.__getitem__)
     for rule_id in in_yaml_order:
         parcels[status_column(rule_id)] = pd.Categorical.from_codes(parcel_status[rule_id], categories=list(STATUSES))
@@ -170,8 +159,9 @@ def evaluate(
     if not firms.empty:
         if grades is not None:
             firms = firms.join(grades)
-        statuses = [s.reindex(firms.index).fillna(0).to_numpy(dtype=np.int8) for s in firm_status]
-        firms["status"] = _worst(statuses, len(firms)) if statuses else "pass"
+        na = STATUSES.index("not_applicable")
+        statuses = [s.reindex(firms.index).fillna(na).to_numpy(dtype=np.int8) for s in firm_status]
+        firms["status"] = overall_status(statuses, len(firms))
         firms = firms.reset_index().rename(columns={"index": "enterprise_id"})
     aggregates = (
         pd.concat(agg_frames, ignore_index=True)

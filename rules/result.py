@@ -11,19 +11,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-WORKING_CRS = "EPSG:4544"
-STATUSES = ("pass", "fail", "warn", "exempt", "not_applicable", "missing_data")
-OVERALL_STATUSES = ("pass", "warn", "fail", "missing_data")
-# Overall status: fail > warn > missing_data > pass; exempt and not_applicable count as pass.
-SEVERITY = {"pass": 0, "exempt": 0, "not_applicable": 0, "missing_data": 1, "warn": 2, "fail": 3}
-STATUS_LABELS = {
-    "fail": "不合规",
-    "warn": "预警",
-    "missing_data": "数据缺失",
-    "pass": "合规",
-    "exempt": "豁免",
-    "not_applicable": "不适用",
-}
+from gis.crs import WORKING_CRS
+from rules.vocabulary import STATUS_LABELS, STATUS_ORDER, STATUSES
+
+__all__ = ["STATUSES", "STATUS_LABELS", "STATUS_ORDER", "EvaluationResult", "records", "status_column"]
 
 
 def status_column(rule_id: str) -> str:
@@ -78,7 +69,7 @@ class EvaluationResult:
         self.summary = self._summarise()
 
     def _summarise(self) -> dict[str, Any]:
-        by_status = {s: 0 for s in OVERALL_STATUSES}
+        by_status = {s: 0 for s in STATUS_ORDER}
         by_status.update({str(k): int(v) for k, v in self.parcels["status"].value_counts().items()})
         by_rule: dict[str, dict[str, int]] = {}
         if not self.verdicts.empty:

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from rules.errors import RuleSetError
 from rules.kinds import KINDS
 from rules.messages import template_fields
+from rules.vocabulary import legend
 
 BUILTIN_DIR = Path(__file__).parent / "rulesets"
 
@@ -113,6 +114,14 @@ class RuleSet(BaseModel):
     def citation_text(self, rule: RuleSpec) -> str:
         """A rule's citation, resolved through the ``citations`` table when it names a key."""
         return self.citations.get(rule.citation, rule.citation)
+
+    def units(self) -> dict[str, str]:
+        """Rule id → the unit its verdicts' ``value`` is measured in (declared by each rule kind)."""
+        return {r.id: KINDS[r.kind].unit for r in self.rules if r.kind in KINDS}
+
+    def legend(self) -> dict[str, Any]:
+        """Names, colours and units for maps and pages (:func:`rules.vocabulary.legend`)."""
+        return legend(self.rules, self.units())
 
     def header(self) -> dict[str, str]:
         """``{"id", "version", "sha256"}`` as the output contract has it."""

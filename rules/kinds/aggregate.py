@@ -31,6 +31,7 @@ def _keys(scope: list[str], key: list[str]) -> pd.DataFrame:
 @register(
     "industrial_share",
     level="aggregate",
+    unit="share",
     params=MinShare,
     messages=("pass", "fail", "missing_data"),
     fields=("min", "industrial_mu"),
@@ -82,6 +83,7 @@ class ParkPerMuParams(BaseModel):
 @register(
     "park_per_mu",
     level="aggregate",
+    unit="万元/亩",
     params=ParkPerMuParams,
     messages=("pass", "fail", "missing_data"),
     fields=("min", "metric_name", "firms", "land_mu"),
@@ -169,6 +171,7 @@ def park_per_mu(ctx: Context, rule: RuleSpec) -> tuple[pd.DataFrame, Outcome]:
 @register(
     "supply_share",
     level="aggregate",
+    unit="share",
     params=MinShare,
     messages=("pass", "fail", "missing_data"),
     fields=("min", "key", "total_mu"),

@@ -16,12 +16,12 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from rules.messages import render
+from rules.vocabulary import STATUSES
 
 if TYPE_CHECKING:
     from rules.ruleset import RuleSpec
 
 Level = Literal["parcel", "enterprise", "aggregate"]
-STATUSES = ("pass", "fail", "warn", "exempt", "not_applicable", "missing_data")
 STATUS_CODE = {name: i for i, name in enumerate(STATUSES)}
 _STATUS_NAMES = np.array(STATUSES, dtype=object)
 
@@ -44,6 +44,8 @@ class KindSpec:
     fields: frozenset[str]
     # A parcel-level kind may also judge enterprises (per_mu.*): ``fn(ctx, rule) -> (ids, Outcome)``.
     enterprise: Callable[..., Any] | None = None
+    # What ``value`` measures, a key of ``rules.vocabulary.UNIT_FORMATS`` ("" = a plain ratio such as FAR).
+    unit: str = ""
 
 
 KINDS: dict[str, KindSpec] = {}
@@ -66,11 +68,12 @@ def register(
     messages: tuple[str, ...],
     fields: tuple[str, ...] = (),
     params: type[BaseModel] = NoParams,
+    unit: str = "",
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a rule kind under ``name`` (decorator)."""
+    """Register a rule kind under ``name`` (decorator); ``unit`` is what its verdicts' ``value`` measures."""
 
     def deco(func: Callable[..., Any]) -> Callable[..., Any]:
-        KINDS[name] = KindSpec(name, func, level, params, messages, frozenset(fields) | {"value"})
+        KINDS[name] = KindSpec(name, func, level, params, messages, frozenset(fields) | {"value"}, unit=unit)
         return func
 
     return deco

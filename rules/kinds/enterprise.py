@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from rules.context import Context
 from rules.kinds.base import Outcome, also_for_enterprises, register
-from rules.kinds.parcel import PerMuParams
+from rules.kinds.parcel import PerMuParams, below_target
 
 if TYPE_CHECKING:
     from rules.ruleset import RuleSpec
@@ -40,8 +40,7 @@ def per_mu_enterprise(ctx: Context, rule: RuleSpec) -> tuple[np.ndarray, Outcome
         return firms.index.to_numpy(dtype=object), out.finish()
     out.case(~firms["in_park"].to_numpy(dtype=bool), "not_applicable", "outside_park", code="outside_park")
     out.case(np.isnan(value), "missing_data", "missing_revenue", threshold=thr)
-    out.case(value >= p.min, "pass", "pass", value=value, threshold=thr, min=p.min)
-    out.rest("fail", "fail", value=value, threshold=thr, min=p.min)
+    below_target(out, value, p.min)
     return firms.index.to_numpy(dtype=object), out.finish()
 
 
@@ -77,6 +76,7 @@ class GradeParams(BaseModel):
 @register(
     "weighted_score",
     level="enterprise",
+    unit="分",
     params=GradeParams,
     messages=("A", "B", "C", "D", "not_evaluated", "missing_data"),
     fields=("min_mu",),

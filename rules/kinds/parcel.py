@@ -170,6 +170,7 @@ def outside_parks(ctx: Context, rule: RuleSpec) -> Outcome:
 @register(
     "park_blocks",
     level="parcel",
+    unit="亩",
     messages=(
         "include_in_park",
         "one_park_multi_site",
@@ -215,7 +216,8 @@ def park_blocks(ctx: Context, rule: RuleSpec) -> Outcome:
     out.case(is_block & near & boundary, "warn", "include_in_park", code="include_in_park", **info)
     # 不相邻的成板块工业用地，以及城镇开发边界外的现状成片区域 → 一园多片
     out.case(is_block, "warn", "one_park_multi_site", code="one_park_multi_site", **info)
-    out.rest("pass", "not_block", code="not_block", **info)
+    # v2: a parcel in no block is outside the rule's scope
+    out.rest("not_applicable", "not_block", code="not_block", **info)
     return out.finish()
 
 
@@ -223,6 +225,7 @@ def park_blocks(ctx: Context, rule: RuleSpec) -> Outcome:
 @register(
     "occupancy_check",
     level="parcel",
+    unit="家",
     messages=("by_floor_area", "equal_split", "single", "none"),
     fields=("occupants",),
 )
@@ -251,7 +254,7 @@ class PerMuParams(_Params):
     params=PerMuParams,
     messages=(
         "pass",
-        "fail",
+        "below_target",
         "below_scale",
         "outside_park",
         "no_occupant",
@@ -260,7 +263,8 @@ class PerMuParams(_Params):
         "missing_layer",
         "missing_enterprises",
     ),
-    fields=("min", "above_scale"),
+    fields=("min", "above_scale", "gap"),
+    unit="万元/亩",
 )
 def per_mu(ctx: Context, rule: RuleSpec) -> Outcome:
     """Parcel per-mu figure: land-weighted mean over its above-scale, in-park occupants, against the target."""
@@ -289,9 +293,15 @@ def per_mu(ctx: Context, rule: RuleSpec) -> Outcome:
         above_scale=ctx.params.above_scale_revenue_10k,
     )
     out.case(np.isnan(value), "missing_data", "missing_revenue", threshold=thr)
-    out.case(value >= p.min, "pass", "pass", value=value, threshold=thr, min=p.min)
-    out.rest("fail", "fail", value=value, threshold=thr, min=p.min)
+    below_target(out, value, p.min)
     return out.finish()
+
+
+def below_target(out: Outcome, value: np.ndarray, target: float) -> None:
+    """Per-mu against the city's collective 2025 target: at or above → pass; below → warn, never fail (v2)."""
+    thr = {"min": target}
+    out.case(value >= target, "pass", "pass", value=value, threshold=thr, min=target, gap=0.0)
+    out.rest("warn", "below_target", code="below_target", value=value, threshold=thr, min=target, gap=target - value)
 
 
 # ---- idle.order53 ---------------------------------------------------------------------------------
@@ -315,6 +325,7 @@ def _add_years(values: np.ndarray, years: int) -> np.ndarray:
 @register(
     "idle_order53",
     level="parcel",
+    unit="天",
     params=IdleParams,
     messages=(
         "not_idle",
@@ -413,6 +424,7 @@ class LowEffParams(_Params):
 @register(
     "low_efficiency",
     level="parcel",
+    unit="万元/亩",
     params=LowEffParams,
     messages=("pass", "low_efficiency", "idle", "not_started", "missing_data", _MISSING_LAND_USE),
     fields=("tax", "far", "coverage", "reasons", "routes", "missing"),
@@ -465,7 +477,7 @@ def low_efficiency(ctx: Context, rule: RuleSpec) -> Outcome:
     _append(missing, unknown_tax, "亩均税收 ")
     _append(missing, unknown_far, "容积率 ")
     _append(missing, unknown_cov, "建筑系数 ")
-    thr = {"tax_per_mu_min": tax_floor, "coverage_min": p.coverage_min, "far_min": "见 far.bounds"}
+    thr = {"tax_per_mu_min": tax_floor, "coverage_min": p.coverage_min, "far_min": "容积率规则的下限"}
     status = ctx.status
     out.case(~ctx.land_use_known, "missing_data", _MISSING_LAND_USE)
     out.case(~ctx.industrial, "not_applicable", "not_started")
@@ -580,6 +592,7 @@ def standard_land_required(ctx: Context, rule: RuleSpec) -> Outcome:
 @register(
     "standard_land_performance",
     level="parcel",
+    unit="share",
     messages=("pass", "below_commitment", "not_due", "not_standard_land", "missing_data"),
     fields=("investment", "revenue", "tax", "c_investment", "c_revenue", "c_tax", "shortfalls", "due_date", "missing"),
 )
@@ -714,8 +727,9 @@ class StraddleParams(_Params):
     "straddles",
     level="parcel",
     params=StraddleParams,
-    messages=("pass", "straddles", "red_blue_overlap"),
+    messages=("pass", "straddles", "red_blue_overlap", "non_industrial"),
     fields=("detail", "overlap"),
+    unit="share",
 )
 def straddles(ctx: Context, rule: RuleSpec) -> Outcome:
     """Parcels with 1 %–99 % of their area inside a zone layer; red/blue overlaps."""
@@ -738,6 +752,10 @@ def straddles(ctx: Context, rule: RuleSpec) -> Outcome:
         if not both.is_empty:
             overlap = overlay.area_share(ctx.parcels.geometry, [both])
     thr = {"min": lo, "max": hi}
+    # v2: only parcels some zone rule applies to (industrial land_use or industrial planned_use); unknown land
+    # use stays in scope, since a zone rule would then report missing data.
+    planned_industrial = ctx.is_industrial_code(ctx.planned_use)
+    out.case(ctx.land_use_known & ~ctx.industrial & ~planned_industrial, "not_applicable", "non_industrial")
     out.case(
         overlap >= lo,
         "warn",
