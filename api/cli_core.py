@@ -8,7 +8,9 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -16,7 +18,16 @@ from rich.table import Table
 from gis.errors import GisError
 from rules.errors import RuleSetError
 from rules.export import SUFFIXES
-from rules.result import STATUS_LABELS, EvaluationResult
+from rules.result import EvaluationResult
+from rules.vocabulary import (
+    NOTE_LABEL,
+    STATUS_LABELS,
+    STATUS_ORDER,
+    code_label,
+    is_note,
+    threshold_text,
+    value_text,
+)
 
 console = Console(stderr=True)
 out_console = Console()
@@ -38,37 +49,55 @@ def _parse_date(text: str | None) -> date:
 
 
 def print_summary(result: EvaluationResult, target: Console = out_console) -> None:
-    """A short Chinese summary of a run: counts by status and rule, city per-mu figures against targets."""
+    """A short Chinese summary of a run: counts by status and rule, data notes, city figures against targets."""
     s = result.summary
     target.print(
         f"[bold]规则集[/] {result.ruleset['id']} {result.ruleset['version']}  [bold]基准日[/] {result.as_of}"
-        f"  [bold]宗地[/] {s['parcels']} 宗 / {s['area_mu']:,.1f} 亩  [bold]企业[/] {s['enterprises']} 家"
+        f"  [bold]宗地[/] {s['parcels']} 宗 / {s['area_mu']:,.1f} 亩  [bold]企业[/] {s['enterprises']} 家",
+        highlight=False,
     )
-    status = "  ".join(f"{STATUS_LABELS[k]} {v}" for k, v in s["by_status"].items())
-    target.print(f"[bold]总体结论[/] {status}")
-    table = Table(title="按规则统计", show_lines=False)
-    for col in ("规则", "不合规", "预警", "数据缺失", "合规", "豁免", "不适用"):
-        table.add_column(col, justify="right" if col != "规则" else "left")
-    for rule, counts in s["by_rule"].items():
-        table.add_row(
-            rule, *(str(counts.get(k, 0)) for k in ("fail", "warn", "missing_data", "pass", "exempt", "not_applicable"))
-        )
+    status = "  ".join(f"{STATUS_LABELS[k]} {s['by_status'].get(k, 0)}" for k in STATUS_ORDER)
+    target.print(f"[bold]总体结论[/] {status}", highlight=False)
+
+    levels = {"parcel": "宗地", "enterprise": "企业", "aggregate": "汇总"}
+    counts = pd.concat(
+        [
+            result.verdicts[["level", "rule", "status"]].astype(str),
+            result.aggregates[["rule", "status"]].astype(str).assign(level="aggregate"),
+        ]
+    )
+    counts = counts[~counts["rule"].map(is_note)].groupby(["rule", "level", "status"], sort=False).size()
+    table = Table(title="按规则统计", show_lines=False, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    table.add_column("规则", min_width=12)
+    table.add_column("对象", no_wrap=True)
+    for k in STATUS_ORDER:
+        table.add_column(STATUS_LABELS[k], justify="right", no_wrap=True)
+    with_ids = target.width >= 110  # the ids only where they fit beside the counts
+    if with_ids:
+        table.add_column("规则编号", style="dim", no_wrap=True)
+    for (rule, level), by_status in counts.groupby(level=["rule", "level"], sort=False):
+        n = by_status.droplevel(["rule", "level"])
+        cells = [result.rule_titles.get(rule, rule), levels.get(level, level), *(str(n.get(k, 0)) for k in STATUS_ORDER)]
+        table.add_row(*cells, *([rule] if with_ids else []))
     target.print(table)
+    for rule, by_status in s["by_rule"].items():
+        if is_note(rule):
+            title = result.rule_titles.get(rule, rule)
+            target.print(
+                f"[bold]{NOTE_LABEL}[/] {title}：{by_status.get('warn', 0)} 宗需核实（不影响总体结论） [dim]{rule}[/]",
+                highlight=False,
+            )
     for name, row in s.get("city", {}).items():
-        value, thr = row.get("value"), (row.get("threshold") or {}).get("min")
+        # summary["city"] keys are rule ids, with the metric code appended where a rule judges two (…park_per_mu.tax)
+        rule, code = (name, "") if name in result.rule_titles else name.rsplit(".", 1)
+        label = "全市" + (code_label(code, rule) or result.rule_titles.get(rule, rule))
+        value, unit = row.get("value"), result.rule_units.get(rule, "")
         if value is None:
-            target.print(f"  {name}: 数据缺失")
+            target.print(f"  {label}：数据缺失", highlight=False)
             continue
-        pct = name.startswith(("agg.industrial_share", "agg.supply_share"))
-        v_txt = f"{value:.1%}" if pct else f"{value:,.1f} 万元/亩"
-        t_txt = (f"{thr:.0%}" if pct else f"{thr:,.0f} 万元/亩") if thr is not None else "—"
-        label = {
-            "agg.park_per_mu.revenue": "全市园内规上亩均营收",
-            "agg.park_per_mu.tax": "全市园内规上亩均税收",
-            "agg.industrial_share": "全市工业用地占比",
-            "agg.supply_share": "工业用地供应占比",
-        }.get(name, name)
-        target.print(f"  {label}: {v_txt}（目标 {t_txt}）{STATUS_LABELS.get(row['status'], row['status'])}")
+        thr = threshold_text(row.get("threshold"), unit) or "—"
+        verdict = STATUS_LABELS.get(row["status"], row["status"])
+        target.print(f"  {label}：{value_text(value, unit)}（目标 {thr}）{verdict}", highlight=False)
 
 
 def _inputs_from_store(dataset_id: int):

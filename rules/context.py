@@ -445,7 +445,8 @@ class Context:
         """Sum occupant-row ``values`` per parcel (NaN if any contributing value is NaN)."""
         pidx = self.occupants["parcel_idx"].to_numpy(dtype=np.intp)
         vals = np.asarray(values, dtype=float)
-        total = np.bincount(pidx, weights=np.nan_to_num(vals), minlength=self.n)
+        # float even when no parcel has an occupant (bincount of nothing gives integers)
+        total = np.bincount(pidx, weights=np.nan_to_num(vals), minlength=self.n).astype(float)
         bad = np.bincount(pidx, weights=np.isnan(vals).astype(float), minlength=self.n) > 0
         total[bad] = np.nan
         return total

@@ -181,4 +181,5 @@ def evaluate(
         zones=ctx.zones,
         load_warnings=[i for i in getattr(inputs.report, "issues", []) if getattr(i, "severity", "") == "warning"],
         rule_titles={r.id: r.title for r in ruleset.rules},
+        rule_units=ruleset.units(),
     )

@@ -63,6 +63,7 @@ class EvaluationResult:
     load_warnings: list[Any] = field(default_factory=list)
     crs: str = WORKING_CRS
     rule_titles: dict[str, str] = field(default_factory=dict)  # rule id → Chinese title, for reports
+    rule_units: dict[str, str] = field(default_factory=dict)  # rule id → unit of its value (rules.vocabulary)
     summary: dict[str, Any] = field(init=False)
 
     def __post_init__(self) -> None:

@@ -280,3 +280,167 @@ def legend(rules: Iterable[Any], units: Mapping[str, str] | None = None) -> dict
         "codes": dict(CODE_LABELS),
         "note_label": NOTE_LABEL,
     }
+
+
+# ---- rule-set parameters and message keys ----------------------------------------------------------
+# Parameter key → (Chinese name, unit). The unit says how a number is written ("share" → per cent, "" → plain,
+# "rule" → the rule's own value unit from RuleSet.units(), e.g. per_mu.revenue's ``min`` in 万元/亩).
+PARAM_LABELS: dict[str, tuple[str, str]] = {
+    # rule-set-wide parameters
+    "industrial_land_use": ("工业用地分类代码", ""),
+    "exact": ("代码", ""),
+    "prefixes": ("代码前缀", ""),
+    "membership_share": ("空间归属面积比例", "share"),
+    "straddle_min": ("跨界提示下限", "share"),
+    "straddle_max": ("跨界提示上限", "share"),
+    "above_scale_revenue_10k": ("规上企业营业收入门槛", "万元"),
+    "park_adjacent_m": ("紧邻园区距离", "米"),
+    "block_gap_m": ("成片间距", "米"),
+    "block_min_mu": ("成片最小面积", "亩"),
+    # per-rule parameters
+    "inside_ring": ("绕城高速以内", "rule"),
+    "outside_ring": ("绕城高速以外", "rule"),
+    "min": ("下限", "rule"),
+    "max": ("上限", "rule"),
+    "decimals": ("保留小数位数", "位"),
+    "layer": ("分区图层", ""),
+    "layers": ("分区图层", ""),
+    "strict_until": ("严格管控截止日期", ""),
+    "metric": ("考核指标", ""),
+    "warning_days": ("预警天数", "天"),
+    "fee_years": ("征缴闲置费年限", "年"),
+    "recover_years": ("无偿收回年限", "年"),
+    "fee_rate": ("土地闲置费比例", "share"),
+    "developed_share_min": ("已动工面积比例下限", "share"),
+    "invested_share_min": ("已投资额比例下限", "share"),
+    "exempt_causes": ("免责原因", ""),
+    "tax_share_of_target": ("亩均税收低于目标的比例", "share"),
+    "tax_target": ("亩均税收目标", "万元/亩"),
+    "coverage_min": ("建筑系数下限", "share"),
+    "reform_date": ("供给侧结构性改革起始日期", ""),
+    "disposal_routes": ("处置方式", ""),
+    "from_date": ("起始供地日期", ""),
+    "new_project_from": ("新建项目起算日期", ""),
+    "industries": ("严控产业", ""),
+    "indicators": ("评价指标", ""),
+    "benchmark": ("基准值", ""),
+    "cap_ratio": ("单项得分上限（倍基准值）", ""),
+    "grade_shares": ("等级比例", "share"),
+    "below_scale_min_mu": ("规下企业参评最小用地", "亩"),
+    "revenue_min": ("亩均营收目标", "万元/亩"),
+    "tax_min": ("亩均税收目标", "万元/亩"),
+    "name": ("名称", ""),
+    "numerator": ("分子", ""),
+    "denominator": ("分母", ""),
+    "weight": ("权重", ""),
+}
+# Parameter values that are words of the vocabulary rather than free text.
+PARAM_VALUE_LABELS: dict[str, str] = {"median": "中位数", "mean": "平均数"}
+# Message template keys that are not verdict codes (the rule-set page and the diff name them).
+MESSAGE_LABELS: dict[str, str] = {
+    "before": "供地早于起始日期",
+    "in_park": "位于园区内",
+    "inside": "位于分区内",
+    "low_efficiency": "低效工业用地",
+    "missing_enterprises": "缺少企业数据",
+    "missing_floor_area": "缺少计容建筑面积",
+    "missing_industry": "缺少行业代码",
+    "missing_land_use": "缺少用地分类",
+    "missing_layer": "缺少分区图层",
+    "missing_progress": "缺少开发进度",
+    "missing_revenue": "缺少营业收入或税收",
+    "missing_ring": "缺少绕城高速图层",
+    "missing_start": "缺少动工日期",
+    "missing_status": "缺少现状",
+    "missing_transfer_date": "缺少供地日期",
+    "non_industrial": "非工业用地",
+    "none": "无",
+    "not_evaluated": "不参评",
+    "not_started": "未动工",
+    "outside": "不在分区内",
+    "single": "单一企业使用",
+    "unknown": "情况不明",
+    "vacant": "空地",
+}
+
+
+def message_label(key: str) -> str:
+    """The Chinese name of a message template key (a status, a verdict code or another case)."""
+    if key in STATUS_LABELS:
+        return STATUS_LABELS[key]
+    if key in CODE_LABELS:
+        return CODE_LABELS[key]
+    return MESSAGE_LABELS.get(key, key)
+
+
+def param_label(key: str) -> str:
+    """The Chinese name of a rule-set parameter (``block_gap_m`` → 成片间距); nested keys joined by ·."""
+    return " · ".join(PARAM_LABELS.get(k, (k, ""))[0] for k in str(key).split("."))
+
+
+def param_text(key: str, value: Any, rule_unit: str = "") -> str:
+    """A parameter's value in words with its unit (``block_gap_m, 30`` → ``30 米``; ``min, 650`` → ``650 万元/亩``).
+
+    Column names become their Chinese headers, zone layers and industry codes their names, dates dates,
+    lists are joined with 、 and ``None`` reads 无.
+
+    Examples
+    --------
+    >>> param_text("block_gap_m", 30.0), param_text("min", 650.0, "万元/亩"), param_text("fee_rate", 0.2)
+    ('30 米', '650 万元/亩', '20%')
+    >>> param_text("inside_ring", {"min": 2.0, "max": 4.0}), param_text("strict_until", None)
+    ('下限 2，上限 4', '无')
+    """
+    from gis.vocabulary import (
+        DELAY_CAUSE_LABELS,
+        ZONE_LAYER_LABELS,
+        column_label,
+        display_value,
+        industry_label,
+    )
+
+    last = str(key).rsplit(".", 1)[-1]
+    unit = PARAM_LABELS.get(last, ("", ""))[1]
+    if unit == "rule":
+        unit = rule_unit
+    if value is None:
+        return "无"
+    if isinstance(value, Mapping):
+        if last == "grade_shares":
+            return "，".join(f"{k} {_plain(v, True)}" for k, v in value.items())
+        if last == "layers":
+            return "、".join(ZONE_LAYER_LABELS.get(str(k), str(v)) for k, v in value.items())
+        if last == "industries":
+            return "；".join(f"{k}（{'、'.join(industry_label(c) for c in codes)}）" for k, codes in value.items())
+        if last == "indicators":  # one indicator as a dict
+            return _indicator_text(value)
+        return "，".join(f"{param_label(k)} {param_text(k, v, rule_unit)}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        if last == "indicators":
+            return "；".join(_indicator_text(v) for v in value)
+        if last == "exempt_causes":
+            return "、".join(DELAY_CAUSE_LABELS.get(str(v), str(v)) for v in value)
+        return "、".join(param_text(last, v, rule_unit) for v in value)
+    if isinstance(value, str):
+        if last in ("layer",):
+            return ZONE_LAYER_LABELS.get(value, value)
+        if last in ("metric", "numerator", "denominator"):
+            return column_label(value)
+        return PARAM_VALUE_LABELS.get(value, value)
+    if isinstance(value, (bool, np.bool_)):
+        return "是" if value else "否"
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        if unit == "share":
+            return _plain(value, True)
+        return _plain(value) + (f" {unit}" if unit else "")
+    return display_value(value)
+
+
+def _indicator_text(ind: Mapping[str, Any]) -> str:
+    from gis.vocabulary import column_label
+
+    num, den = column_label(str(ind.get("numerator", ""))), column_label(str(ind.get("denominator", "")))
+    text = f"{ind.get('name', '')}（{num} ÷ {den}，权重 {_plain(ind.get('weight'))}"
+    if ind.get("benchmark") is not None:
+        text += f"，基准值 {_plain(ind['benchmark'])}"
+    return text + "）"

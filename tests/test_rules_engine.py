@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -170,7 +171,8 @@ def test_json_export_matches_contract(tmp_path, small_result):
     assert p0["area_mu"] == pytest.approx(15.0) and p0["far"] == pytest.approx(2.5)
     far = next(v for v in p0["verdicts"] if v["rule"] == "far.bounds")
     assert far == {**far, "status": "pass", "value": 2.5, "threshold": {"min": 2.0, "max": 4.0}}
-    assert set(doc["summary"]["by_status"]) == {"pass", "warn", "fail", "missing_data"}
+    # v2: the overall status may also be not_applicable (no rule applies) or exempt
+    assert set(doc["summary"]["by_status"]) == {"pass", "warn", "fail", "missing_data", "exempt", "not_applicable"}
     assert doc["enterprises"][0]["land_mu"] == pytest.approx(15.0)
 
 
@@ -208,9 +210,10 @@ def test_unknown_suffix_is_refused(tmp_path, small_result):
 
 
 # ---- CLI -------------------------------------------------------------------------------------------
-def _mujun(*args, cwd=REPO):
+def _mujun(*args, cwd=REPO, columns=None):
     exe = Path(sys.executable).with_name("mujun")
-    return subprocess.run([str(exe), *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+    env = {**os.environ, **({"COLUMNS": str(columns)} if columns else {})}
+    return subprocess.run([str(exe), *args], capture_output=True, text=True, cwd=cwd, timeout=300, env=env)
 
 
 def test_cli_rules_validate_and_show(tmp_path):
@@ -247,6 +250,18 @@ def test_cli_evaluate_small_files(tmp_path):
     doc = json.loads(out.read_text(encoding="utf-8"))
     assert [p["far"] for p in doc["parcels"]] == [2.5, 1.0]
     assert "总体结论" in res.stdout and "不合规 1" in res.stdout
+    # Each rule's row is named in Chinese with its counts (P1: FAR 1.0 < 2.0 fails, P0 2.5 passes); in a wide
+    # terminal the id follows in its own column, in an 80-column one it is left out rather than squeezing the counts.
+    def far_cells(stdout: str) -> list[str]:
+        row = next(line for line in stdout.splitlines() if "工业用地容积率" in line)
+        return row.split()
+
+    # rule, subject, 不合规 预警 数据缺失 合规 豁免 不适用
+    assert far_cells(res.stdout) == ["工业用地容积率", "宗地", "1", "0", "0", "1", "0", "0"]
+    wide = _mujun(*res.args[1:], columns=160)
+    assert far_cells(wide.stdout) == ["工业用地容积率", "宗地", "1", "0", "0", "1", "0", "0", "far.bounds"]
+    # the straddle note is listed apart as 数据提示, not in the rule table
+    assert any(line.startswith("数据提示 跨界宗地") for line in res.stdout.splitlines())
     # the same run written twice: one CSV row per verdict of the JSON
     rows = pd.read_csv(tmp_path / "out.csv")
     assert len(rows) == sum(len(p["verdicts"]) for p in doc["parcels"]) + sum(
@@ -287,7 +302,8 @@ def test_sample_data_every_rule_passes_and_fails_somewhere(sample_result):
         "industry.restricted": "fail",
         "idle.order53": "fail",
     }
-    good = {"zone.park_management": "pass", "data.straddles": "pass"}
+    # v2: a parcel in no block is outside zone.park_management (not_applicable), never a pass
+    good = {"zone.park_management": "not_applicable", "data.straddles": "pass"}
     for rule in RULES.rules:
         counts = by_rule.get(rule.id, {})
         assert counts.get(good.get(rule.id, "pass"), 0) > 0, (rule.id, counts)

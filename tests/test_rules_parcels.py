@@ -311,9 +311,12 @@ def test_two_tenants_split_by_floor_area_and_equal_split_fallback():
     assert firms.loc["E1", "revenue_per_mu_10k"] == pytest.approx(1000.0)
     v = verdict(r, "per_mu.revenue", "P0")
     assert v["status"] == "pass" and v["value"] == pytest.approx((9 * 1000 + 4.5 * 500) / 13.5)
-    # E4 revenue 3000/7.5 = 400 < 650: its enterprise verdict fails; P1 = (7.5×1000 + 7.5×400)/15 = 700.
+    # E4 revenue 3000/7.5 = 400 < 650: below the city's collective target, a warning (v2), gap 650 − 400 = 250;
+    # P1 = (7.5×1000 + 7.5×400)/15 = 700.
     ev = r.verdicts[(r.verdicts["level"] == "enterprise") & (r.verdicts["rule"] == "per_mu.revenue")]
-    assert ev.set_index("subject_id").loc["E4", "status"] == "fail"
+    e4 = ev.set_index("subject_id").loc["E4"]
+    assert (e4["status"], e4["code"], e4["value"]) == ("warn", "below_target", pytest.approx(400.0))
+    assert "低于2025年全市目标 650 万元/亩，差 250.0" in e4["message"]
     assert verdict(r, "per_mu.revenue", "P1")["value"] == pytest.approx(700.0)
     split = verdict(r, "data.occupancy", "P1")
     assert (split["status"], split["code"]) == ("warn", "equal_split")
