@@ -26,6 +26,7 @@ import shapely
 
 from gis import _validate as v
 from gis.columns import alias_renames, canonical_name
+from gis.vocabulary import column_label
 from gis.crs import WORKING_CRS, to_working_crs
 from gis.errors import CrsError, GisError, InputFileError, ValidationError, combine
 
@@ -332,6 +333,8 @@ def _restore_truncated(
         report.warn(source, "按中文表头识别了这些列 (recognised these headers as contract columns)",
                     [f"{a}→{c}" for a, c in aliases.items()])
         df = df.rename(columns=aliases)
+        # errors later name a column by the user's own header (营业收入（万元）), not by our name for it
+        df.attrs["headers"] = {c: str(a) for a, c in aliases.items()}
     wanted = [c for c in columns if len(c) > 10 and c not in df.columns]
     by_short: dict[str, list[str]] = {}
     for c in wanted:
@@ -357,26 +360,32 @@ def _normalise_columns(
     excel: bool,
     problems: list[GisError],
 ) -> tuple[pd.DataFrame, list[str]]:
-    """Convert contract columns in place of the raw ones; add absent ones as NA; collect value problems."""
+    """Convert contract columns in place of the raw ones; add absent ones as NA; collect value problems.
+
+    Problems name a column by the header the file used (``df.attrs["headers"]``), else by its Chinese name
+    and contract name, e.g. ``营业收入（万元）`` or ``计容建筑面积（平方米）floor_area_m2``.
+    """
     out = df.copy()
     missing: list[str] = []
+    headers = df.attrs.get("headers", {})
     for col, kind in schema.items():
         if col not in df.columns:
             missing.append(col)
             out[col] = v.empty_column(kind, df.index)
             continue
+        header = headers.get(col) or f"{column_label(col)}（{col}）"
         c = v.convert(df[col], kind, excel=excel)
         if c.bad.any():
             raw = v.clean_text(df[col], excel=excel)[c.bad]
             example = str(raw.iloc[0])
             problems.append(ValidationError(
-                f"{int(c.bad.sum())} 行的 {col} 无法识别，应为{c.expected}，例如 {example!r} "
+                f"{int(c.bad.sum())} 行的“{header}”无法识别，应为{c.expected}，例如“{example}” "
                 f"({int(c.bad.sum())} values of {col} not understood)",
                 path=source, ids=labels[c.bad].tolist(),
                 hint="请更正这些值或留空 (fix these values or leave empty)"))
         if c.negative is not None and c.negative.any():
             problems.append(ValidationError(
-                f"{int(c.negative.sum())} 行的 {col} 为负数 ({col} must not be negative)",
+                f"{int(c.negative.sum())} 行的“{header}”为负数 ({col} must not be negative)",
                 path=source, ids=labels[c.negative].tolist(),
                 hint="面积和金额不能为负 (areas and money are ≥ 0)"))
         out[col] = c.values
@@ -494,7 +503,7 @@ def read_parcels(
     problems: list[GisError] = []
     if "parcel_id" not in raw.columns:
         problems.append(InputFileError(
-            "缺少 parcel_id 列 (missing column parcel_id)", path=source,
+            "缺少宗地编号列 parcel_id (missing column parcel_id)", path=source,
             ids=[str(c) for c in raw.columns if c != raw.geometry.name],
             hint="宗地编号列必须命名为 parcel_id；现有列如上 "
             "(name the 宗地编号 column parcel_id; columns found listed)"))
@@ -531,7 +540,7 @@ def read_parcels(
     if missing:
         report.warn(source, "缺少以下列，按未知处理（相关规则给出“数据缺失”）"
                     "(absent columns treated as unknown)",
-                    missing)
+                    [f"{column_label(c)}（{c}）" for c in missing])
     return gdf, report
 
 
@@ -658,7 +667,8 @@ def read_table(
     absent = [c for c in TABLE_REQUIRED[kind] if c not in raw.columns]
     if absent:
         raise InputFileError(
-            f"{_KIND_ZH[kind]}缺少必需的列 (missing required columns): {', '.join(absent)}", path=source,
+            f"{_KIND_ZH[kind]}缺少必需的列 (missing required columns): "
+            f"{'、'.join(f'{column_label(c)}（{c}）' for c in absent)}", path=source,
             ids=[str(c) for c in raw.columns],
             hint=f"必需列为 {', '.join(TABLE_REQUIRED[kind])}；现有列如上 "
             "(required columns; columns found listed)")
@@ -715,7 +725,7 @@ def read_table(
     optional_missing = [c for c in missing if c not in TABLE_REQUIRED[kind]]
     if optional_missing:
         report.warn(source, "缺少以下可选列，按未知处理 (absent optional columns treated as unknown)",
-                    optional_missing)
+                    [f"{column_label(c)}（{c}）" for c in optional_missing])
     ordered = list(schema) + [c for c in df.columns if c not in schema]
     df = df[ordered]
     df.attrs["missing_columns"] = missing

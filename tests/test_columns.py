@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from gis.columns import alias_renames, canonical_name
+from gis.errors import GisError
 from gis.io import read_parcels, read_table, write_layer
 from tests.test_io import EXPECTED_AREA, _parcels
 
@@ -65,3 +66,24 @@ def test_an_existing_contract_column_is_never_overwritten():
     # parcel_id is already there; two headers claim land_use, so neither is taken.
     assert alias_renames(cols, ["parcel_id", "land_use"]) == {}
     assert alias_renames(pd.Index(["用地性质"]), ["land_use"]) == {"用地性质": "land_use"}
+
+
+def test_a_bad_value_is_named_by_the_users_own_header(tmp_path: Path) -> None:
+    # E2's revenue "约1500" is not a number: the error speaks of 营业收入（万元）, the header the bureau wrote.
+    path = tmp_path / "企业.csv"
+    path.write_text(
+        "企业编号,企业名称,行业代码,营业收入（万元）,实缴税金（万元）\nE1,成都甲公司,C3981,12000,600\nE2,成都乙公司,C3011,约1500,20\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(GisError) as err:
+        read_table(path, "enterprises")
+    text = str(err.value)
+    assert "“营业收入（万元）”无法识别" in text and "E2" in text and "企业.csv" in text
+
+
+def test_english_headers_get_the_chinese_name_beside_them(tmp_path: Path) -> None:
+    path = tmp_path / "ent.csv"
+    path.write_text("enterprise_id,name,industry_code,revenue_10k,tax_10k\nE1,甲,C3981,x,1\n", encoding="utf-8")
+    with pytest.raises(GisError) as err:
+        read_table(path, "enterprises")
+    assert "“营业收入（万元）（revenue_10k）”无法识别" in str(err.value)
