@@ -63,6 +63,8 @@ class EvaluationResult:
     load_warnings: list[Any] = field(default_factory=list)
     crs: str = WORKING_CRS
     rule_titles: dict[str, str] = field(default_factory=dict)  # rule id → Chinese title, for reports
+    # (parcel_id, enterprise_id) per occupant, for reports naming the firms on a parcel
+    occupants: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["parcel_id", "enterprise_id"]))
     rule_units: dict[str, str] = field(default_factory=dict)  # rule id → unit of its value (rules.vocabulary)
     summary: dict[str, Any] = field(init=False)
 
