@@ -1,11 +1,14 @@
-"""Benchmark: full evaluation vs a minimal hand-written geopandas baseline, on synthetic parcels.
+"""Benchmark: mujun (read + every rule) against the strong geopandas baseline, side by side, files read included.
 
-Prints, for each size, the full evaluation's wall time and the process's peak memory, and the time of a
-baseline doing only FAR-by-ring, red/blue overlay and per-mu on the same data, with the ratio.
-Each size runs in its own process so peak memory is that size's alone.
+For each size the synthetic data (``make_synthetic(n, seed=1)``) is written once as GeoParquet parcels, a zones
+GeoPackage and CSV tables; then mujun (``load_inputs`` + ``evaluate``) and the strong baseline
+(``benchmarks/strong_baseline.py``: FAR by ring, red/blue membership, per-mu — three of our rules) each run in
+their own process, so that each peak RSS is that side's alone. Prints read / rules / total seconds and peak RSS
+for both, and the ratios (goal: total ≤ 1.5×, read ≤ 1.5×, RSS ≤ 2×).
 
-    .venv/bin/python benchmarks/evaluate.py            # 10k, 100k, 1M
-    .venv/bin/python benchmarks/evaluate.py 10000      # one size
+    .venv/bin/python benchmarks/evaluate.py                 # 10k, 100k, 1M
+    .venv/bin/python benchmarks/evaluate.py 100000          # one size
+    .venv/bin/python benchmarks/evaluate.py --keep /tmp/b 100000   # keep (and reuse) the written files
 """
 
 from __future__ import annotations
@@ -14,100 +17,100 @@ import json
 import resource
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
+HERE = Path(__file__).resolve().parent
 SIZES = (10_000, 100_000, 1_000_000)
 
 
-def baseline(data: dict) -> float:
-    """What an analyst would write by hand in geopandas: FAR by ring, red/blue membership, per-mu."""
-    import geopandas as gpd
-    import numpy as np
-    import pandas as pd
+def write_files(n: int, folder: Path) -> None:
+    """``make_synthetic(n, seed=1)`` as the files both sides read."""
+    import pyogrio
 
-    t0 = time.perf_counter()
-    parcels = data["parcels"]
-    area = parcels.geometry.area
-    ring = data["zones"]["ring"].geometry.union_all()
-    inside = parcels.geometry.intersection(ring).area / area >= 0.5
-    far = pd.to_numeric(parcels["floor_area_m2"], errors="coerce") / area
-    lo = np.where(inside, 2.0, 1.2)
-    hi = np.where(inside, 4.0, 3.0)
-    _far_ok = (far >= lo) & (far <= hi)
-    for name in ("red_line", "blue_line"):
-        zone = data["zones"][name]
-        pairs = parcels[["geometry"]].sjoin(zone[["geometry"]], predicate="intersects")
-        other = gpd.GeoSeries(zone.geometry.loc[pairs["index_right"]].values, index=pairs.index, crs=zone.crs)
-        inter = pairs.geometry.intersection(other, align=False).area
-        share = (inter / area.loc[pairs.index]).groupby(level=0).sum()
-        _member = share.reindex(parcels.index).fillna(0) >= 0.5
-    occ = data["occupancy"].merge(parcels[["parcel_id"]].assign(area_mu=area / (10000 / 15)), on="parcel_id")
-    occ["land_mu"] = occ["area_mu"] / occ.groupby("parcel_id")["parcel_id"].transform("size")
-    land = occ.groupby("enterprise_id")["land_mu"].sum()
-    ent = data["enterprises"].set_index("enterprise_id")
-    _per_mu = ent["revenue_10k"] / land.reindex(ent.index)
-    return time.perf_counter() - t0
-
-
-def one(n: int) -> dict:
-    """Run one size in this process and return the figures."""
-    from gis.io import Inputs
     from gis.sample_data import make_synthetic
+
+    data = make_synthetic(n, seed=1)
+    folder.mkdir(parents=True, exist_ok=True)
+    data["parcels"].to_parquet(folder / "parcels.parquet")
+    for name, layer in data["zones"].items():
+        pyogrio.write_dataframe(layer, folder / "zones.gpkg", layer=name, driver="GPKG")
+    for name in ("enterprises", "occupancy", "land_supply"):
+        data[name].to_csv(folder / f"{name}.csv", index=False)
+
+
+def run_mujun(folder: Path) -> dict:
+    """Read and evaluate with mujun as ``mujun evaluate`` does; figures of this process."""
+    from gis.io import load_inputs
     from rules.engine import evaluate
     from rules.ruleset import load_ruleset
 
-    t0 = time.perf_counter()
-    data = make_synthetic(n, seed=1)
-    gen = time.perf_counter() - t0
-    rss_data = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    inputs = Inputs(
-        parcels=data["parcels"],
-        enterprises=data["enterprises"],
-        occupancy=data["occupancy"],
-        zones=data["zones"],
-        land_supply=data["land_supply"],
-    )
     rs = load_ruleset("chengdu-2023")
     t0 = time.perf_counter()
+    inputs = load_inputs(
+        folder / "parcels.parquet",
+        folder / "enterprises.csv",
+        folder / "occupancy.csv",
+        folder / "zones.gpkg",
+        folder / "land_supply.csv",
+    )
+    t1 = time.perf_counter()
     result = evaluate(inputs, rs, "2025-06-30")
-    full = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    base = baseline(data)
-    return {
-        "n": n,
-        "generate_s": gen,
-        "evaluate_s": full,
-        "baseline_s": base,
-        "peak_rss_mb": peak,
-        "rss_after_data_mb": rss_data,
-        "verdicts": int(len(result.verdicts)),
-    }
+    t2 = time.perf_counter()
+    return {"read_s": t1 - t0, "rules_s": t2 - t1, "verdicts": int(len(result.verdicts))}
+
+
+def _child(side: str, folder: Path) -> dict:
+    proc = subprocess.run(
+        [sys.executable, __file__, f"--{side}", str(folder)], capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"{side} failed: {proc.stderr.strip()[-2000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def main(argv: list[str]) -> None:
-    """Run every size in a child process and print a table."""
-    if argv and argv[0] == "--one":
-        print(json.dumps(one(int(argv[1]))))
+    """Write the files for each size, run both sides in child processes, print the table."""
+    if argv and argv[0] in ("--mujun", "--baseline", "--write"):
+        folder = Path(argv[1])
+        if argv[0] == "--write":
+            write_files(int(argv[2]), folder)
+            return
+        if argv[0] == "--mujun":
+            out = run_mujun(folder)
+        else:
+            sys.path.insert(0, str(HERE))
+            import strong_baseline
+
+            out = strong_baseline.main(folder)
+        out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps(out))
         return
+    keep = None
+    if argv and argv[0] == "--keep":
+        keep, argv = Path(argv[1]), argv[2:]
     sizes = [int(a) for a in argv] or list(SIZES)
-    print(
-        f"{'parcels':>10} {'evaluate s':>11} {'baseline s':>11} {'ratio':>6} {'peak RSS MB':>12} "
-        f"{'RSS data MB':>12} {'verdicts':>10} {'generate s':>11}"
+    head = (
+        f"{'parcels':>10} | {'mujun read':>10} {'rules':>7} {'total':>7} {'RSS MB':>7} | "
+        f"{'base read':>9} {'rules':>7} {'total':>7} {'RSS MB':>7} | {'ratio':>5} {'read×':>5} {'RSS×':>5}"
     )
+    print(head)
     for n in sizes:
-        proc = subprocess.run([sys.executable, __file__, "--one", str(n)], capture_output=True, text=True)
-        if proc.returncode != 0:
-            print(f"{n:>10} failed: {proc.stderr.strip().splitlines()[-1] if proc.stderr else proc.returncode}")
-            continue
-        r = json.loads(proc.stdout.strip().splitlines()[-1])
-        ratio = r["evaluate_s"] / r["baseline_s"]
+        with tempfile.TemporaryDirectory(prefix="mujun-bench-") as tmp:
+            folder = (keep / str(n)) if keep else Path(tmp)
+            if not (folder / "parcels.parquet").exists():
+                subprocess.run([sys.executable, __file__, "--write", str(folder), str(n)], check=True)
+            m, b = _child("mujun", folder), _child("baseline", folder)
+        mt, bt = m["read_s"] + m["rules_s"], b["read_s"] + b["rules_s"]
         print(
-            f"{r['n']:>10,} {r['evaluate_s']:>11.2f} {r['baseline_s']:>11.2f} {ratio:>6.2f} {r['peak_rss_mb']:>12,.0f} "
-            f"{r['rss_after_data_mb']:>12,.0f} {r['verdicts']:>10,} {r['generate_s']:>11.2f}",
+            f"{n:>10,} | {m['read_s']:>10.2f} {m['rules_s']:>7.2f} {mt:>7.2f} {m['peak_rss_mb']:>7,.0f} | "
+            f"{b['read_s']:>9.2f} {b['rules_s']:>7.2f} {bt:>7.2f} {b['peak_rss_mb']:>7,.0f} | "
+            f"{mt / bt:>5.2f} {m['read_s'] / b['read_s']:>5.2f} {m['peak_rss_mb'] / b['peak_rss_mb']:>5.2f}",
             flush=True,
         )
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1]))
+    sys.path.insert(0, str(HERE.parent))
     main(sys.argv[1:])
