@@ -8,10 +8,13 @@ at once.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 from pandas.api import types as pdt
 
@@ -60,6 +63,19 @@ class Converted:
     negative: np.ndarray | None = None
 
 
+def isin(values: pd.Series, known: pd.Series | Iterable[str]) -> np.ndarray:
+    """``values.isin(known)`` through Arrow compute; NA is never in.
+
+    pandas' ``isin`` on Arrow-backed strings turns every element of ``known`` into a pyarrow scalar in Python,
+    which costs seconds for an id column of a million rows; ``pyarrow.compute.is_in`` does the same in C++.
+    """
+    arr = pa.array(values.astype("str").array)
+    known = known if isinstance(known, pd.Series) else pd.Series(list(known), dtype="str")
+    known_arr = pa.array(known.dropna().astype("str").array)
+    mask = pc.is_in(arr, value_set=pc.unique(known_arr).cast(arr.type))
+    return np.asarray(pc.fill_null(mask, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
 def clean_text(s: pd.Series, *, excel: bool = False) -> pd.Series:
     """Text as pandas ``str`` with NA for empty cells; integral numbers without a trailing ``.0``."""
     if pdt.is_bool_dtype(s):
@@ -78,7 +94,7 @@ def clean_text(s: pd.Series, *, excel: bool = False) -> pd.Series:
     if excel:
         # openpyxl gives floats for numbers typed with a decimal point: "1001.0" means the code 1001
         out = out.str.replace(r"^(-?\d+)\.0$", r"\1", regex=True)
-    return out.mask(out.isin(MISSING_TOKENS))
+    return out.mask(isin(out, MISSING_TOKENS))
 
 
 def _convert_number(s: pd.Series, *, excel: bool) -> Converted:

@@ -928,22 +928,22 @@ def load_inputs(
     occ: pd.DataFrame | None = result.get("occupancy")  # type: ignore[assignment]
     if occ is not None:
         occ_src = _name(occupancy)  # type: ignore[arg-type]
-        unknown_p = ~occ["parcel_id"].isin(parcel_gdf["parcel_id"])
+        unknown_p = ~v.isin(occ["parcel_id"], parcel_gdf["parcel_id"])
         if unknown_p.any():
-            report.warn(occ_src, f"{int(unknown_p.sum())} 行的 parcel_id 在宗地图层中不存在 "
+            report.warn(occ_src, f"{int(unknown_p.sum())} 行的宗地编号在宗地图层中不存在 "
                         "(occupancy rows with unknown parcel_id)",
                         pd.unique(occ.loc[unknown_p, "parcel_id"]).tolist())
         if ent is not None:
-            unknown_e = ~occ["enterprise_id"].isin(ent["enterprise_id"])
+            unknown_e = ~v.isin(occ["enterprise_id"], ent["enterprise_id"])
             if unknown_e.any():
-                report.warn(occ_src, f"{int(unknown_e.sum())} 行的 enterprise_id 在企业表中不存在 "
+                report.warn(occ_src, f"{int(unknown_e.sum())} 行的企业编号在企业表中不存在 "
                             "(occupancy rows with unknown enterprise_id)",
                             pd.unique(occ.loc[unknown_e, "enterprise_id"]).tolist())
     if ent is not None:
         pe = parcel_gdf["enterprise_id"]
-        unknown = pe.notna() & ~pe.isin(ent["enterprise_id"])
+        unknown = pe.notna().to_numpy() & ~v.isin(pe, ent["enterprise_id"])
         if unknown.any():
-            report.warn(_name(parcels), f"{int(unknown.sum())} 个宗地的 enterprise_id 在企业表中不存在 "
+            report.warn(_name(parcels), f"{int(unknown.sum())} 个宗地的企业编号在企业表中不存在 "
                         "(parcels naming an unknown enterprise_id)",
                         parcel_gdf.loc[unknown, "parcel_id"].tolist())
     return Inputs(
