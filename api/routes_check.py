@@ -19,6 +19,22 @@ from api.store.features import resolve_dataset
 router = APIRouter(tags=["即时核查 check"])
 
 
+class ProposedFirm(BaseModel):
+    """A firm proposed for the parcel (all figures optional but revenue and tax for 亩产论英雄)."""
+
+    enterprise_id: str = Field(default="proposed-firm", max_length=100, description="企业编号")
+    name: str | None = Field(default=None, max_length=200, description="企业名称")
+    industry_code: str | None = Field(default=None, max_length=20, description="行业代码（GB/T 4754），如 C3981")
+    revenue_10k: float | None = Field(default=None, ge=0, description="营业收入（万元）")
+    tax_10k: float | None = Field(default=None, ge=0, description="实缴税金（万元）")
+    employees: float | None = Field(default=None, ge=0, description="从业人员（人）")
+    energy_tce: float | None = Field(default=None, ge=0, description="综合能耗（吨标煤）")
+    rd_expense_10k: float | None = Field(default=None, ge=0, description="研发费用（万元）")
+    value_added_10k: float | None = Field(default=None, ge=0, description="工业增加值（万元）")
+    emission_eq: float | None = Field(default=None, ge=0, description="主要污染物排放当量")
+    above_scale: bool | None = Field(default=None, description="规上企业；默认按营业收入 ≥ 2000 万元判断")
+
+
 class CheckRequest(BaseModel):
     """A GeoJSON Feature (CRS84 unless ``crs`` says otherwise) with the contract's parcel attributes."""
 
@@ -29,6 +45,10 @@ class CheckRequest(BaseModel):
     dataset: int | None = Field(default=None, ge=1, le=MAX_ID,
                                 description="取分区与企业数据的数据集，默认最新含分区的数据集")
     crs: str | None = Field(default=None, description="坐标系，默认 CRS84 (经纬度)；如 EPSG:4544")
+    enterprise: ProposedFirm | None = Field(
+        default=None,
+        description="拟入驻企业：给出后按所选数据集全部参评企业的分布计算亩产论英雄得分、百分位和等级",
+    )
 
 
 def _feature_file(feature: dict[str, Any], crs: str | None, folder: Path) -> Path:
@@ -53,14 +73,26 @@ def _feature_file(feature: dict[str, Any], crs: str | None, folder: Path) -> Pat
 
 @router.post("/check", summary="单宗地即时核查 (check one proposed parcel)")
 def check_parcel(body: CheckRequest, request: Request, _user: Reader) -> dict[str, Any]:
-    """Evaluate one parcel against the stored zones (and that dataset's enterprises) and return its verdicts."""
+    """Evaluate one parcel against the stored zones (and that dataset's enterprises) and return its verdicts.
+
+    With ``enterprise`` (or a stored ``enterprise_id`` in the properties) the firm is also graded
+    (亩产论英雄) against the dataset's firms: ``grading`` gives its score, percentile and grade.
+    """
+    import pandas as pd
+
+    from api.grading import grade_firms
     from gis.io import ZONE_COLUMNS, Inputs, load_inputs
     from rules.engine import evaluate
-    from rules.result import STATUS_LABELS
+    from rules.vocabulary import STATUS_LABELS, is_note
 
     engine = request.app.state.engine
+    feature = body.feature
+    if body.enterprise is not None and isinstance(feature, dict):
+        props = dict(feature.get("properties") or {})
+        props["enterprise_id"] = body.enterprise.enterprise_id
+        feature = {**feature, "properties": props}
     with tempfile.TemporaryDirectory(prefix="mujun-check-") as tmp:
-        path = _feature_file(body.feature, body.crs, Path(tmp))
+        path = _feature_file(feature, body.crs, Path(tmp))
         parsed = load_inputs(parcels=str(path))
     parcel = parsed.parcels
     with engine.connect() as conn:
@@ -72,24 +104,34 @@ def check_parcel(body: CheckRequest, request: Request, _user: Reader) -> dict[st
         zones = ev.load_zones(conn, zone_ds, ZONE_COLUMNS) if zone_ds is not None else {}
         enterprises = None
         eid = parcel["enterprise_id"].iloc[0] if "enterprise_id" in parcel.columns else None
-        if zone_ds is not None and eid is not None and str(eid) not in ("", "nan", "<NA>", "None"):
+        if body.enterprise is not None:
+            firm = body.enterprise.model_dump()
+            if firm["above_scale"] is None:
+                del firm["above_scale"]
+            enterprises = pd.DataFrame([firm])
+        elif zone_ds is not None and eid is not None and str(eid) not in ("", "nan", "<NA>", "None"):
             stored = ev.load_inputs_from_store(conn, zone_ds).enterprises
             if stored is not None:
                 enterprises = stored[stored["enterprise_id"] == str(eid)].reset_index(drop=True)
     inputs = Inputs(parcels=parcel, zones=zones, enterprises=enterprises, report=parsed.report)
-    result = evaluate(inputs, ruleset, body.as_of or dt.date.today())
+    as_of = body.as_of or dt.date.today()
+    result = evaluate(inputs, ruleset, as_of)
     row = result.to_dict()["parcels"][0]
-    failing = [v for v in row["verdicts"] if v["status"] == "fail"]
-    warning = [v for v in row["verdicts"] if v["status"] == "warn"]
+    counted = [v for v in row["verdicts"] if not is_note(v["rule"])]  # data.* notes are not problems
+    failing = [v for v in counted if v["status"] == "fail"]
+    warning = [v for v in counted if v["status"] == "warn"]
     status = row["status"]
+    label = STATUS_LABELS.get(status, status)
     return {
         "parcel": row,
         "status": status,
-        "status_label": STATUS_LABELS.get(status, status),
+        "status_label": label,
         "acceptable": status != "fail",
-        "conclusion": (f"{STATUS_LABELS.get(status, status)}：{len(failing)} 项不符合，{len(warning)} 项预警"
-                       if failing or warning else f"{STATUS_LABELS.get(status, status)}：未发现不符合项"),
+        "conclusion": (f"{label}：{len(failing)} 项不符合，{len(warning)} 项预警"
+                       if failing or warning else f"{label}：未发现不符合项"),
         "failing_rules": [v["rule"] for v in failing],
+        "notes": [v for v in row["verdicts"] if is_note(v["rule"]) and v["status"] != "pass"],
+        "grading": grade_firms(engine, zone_ds, ruleset, result, enterprises, as_of),
         "ruleset": result.ruleset,
         "as_of": result.as_of.isoformat(),
         "zones_dataset": zone_ds,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import re
@@ -129,7 +130,7 @@ def test_parcel_page_lists_every_verdict_and_occupants(client, tokens, sample, s
     v = stored.verdicts[stored.verdicts["level"] == "parcel"]
     pid = str(v.loc[v["rule"] == "per_mu.revenue", "subject_id"].iloc[0])
     html = client.get(f"/web/runs/{sample['run']}/parcels/{pid}", headers=_cookie(tokens, "viewer")).text
-    rules = re.findall(r'<tr data-rule="([^"]+)">', html)
+    rules = re.findall(r'<tr data-rule="([^"]+)"', html)
     assert sorted(rules) == sorted(v.loc[v["subject_id"] == pid, "rule"])
     assert _text(html, "parcel-id") == pid
     assert "occupants" in html
@@ -189,15 +190,24 @@ def test_dashboard_counts_flags_by_rule(client, tokens, sample, stored):
     html = client.get("/web/", headers=_cookie(tokens, "viewer")).text
     v = stored.verdicts
     fails = int(((v["rule"] == "far.bounds") & (v["status"] == "fail")).sum())
-    row = re.search(r'\?rule=far\.bounds">far\.bounds</a></td><td>(\d+)</td>', html)
+    # the rule by its Chinese title, the id after it in small grey type
+    row = re.search(r'data-rule="far\.bounds">工业用地容积率 <span class="rule-id text-muted small">far\.bounds</span>'
+                    r"</a></td><td>(\d+)</td>", html)
     assert row and int(row.group(1)) == fails
-    # the latest year's land-supply share, shown in per cent against the 30 % floor
+    # data-quality notes are not problems: not in the problem table, listed apart as 数据提示
+    table = html[html.index('id="by-rule"'):html.index('id="by-district"')]
+    problems = re.findall(r'data-rule="([^"]+)"', table[:table.index("</table>")])
+    assert problems and not [r for r in problems if r.startswith("data.")]
+    notes = table[table.index('id="by-rule-notes"'):]
+    straddles = int(((v["rule"] == "data.straddles") & (v["status"] == "warn")).sum())
+    assert "数据提示" in notes and f"data.straddles</span> {straddles} 宗" in notes
+    # the latest year's land-supply share, in per cent against the 30 % floor
     agg = stored.aggregates
     years = agg[(agg["rule"] == "agg.supply_share") & (agg["scope"] == "year")].sort_values("key")
     last = years.iloc[-1]
-    card = re.search(rf"工业用地供应占比（{last['key']} 年）</div>\s*<div[^>]*>([0-9.,]+) <span", html)
-    assert card and float(card.group(1)) == pytest.approx(last["value"] * 100, abs=0.01)
-    assert "≥ 30.00 %" in html[card.end():card.end() + 300]
+    card = re.search(rf"（{last['key']} 年）</div>\s*<div[^>]*>([0-9.,]+)%</div>", html)
+    assert card and float(card.group(1)) == pytest.approx(round(last["value"] * 100, 1))
+    assert "≥ 30.0%" in html[card.end():card.end() + 300]
 
 
 # --- rule sets ---------------------------------------------------------------------------------------
@@ -206,32 +216,42 @@ def test_ruleset_diff_shows_the_2020_baselines(client, tokens):
     html = client.get("/web/rulesets/diff", params={"a": "chengdu-2020", "b": "chengdu-2023"},
                       headers=_cookie(tokens, "viewer")).text
     table = html[html.index('id="diff-changed"'):]
-    # 650 / 1.6 = 406.25 and 30 / 1.5 = 20 (policy.md §1)
-    assert re.search(r"<code>per_mu.revenue</code>.*?参数 min</td><td class=\"diff-old\">406.25</td>"
-                     r"<td class=\"diff-new\">650.0</td>", table, re.S)
-    assert re.search(r"<code>per_mu.tax</code>.*?参数 min</td><td class=\"diff-old\">20.0</td>", table, re.S)
+    # 650 / 1.6 = 406.25 and 30 / 1.5 = 20 (policy.md §1), in words with the rule's unit
+    assert re.search(r'per_mu\.revenue</span></td><td>参数 下限</td><td class="diff-old">406.25 万元/亩</td>'
+                     r'<td class="diff-new">650 万元/亩</td>', table)
+    assert re.search(r'per_mu\.tax</span></td><td>参数 下限</td><td class="diff-old">20 万元/亩</td>', table)
+    assert "<td>参数 亩均税收目标</td>" in table  # low_efficiency.tax_target, named
 
 
 def test_ruleset_page_reads_as_a_table(client, tokens):
     from rules.ruleset import load_ruleset
 
     html = client.get("/web/rulesets/chengdu-2023", headers=_cookie(tokens, "viewer")).text
-    rows = re.findall(r'<td class="font-monospace">([a-z_.0-9]+)</td>', html)
-    assert rows == [r.id for r in load_ruleset("chengdu-2023").rules]
+    rows = re.findall(r'<tr data-rule="([^"]+)"><td>([^<]+) <span class="rule-id', html)
+    rs = load_ruleset("chengdu-2023")
+    assert rows == [(r.id, r.title) for r in rs.rules]
+    params = html[html.index('id="parameters"'):html.index("</table>", html.index('id="parameters"'))]
+    # gap_m → 成片间距 30 米; shares in per cent; money with its unit
+    assert "<th>成片间距</th><td>30 米</td>" in params and "<th>空间归属面积比例</th><td>50%</td>" in params
+    assert "<th>规上企业营业收入门槛</th><td>2,000 万元</td>" in params
+    far = html[html.index('<tr data-rule="far.bounds">'):]
+    assert "绕城高速以内</span>：下限 2，上限 4" in far[:far.index("</tr>")]
 
 
 def test_admin_uploads_a_ruleset_version_and_bad_yaml_is_explained(client, tokens):
     from rules.ruleset import load_ruleset
 
-    text = load_ruleset("chengdu-2023").yaml_text
+    base = load_ruleset("chengdu-2023")
     version = f"web-{int(time.time() * 1000)}"
-    new = text.replace('version: "2023.1"', f'version: "{version}"').replace("min: 650", "min: 700")
+    new = base.yaml_text.replace(f'version: "{base.version}"', f'version: "{version}"').replace(
+        "min: 650.0", "min: 700.0")
+    assert version in new and "min: 700.0" in new
     r = client.post("/web/rulesets", files={"file": ("mine.yaml", new.encode())},
                     headers=_cookie(tokens, "admin"), follow_redirects=False)
-    assert r.status_code == 303
-    html = client.get(f"/web/rulesets/diff?a=chengdu-2023@2023.1&b=chengdu-2023@{version}",
+    assert r.status_code == 303, r.text[-1500:]
+    html = client.get(f"/web/rulesets/diff?a=chengdu-2023@{base.version}&b=chengdu-2023@{version}",
                       headers=_cookie(tokens, "viewer")).text
-    assert re.search(r'diff-old">650.0</td><td class="diff-new">700.0<', html)
+    assert re.search(r'diff-old">650 万元/亩</td><td class="diff-new">700 万元/亩<', html)
     bad = client.post("/web/rulesets", files={"file": ("bad.yaml", b"id: x\nversion: 1\nrules: 3\n")},
                       headers=_cookie(tokens, "admin"))
     assert bad.status_code == 422 and 'id="ruleset-problems"' in bad.text
@@ -303,7 +323,7 @@ def test_check_a_drawn_parcel(client, tokens, sample):
     assert r.status_code == 200, r.text[-2000:]
     summary = re.search(r"宗地 <strong>CHECK-1</strong>(.*?)</p>", r.text, re.S).group(1)
     assert "面积 15.00 亩" in summary and "容积率 3.00" in summary
-    assert "far.bounds" in re.findall(r'<tr data-rule="([^"]+)">', r.text)
+    assert "far.bounds" in re.findall(r'<tr data-rule="([^"]+)"', r.text)
     bad = client.post("/web/check", data={"geojson": '{"type": "Point", "coordinates": [104, 30]}'},
                       headers=_cookie(tokens, "viewer"))
     assert bad.status_code == 422 and "Polygon" in _text(bad.text, "check-error")
@@ -323,3 +343,91 @@ def test_zone_proposal_page_generates_and_downloads(client, tokens, sample):
     layers = {name for name, _ in pyogrio.list_layers(path)}
     assert {"red_line", "blue_line", "proposal_parcels"} <= layers
     assert client.get(f"/web/zones/{sample['dataset']}/map", headers=_cookie(tokens, "viewer")).status_code == 200
+
+
+# --- the counter check grades a proposed firm against the dataset's firms ----------------------------
+
+def _square(x0: float, y0: float) -> object:
+    import shapely
+
+    return shapely.box(x0, y0, x0 + 100, y0 + 100)  # 100 m × 100 m in EPSG:4544 = 10 000 m² = 15 亩
+
+
+@pytest.fixture(scope="module")
+def firms_dataset(store, tmp_path_factory):
+    """Four hand-made firms, each alone on a 15-亩 parcel, with revenue and tax only (万元).
+
+    per 亩:   F1 100 / 5   F2 200 / 10   F3 300 / 15   F4 400 / 20   (营收 / 税收)
+    Only 亩均营收 and 亩均税收 (weight 20 each) can be scored: the other five indicators have no data in the
+    dataset, so no benchmark and 0 points for everyone. Benchmarks are the medians: 250 and 12.5 万元/亩.
+    Scores = 20 × min(v / 250, 2) + 20 × min(t / 12.5, 2): F1 8 + 8 = 16, F2 32, F3 48, F4 64.
+    """
+    import geopandas as gpd
+    import pandas as pd
+
+    from api.store.importer import import_files
+
+    folder = tmp_path_factory.mktemp("firms")
+    parcels = gpd.GeoDataFrame(
+        {"parcel_id": ["G1", "G2", "G3", "G4"], "land_use": ["1001"] * 4, "status": ["built"] * 4,
+         "floor_area_m2": [20000.0] * 4, "enterprise_id": ["F1", "F2", "F3", "F4"]},
+        geometry=[_square(402000 + 200 * i, 3392000) for i in range(4)], crs="EPSG:4544")
+    parcels.to_file(folder / "parcels.gpkg", driver="GPKG")
+    pd.DataFrame({"enterprise_id": ["F1", "F2", "F3", "F4"], "name": ["甲厂", "乙厂", "丙厂", "丁厂"],
+                  "industry_code": ["C3981"] * 4, "revenue_10k": [1500.0, 3000.0, 4500.0, 6000.0],
+                  "tax_10k": [75.0, 150.0, 225.0, 300.0]}).to_csv(folder / "enterprises.csv", index=False)
+    outcome = import_files(store.engine, folder / "parcels.gpkg", folder / "enterprises.csv", actor="pytest",
+                           name="四家企业")
+    return outcome.dataset_id
+
+
+def _check_feature() -> dict:
+    import geopandas as gpd
+    import shapely
+
+    box = gpd.GeoSeries([_square(402000, 3393000)], crs=4544).to_crs(4326).iloc[0]
+    return {"type": "Feature", "geometry": shapely.geometry.mapping(box),
+            "properties": {"parcel_id": "NEW", "land_use": "1001", "status": "built", "floor_area_m2": 30000}}
+
+
+def test_check_grades_a_proposed_firm_among_the_datasets_firms(client, tokens, store, firms_dataset):
+    """A proposed firm on a 15-亩 parcel with revenue 5250 and tax 262.5 万元 → 350 / 17.5 万元/亩.
+
+    Score = 20 × 350/250 + 20 × 17.5/12.5 = 28 + 28 = 56. Dataset scores 16, 32, 48, 64: three are lower →
+    percentile 3/4 = 75.0 %. Among the four plus itself it ranks 2nd of 5: rank share 2/5 = 0.4, past A's
+    30 % and within A+B's 90 % → grade B. (Alone, as before, it would rank 1st of 1: share 1.0 → D.)
+    A second firm with 500 / 25 万元/亩 hits the cap (2 × 20 × 2 = 80): above all four, rank 1 of 5 → A.
+    """
+    from api.store.evaluations import create_run, execute_run
+
+    firm = {"name": "拟入驻企业", "industry_code": "C3981", "revenue_10k": 5250.0, "tax_10k": 262.5}
+    body = {"feature": _check_feature(), "as_of": "2025-06-30", "dataset": firms_dataset, "enterprise": firm}
+    # 1) the dataset was never evaluated: its firms are evaluated for the check
+    r = client.post("/check", json=body, headers=client.as_role("viewer"))
+    assert r.status_code == 200, r.text
+    g = r.json()["grading"][0]
+    assert g["run"] is None and g["firms"] == 4
+    assert g["benchmarks"]["亩均营收"] == pytest.approx(250.0) and g["benchmarks"]["亩均税收"] == pytest.approx(12.5)
+    assert g["score"] == pytest.approx(56.0) and g["percentile"] == pytest.approx(75.0)
+    assert (g["rank"], g["grade"], g["grade_label"], g["status"]) == (2, "B", "B 类（提升发展类）", "pass")
+    # 2) after an evaluation of the dataset, the same answer from its stored verdicts
+    with store.engine.begin() as conn:
+        run_id = create_run(conn, firms_dataset, "chengdu-2023", dt.date(2025, 6, 30), actor="pytest")
+    execute_run(store.engine, run_id)
+    top = {**firm, "revenue_10k": 7500.0, "tax_10k": 375.0}
+    for f, expected in ((firm, (56.0, 75.0, 2, "B")), (top, (80.0, 100.0, 1, "A"))):
+        g = client.post("/check", json={**body, "enterprise": f}, headers=client.as_role("viewer")).json()[
+            "grading"][0]
+        assert g["run"] == run_id
+        assert (g["score"], g["percentile"], g["rank"], g["grade"]) == pytest.approx(expected)
+    # 3) the web check page calls the same grading: same grade and percentile, named in Chinese
+    html = client.post("/web/check", data={"geojson": json.dumps(_check_feature()["geometry"]), "land_use": "1001",
+                                           "status": "built", "floor_area_m2": "30000", "as_of": "2025-06-30",
+                                           "dataset": str(firms_dataset), "enterprise_name": "拟入驻企业",
+                                           "industry_code": "C3981", "revenue_10k": "5250", "tax_10k": "262.5"},
+                       headers=_cookie(tokens, "viewer")).text
+    grade = re.search(r'id="check-grade" data-grade="([A-D])" data-percentile="([0-9.]+)"', html)
+    assert grade and grade.group(1) == "B" and float(grade.group(2)) == pytest.approx(75.0)
+    assert "B 类（提升发展类）" in html and _text(html, "check-score") == "56.00"
+    row = re.search(r'<tr data-rule="mujun\.grade" data-status="([a-z_]+)">', html)
+    assert row and row.group(1) == "pass"  # the lone firm's own-rank D is replaced by its grade among the four

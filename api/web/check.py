@@ -27,7 +27,17 @@ FIELDS: dict[str, tuple[str, str]] = {
     "standard_land": ("standard_land", "bool"),
     "retainable": ("retainable", "bool"),
 }
-ENTERPRISE_FIELDS = ("enterprise_name", "industry_code", "revenue_10k", "tax_10k")
+ENTERPRISE_FIELDS = ("enterprise_name", "industry_code")
+# The firm's figures (万元, 人, 吨标煤 …): what 亩产论英雄 scores, all optional but revenue and tax.
+ENTERPRISE_NUMBERS = (
+    "revenue_10k",
+    "tax_10k",
+    "employees",
+    "energy_tce",
+    "rd_expense_10k",
+    "value_added_10k",
+    "emission_eq",
+)
 
 
 def _geometry(text: str) -> dict[str, Any]:
@@ -86,8 +96,11 @@ def check_parcel(
 ) -> dict[str, Any]:
     """Evaluate one parcel with ``rules.engine.evaluate``; returns verdict rows and the parcel's status.
 
-    Zones (red/blue lines, ring, parks, districts…) come from the newest stored dataset that has them.
+    Zones (red/blue lines, ring, parks, districts…) come from the chosen dataset (form field ``dataset``,
+    default ``zones_dataset``: the newest stored dataset that has them); a firm typed in is graded
+    (亩产论英雄) against that dataset's firms with :func:`api.grading.grade_firms`.
     """
+    from api.grading import grade_firms
     from api.store import evaluations as ev
     from api.store.errors import NotFound
     from gis.errors import GisError
@@ -117,7 +130,7 @@ def check_parcel(
                     "请在地图上画出宗地、粘贴 GeoJSON 或上传文件 (draw, paste or upload a polygon)"
                 )
             props = _attributes(values)
-            ent = {k: (values.get(k) or "").strip() for k in ENTERPRISE_FIELDS}
+            ent = {k: (values.get(k) or "").strip() for k in (*ENTERPRISE_FIELDS, *ENTERPRISE_NUMBERS)}
             if ent["revenue_10k"] or ent["tax_10k"]:
                 props["enterprise_id"] = "E-CHECK"
                 paths["enterprises"] = Path(_enterprise_file(folder, ent))
@@ -136,30 +149,59 @@ def check_parcel(
             f"即时核查最多 50 个宗地，上传了 {len(inputs.parcels)} 个；批量请用“导入数据”"
             "和“运行评估” (at most 50 parcels here)"
         )
-    if zones_dataset is not None:
+    dataset = _dataset(values.get("dataset"), zones_dataset)
+    if dataset is not None:
         with engine.connect() as conn:
-            inputs.zones = ev.load_zones(conn, zones_dataset)
+            inputs.zones = ev.load_zones(conn, dataset)
     result = evaluate(inputs, ruleset, as_of)
     verdicts = result.verdicts
     parcels = result.parcels.drop(columns=result.parcels.geometry.name)
     columns = ["parcel_id", "area_mu", "far", "district", "park_id", "zone", "inside_ring", "status"]
+    grading = grade_firms(engine, dataset, ruleset, result, inputs.enterprises, as_of)
+    firm_verdicts = records(verdicts[verdicts["level"] == "enterprise"])
+    graded = {(g["enterprise_id"], g["rule"]): g for g in grading}
+    for v in firm_verdicts:  # the lone firm's own-rank grade is replaced by its grade among the dataset's firms
+        g = graded.get((str(v["subject_id"]), v["rule"]))
+        if g is not None and g["grade"] is not None:
+            threshold = {"benchmarks": g["benchmarks"], "grade_shares": dict(ruleset.rule(g["rule"]).p.grade_shares)}
+            v.update(status=g["status"], value=g["score"], code=g["grade"], threshold=threshold,
+                     message=g["message"])
     return {
         "parcels": records(parcels[columns]),
         "verdicts": records(verdicts[verdicts["level"] == "parcel"]),
-        "enterprise_verdicts": records(verdicts[verdicts["level"] == "enterprise"]),
+        "enterprise_verdicts": firm_verdicts,
+        "grading": grading,
+        "rules": ruleset,
         "ruleset": result.ruleset,
         "as_of": as_of.isoformat(),
-        "zones_dataset": zones_dataset,
+        "zones_dataset": dataset,
         "warnings": [i.message for i in inputs.report.warnings],
     }
 
 
-def _enterprise_file(folder: Path, ent: dict[str, str]) -> str:
+def _dataset(raw: str | None, default: int | None) -> int | None:
+    text = (raw or "").strip()
+    if not text:
+        return default
     try:
-        revenue = float(ent["revenue_10k"] or "nan")
-        tax = float(ent["tax_10k"] or "nan")
+        return int(text)
     except ValueError as exc:
-        raise ValueError("营业收入、实缴税金应为数字（万元） (revenue and tax must be numbers)") from exc
+        raise ValueError(f"数据集编号应为整数，收到“{text}” (dataset must be an id)") from exc
+
+
+def _enterprise_file(folder: Path, ent: dict[str, str]) -> str:
+    from gis.vocabulary import column_label
+
+    numbers: dict[str, float] = {}
+    for key in ENTERPRISE_NUMBERS:
+        try:
+            numbers[key] = float(ent.get(key) or "nan")
+        except ValueError as exc:
+            raise ValueError(
+                f"“{column_label(key)}”应为数字，收到“{ent[key]}” ({key} must be a number)"
+            ) from exc
+        if numbers[key] < 0:
+            raise ValueError(f"“{column_label(key)}”不能为负数 ({key} must be ≥ 0)")
     path = folder / "enterprises.csv"
     pd.DataFrame(
         [
@@ -167,8 +209,7 @@ def _enterprise_file(folder: Path, ent: dict[str, str]) -> str:
                 "enterprise_id": "E-CHECK",
                 "name": ent["enterprise_name"] or "核查企业",
                 "industry_code": ent["industry_code"] or None,
-                "revenue_10k": revenue,
-                "tax_10k": tax,
+                **numbers,
             }
         ]
     ).to_csv(path, index=False, encoding="utf-8")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -20,67 +21,38 @@ from api.settings import Settings
 from api.web import service
 from api.web.charts import GRADE_COLORS, bar_svg, histogram_svg
 from api.web.session import COOKIE, Forbidden, NeedsSignIn, WebUser, current_user, require_user, token_user
-from rules.result import STATUS_LABELS, records
+from gis.vocabulary import (
+    DELAY_CAUSE_LABELS,
+    SITE_STATUS_LABELS,
+    ZONE_LAYER_LABELS,
+    column_label,
+    display_value,
+    industry_label,
+    industry_name,
+    land_use_label,
+)
+from rules.result import records
+from rules.vocabulary import (
+    AGGREGATE_CODE_LABELS,
+    NOTE_LABEL,
+    STATUS_COLORS,
+    STATUS_LABELS,
+    STATUS_ORDER,
+    code_label,
+    is_note,
+    threshold_text,
+    value_text,
+)
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 PREFIX = "/web"
 PAGE_SIZE = 50
-STATUS_COLORS = {
-    "fail": "#d7301f",
-    "warn": "#fc8d59",
-    "missing_data": "#969696",
-    "pass": "#1a9850",
-    "exempt": "#91bfdb",
-    "not_applicable": "#e0e0e0",
-}
 FLAGGED = ("fail", "warn", "missing_data")
-GRADE_NAMES = {"A": "A 优先发展类", "B": "B 提升发展类", "C": "C 调控帮扶类", "D": "D 倒逼整治类"}
-CITY_LABELS = {
-    "agg.park_per_mu.revenue": ("园内规上亩均营收", "万元/亩"),
-    "agg.park_per_mu.tax": ("园内规上亩均税收", "万元/亩"),
-    "agg.park_per_mu": ("园内规上亩均指标", "万元/亩"),
-    "agg.industrial_share": ("工业用地占城市建设用地比重", "%"),
-    "agg.supply_share": ("工业用地供应占比", "%"),
-}
-PARCEL_LABELS = {
-    "parcel_id": "宗地编号",
-    "land_use": "用地分类",
-    "area_m2": "面积（平方米）",
-    "area_mu": "面积（亩）",
-    "district": "行政区",
-    "park_id": "园区",
-    "zone": "保护线",
-    "inside_ring": "绕城以内",
-    "far": "容积率",
-    "status": "总体结论",
-    "floor_area_m2": "计容建筑面积（平方米）",
-    "footprint_m2": "建筑基底面积（平方米）",
-    "special_process": "特殊工艺",
-    "planned_use": "拟变更用途",
-    "retainable": "可保留",
-    "transfer_date": "供地日期",
-    "agreed_start_date": "约定动工日期",
-    "actual_start_date": "实际动工日期",
-    "standard_land": "标准地",
-    "enterprise_id": "企业编号",
-    "delay_cause": "闲置原因",
-    "site_status": "现状",
-    "planned_dev_area_m2": "应动工开发建设总面积（平方米）",
-    "developed_area_m2": "已动工开发建设面积（平方米）",
-    "total_investment_10k": "总投资额（万元）",
-    "invested_10k": "已完成投资额（万元）",
-    "halted_since": "中止开发建设日期",
-    "committed_investment_per_mu_10k": "约定亩均投资（万元/亩）",
-    "committed_revenue_per_mu_10k": "约定亩均营收（万元/亩）",
-    "committed_tax_per_mu_10k": "约定亩均税收（万元/亩）",
-    "production_due_date": "约定达产日期",
-}
-VALUE_LABELS = {
-    "site_status": {"built": "已建成", "under_construction": "在建", "vacant": "空地"},
-    "delay_cause": {"none": "无", "government": "政府原因", "force_majeure": "不可抗力"},
-    "zone": {"red_line": "工业红线区", "blue_line": "工业蓝线区"},
-    "status": STATUS_LABELS,
-}
+GRADES = ("A", "B", "C", "D")
+RUN_STATES = {"done": "完成", "running": "运行中", "queued": "排队", "failed": "失败"}
+LEVEL_LABELS = {"parcel": "宗地", "enterprise": "企业", "aggregate": "汇总"}
+# Columns shown with a fixed number of decimals on the parcel page (the rest through display_value).
+_DECIMALS = {"area_m2": 2, "area_mu": 2, "far": 2}
 
 
 def _tpl(request: Request, name: str, user: WebUser | None, status_code: int = 200, **ctx: Any) -> HTMLResponse:
@@ -89,7 +61,10 @@ def _tpl(request: Request, name: str, user: WebUser | None, status_code: int = 2
         prefix=PREFIX,
         status_labels=STATUS_LABELS,
         status_colors=STATUS_COLORS,
-        grade_names=GRADE_NAMES,
+        status_order=STATUS_ORDER,
+        note_label=NOTE_LABEL,
+        grade_names={g: code_label(g) for g in GRADES},
+        run_states=RUN_STATES,
         nav=ctx.get("nav", ""),
     )
     return TEMPLATES.TemplateResponse(request, name, ctx, status_code=status_code)
@@ -108,36 +83,27 @@ def _result(request: Request, run_id: int) -> Any:
 
 
 def _fmt(value: Any, digits: int = 2) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+    """A cell for a planner: numbers with ``digits`` decimals, 是/否, dates, lists joined; — for nothing."""
+    if value is None or value is pd.NA or value is pd.NaT:
         return "—"
-    if isinstance(value, bool | np.bool_):
-        return "是" if value else "否"
+    if isinstance(value, float | np.floating) and not math.isfinite(float(value)):
+        return "—"
     if isinstance(value, float | np.floating):
-        return f"{value:,.{digits}f}"
-    if value is pd.NA or value is pd.NaT:
-        return "—"
-    return str(value)
+        return f"{float(value):,.{digits}f}"
+    text = display_value(value)
+    return text if text != "" else "—"
 
 
 TEMPLATES.env.filters["fmt"] = _fmt
 TEMPLATES.env.filters["tojson_cn"] = lambda v: json.dumps(v, ensure_ascii=False, default=str)
-
-
-def _threshold_text(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError:
-            return value
-    if isinstance(value, dict):
-        names = {"min": "≥", "max": "≤"}
-        return "，".join(f"{names.get(k, k + ' ')}{_fmt(v) if isinstance(v, float) else v}" for k, v in value.items())
-    return str(value)
-
-
-TEMPLATES.env.filters["threshold"] = _threshold_text
+TEMPLATES.env.filters["code_label"] = code_label
+TEMPLATES.env.filters["industry"] = lambda v: industry_label(v) or "—"
+TEMPLATES.env.filters["land_use"] = lambda v: land_use_label(v) or "—"
+TEMPLATES.env.filters["column"] = column_label
+TEMPLATES.env.filters["datetime"] = lambda v: (
+    v.strftime("%Y-%m-%d %H:%M") if isinstance(v, dt.datetime) else str(v)[:16].replace("T", " ") if v else "—"
+)
+TEMPLATES.env.filters["zone_layer"] = lambda v: ZONE_LAYER_LABELS.get(str(v), str(v)) if v else ""
 
 
 def router(settings: Settings | None = None) -> APIRouter:
@@ -195,12 +161,15 @@ def router(settings: Settings | None = None) -> APIRouter:
             "latest": latest,
             "indicators": [],
             "by_rule": [],
+            "notes": [],
             "by_district": [],
         }
         if latest:
             res = _result(request, latest["id"])
-            ctx["indicators"] = _indicators(latest.get("summary") or {}, res.aggregates)
-            ctx["by_rule"] = _flag_counts_by_rule(res.verdicts)
+            words = _run_words(_engine(request), latest)
+            ctx["indicators"] = _indicators(latest.get("summary") or {}, res.aggregates, words)
+            ctx["by_rule"] = _flag_counts_by_rule(res.verdicts, words)
+            ctx["notes"] = _note_counts(res.verdicts, words)
             ctx["by_district"] = _flag_counts_by(res.parcels, "district")
         return _tpl(request, "dashboard.html", user, nav="dashboard", **ctx)
 
@@ -389,6 +358,8 @@ def router(settings: Settings | None = None) -> APIRouter:
         if run["status"] != "done":
             return _tpl(request, "run_progress.html", user, nav="runs", run=run)
         res = _result(request, run_id)
+        words = _run_words(_engine(request), run)
+        parks = park_names(res.zones)
         rule_ids = _rule_columns(_engine(request), run, res.parcels)
         table = _flagged_table(
             res.parcels,
@@ -400,6 +371,8 @@ def router(settings: Settings | None = None) -> APIRouter:
             sort=sort,
             desc=bool(desc),
             page=page,
+            words=words,
+            parks=parks,
         )
         params = {
             "rule": rule,
@@ -410,8 +383,8 @@ def router(settings: Settings | None = None) -> APIRouter:
             "desc": desc,
         }
         base_q = {k: v for k, v in params.items() if v not in ("", 0)}
-        rules = list(rule_ids.values())
-        rule_titles = _rule_titles(_engine(request), run)
+        rules = [i for i in rule_ids.values() if not is_note(i)]
+        notes = [i for i in rule_ids.values() if is_note(i)]
         return _tpl(
             request,
             "run.html",
@@ -419,16 +392,16 @@ def router(settings: Settings | None = None) -> APIRouter:
             nav="runs",
             run=run,
             summary=run.get("summary") or {},
-            indicators=_indicators(run.get("summary") or {}, res.aggregates),
+            indicators=_indicators(run.get("summary") or {}, res.aggregates, words),
             table=table,
             params=params,
             query=lambda **kw: "?" + urlencode({**base_q, **kw}),
             rules=rules,
-            rule_titles=rule_titles,
+            note_rules=notes,
+            words=words,
             districts=_options(res.parcels, "district"),
-            parks=_options(res.parcels, "park_id"),
+            parks=[(pid, parks.get(pid, pid)) for pid in _options(res.parcels, "park_id")],
             downloads=service.DOWNLOADS,
-            by_rule=_flag_counts_by_rule(res.verdicts),
         )
 
     @r.get("/runs/{run_id}/map", response_class=HTMLResponse)
@@ -480,17 +453,18 @@ def router(settings: Settings | None = None) -> APIRouter:
             has_map = service.result_file(_engine(request), request.app.state.settings, run_id, "png").is_file()
         except Exception:  # the summary prints without the picture
             has_map = False
+        words = _run_words(_engine(request), run)
         return _tpl(
             request,
             "print.html",
             user,
             run=run,
             summary=run.get("summary") or {},
-            indicators=_indicators(run.get("summary") or {}, res.aggregates),
-            by_rule=_flag_counts_by_rule(res.verdicts),
+            indicators=_indicators(run.get("summary") or {}, res.aggregates, words),
+            by_rule=_flag_counts_by_rule(res.verdicts, words),
+            notes=_note_counts(res.verdicts, words),
             by_district=_flag_counts_by(res.parcels, "district"),
             has_map=has_map,
-            rule_titles=_rule_titles(_engine(request), run),
             now=dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
         )
 
@@ -502,7 +476,8 @@ def router(settings: Settings | None = None) -> APIRouter:
         row = res.parcels[res.parcels["parcel_id"] == parcel_id]
         if row.empty:
             raise _NotFound(f"评估 {run_id} 中没有宗地 {parcel_id} (parcel not in this evaluation)")
-        attrs = _parcel_attributes(request, run, parcel_id, row)
+        parks = park_names(res.zones)
+        attrs = _parcel_attributes(request, run, parcel_id, row, parks)
         verdicts = res.verdicts[
             (res.verdicts["subject_id"].astype(str) == parcel_id) & (res.verdicts.get("level", "parcel") == "parcel")
         ]
@@ -516,11 +491,10 @@ def router(settings: Settings | None = None) -> APIRouter:
             run=run,
             parcel_id=parcel_id,
             attrs=attrs,
-            verdicts=records(verdicts),
+            verdicts=verdict_rows(records(verdicts), _run_words(_engine(request), run)),
             occupants=occupants,
             geojson=geo,
             status=str(row["status"].iloc[0]),
-            rule_titles=_rule_titles(_engine(request), run),
         )
 
     @r.get("/runs/{run_id}/mujun", response_class=HTMLResponse)
@@ -550,8 +524,10 @@ def router(settings: Settings | None = None) -> APIRouter:
                 grades={},
             )
         ent = _with_parks(ent, res.verdicts, res.parcels, _occupancy_frame(request, run["dataset_id"]))
-        parks = sorted(set(ent["park"].dropna().astype(str)))
-        industries = sorted(set(ent["industry_code"].dropna().astype(str).str[:3]))
+        names = park_names(res.zones)
+        parks = [(pid, names.get(pid, pid)) for pid in sorted(set(ent["park"].dropna().astype(str)))]
+        # industry filter at the GB/T 4754 division (大类: C39), named
+        industries = [(i, industry_name(i)) for i in sorted(set(ent["industry_code"].dropna().astype(str).str[:3]))]
         sel = pd.Series(True, index=ent.index)
         if park:
             sel &= ent["park"].astype(str) == park
@@ -564,6 +540,10 @@ def router(settings: Settings | None = None) -> APIRouter:
         pages = max(1, math.ceil(len(shown) / PAGE_SIZE))
         page = min(max(page, 1), pages)
         rows = shown.iloc[(page - 1) * PAGE_SIZE : page * PAGE_SIZE].to_dict("records")
+        for e in rows:
+            e["industry"] = industry_label(e.get("industry_code")) or "—"
+            pid = e.get("park")
+            e["park_name"] = names.get(str(pid), str(pid)) if isinstance(pid, str) and pid else "—"
         targets = _targets(_engine(request), run)
         in_scope = shown[
             shown["above_scale"].astype("boolean").fillna(False) & shown["in_park"].astype("boolean").fillna(False)
@@ -627,21 +607,25 @@ def router(settings: Settings | None = None) -> APIRouter:
         return _tpl(request, "runs.html", user, nav="runs", runs=service.list_runs(_engine(request)))
 
     # --- check one parcel ----------------------------------------------------------------------------
+    def _check_ctx(request: Request) -> dict[str, Any]:
+        from api.store.repository import list_datasets
+
+        with _engine(request).connect() as conn:
+            datasets = list_datasets(conn)
+        return {
+            "rulesets": _ruleset_refs(_engine(request)),
+            "datasets": datasets,
+            "today": dt.date.today().isoformat(),
+            "zones_ds": _zones_dataset(request),
+            "site_statuses": SITE_STATUS_LABELS,
+            "result": None,
+            "error": None,
+        }
+
     @r.get("/check", response_class=HTMLResponse)
     def check_form(request: Request) -> HTMLResponse:
         user = require_user(request)
-        return _tpl(
-            request,
-            "check.html",
-            user,
-            nav="check",
-            rulesets=_ruleset_refs(_engine(request)),
-            result=None,
-            error=None,
-            form={},
-            today=dt.date.today().isoformat(),
-            zones_ds=_zones_dataset(request),
-        )
+        return _tpl(request, "check.html", user, nav="check", form={}, **_check_ctx(request))
 
     @r.post("/check", response_class=HTMLResponse)
     async def check_run(request: Request) -> HTMLResponse:
@@ -649,22 +633,38 @@ def router(settings: Settings | None = None) -> APIRouter:
         form = await request.form()
         values = {k: str(v) for k, v in form.items() if isinstance(v, str)}
         upload = form.get("file")
-        ctx: dict[str, Any] = {
-            "rulesets": _ruleset_refs(_engine(request)),
-            "form": values,
-            "today": dt.date.today().isoformat(),
-            "zones_ds": _zones_dataset(request),
-            "result": None,
-            "error": None,
-        }
+        ctx = _check_ctx(request)
         try:
             from api.web.check import check_parcel
 
             file_bytes = (upload.filename, await upload.read()) if getattr(upload, "filename", None) else None
-            ctx["result"] = check_parcel(values, file_bytes, engine=_engine(request), zones_dataset=ctx["zones_ds"])
+            result = check_parcel(values, file_bytes, engine=_engine(request), zones_dataset=ctx["zones_ds"])
         except ValueError as exc:
             ctx["error"] = str(exc)
-        return _tpl(request, "check.html", user, nav="check", status_code=200 if ctx["error"] is None else 422, **ctx)
+        else:
+            words = rule_words(result["rules"])
+            parks: dict[str, str] = {}
+            if result["zones_dataset"] is not None:
+                from api.store.evaluations import load_zones
+
+                with _engine(request).connect() as conn:
+                    parks = park_names(load_zones(conn, result["zones_dataset"]))
+            for p in result["parcels"]:
+                p["park"] = parks.get(str(p["park_id"]), str(p["park_id"])) if p.get("park_id") else ""
+                p["zone_label"] = ZONE_LAYER_LABELS.get(str(p["zone"]), "") if p.get("zone") else ""
+            result["rows"] = verdict_rows(result["verdicts"] + result["enterprise_verdicts"], words)
+            for g in result["grading"]:
+                g["title"] = words.title(g["rule"])
+            ctx["result"] = result
+        return _tpl(
+            request,
+            "check.html",
+            user,
+            nav="check",
+            form=values,
+            status_code=200 if ctx["error"] is None else 422,
+            **ctx,
+        )
 
     @r.get("/check/context.geojson")
     def check_context(request: Request) -> Response:
@@ -743,10 +743,20 @@ def router(settings: Settings | None = None) -> APIRouter:
     @r.get("/rulesets/{ref}", response_class=HTMLResponse)
     def ruleset_page(request: Request, ref: str) -> HTMLResponse:
         user = require_user(request)
-        from api.web.rulediff import flatten
+        from api.web.rulediff import parameter_rows
 
         rs = _load_ref(request, ref)
-        rows = [{"rule": rule, "params": flatten(rule.params), "citation": rs.citation_text(rule)} for rule in rs.rules]
+        units = rs.units()
+        rows = [
+            {
+                "rule": rule,
+                "params": parameter_rows(rule.params, units.get(rule.id, "")),
+                "citation": rs.citation_text(rule),
+                "level": LEVEL_LABELS.get(rule.level, rule.level),
+                "note": is_note(rule.id),
+            }
+            for rule in rs.rules
+        ]
         return _tpl(
             request,
             "ruleset.html",
@@ -754,7 +764,7 @@ def router(settings: Settings | None = None) -> APIRouter:
             nav="rulesets",
             rs=rs,
             rows=rows,
-            parameters=flatten(rs.parameters.model_dump()),
+            parameters=parameter_rows(rs.parameters),
         )
 
     # --- zone proposals ------------------------------------------------------------------------------
@@ -835,8 +845,76 @@ def install_error_pages(app: Any) -> None:
 # --- helpers ---------------------------------------------------------------------------------------
 
 
-def _indicators(summary: dict[str, Any], aggregates: pd.DataFrame | None = None) -> list[dict[str, Any]]:
+@dataclass
+class RuleWords:
+    """How a run's rules are named: Chinese titles and value units (from the run's rule set)."""
+
+    titles: dict[str, str] = field(default_factory=dict)
+    units: dict[str, str] = field(default_factory=dict)
+
+    def title(self, rule_id: str) -> str:
+        """The rule's Chinese title; a rule the rule set does not know reads 规则."""
+        return self.titles.get(str(rule_id), "规则")
+
+    def unit(self, rule_id: str) -> str:
+        """The unit of the rule's ``value``."""
+        return self.units.get(str(rule_id), "")
+
+
+def rule_words(ruleset: Any) -> RuleWords:
+    """Titles and units of a ``RuleSet`` (``None`` gives empty words)."""
+    if ruleset is None:
+        return RuleWords()
+    return RuleWords({r.id: r.title for r in ruleset.rules}, ruleset.units())
+
+
+def verdict_rows(verdicts: list[dict[str, Any]], words: RuleWords) -> dict[str, list[dict[str, Any]]]:
+    """Verdicts as a planner reads them, most severe first: ``{"rules": [...], "notes": [...]}``.
+
+    ``data.*`` verdicts are data-quality notes (数据提示): listed apart and never counted as problems.
+    """
+    rank = {s: i for i, s in enumerate(STATUS_ORDER)}
+    out: dict[str, list[dict[str, Any]]] = {"rules": [], "notes": []}
+    for v in sorted(verdicts, key=lambda v: rank.get(str(v.get("status")), 99)):
+        rule = str(v.get("rule"))
+        unit = words.unit(rule)
+        threshold = v.get("threshold")
+        if isinstance(threshold, str):
+            try:
+                threshold = json.loads(threshold)
+            except json.JSONDecodeError:
+                pass
+        row = {
+            "subject_id": v.get("subject_id"),
+            "level": v.get("level"),
+            "rule": rule,
+            "title": words.title(rule),
+            "status": v.get("status"),
+            "code": code_label(v.get("code"), rule),
+            "value": value_text(v.get("value"), unit) or "—",
+            "threshold": threshold_text(threshold, unit) or "—",
+            "message": v.get("message") or "",
+            "citation": v.get("citation") or "",
+        }
+        out["notes" if is_note(rule) else "rules"].append(row)
+    return out
+
+
+def park_names(zones: dict[str, Any] | None) -> dict[str, str]:
+    """Park id → park name from a dataset's ``parks`` zone layer (ids without a name keep the id)."""
+    parks = (zones or {}).get("parks")
+    if parks is None or len(parks) == 0 or "park_id" not in parks.columns:
+        return {}
+    names = parks["name"] if "name" in parks.columns else parks["park_id"]
+    ids = parks["park_id"].astype(str)
+    return dict(zip(ids, names.where(names.notna(), ids).astype(str), strict=True))
+
+
+def _indicators(
+    summary: dict[str, Any], aggregates: pd.DataFrame | None = None, words: RuleWords | None = None
+) -> list[dict[str, Any]]:
     """City indicators against the 2025 targets (``summary["city"]``) plus the latest year's supply share."""
+    words = words or RuleWords()
     city = dict(summary.get("city") or {})
     if aggregates is not None and not aggregates.empty and "agg.supply_share" not in city:
         years = aggregates[(aggregates["rule"] == "agg.supply_share") & (aggregates["scope"] == "year")]
@@ -853,40 +931,59 @@ def _indicators(summary: dict[str, Any], aggregates: pd.DataFrame | None = None)
             }
     out = []
     for key, item in city.items():
-        label, unit = CITY_LABELS.get(key, (key, ""))
+        rule, code = key, ""
+        if rule not in words.titles and "." in key:
+            head, _, tail = key.rpartition(".")
+            if head in words.titles:
+                rule, code = head, tail
+        label = words.titles.get(rule) or "全市指标"
+        if code:
+            label += f"（{AGGREGATE_CODE_LABELS.get(code) or code_label(code, rule)}）"
+        if item.get("year"):
+            label += f"（{item['year']} 年）"
+        unit = words.unit(rule)
         threshold = item.get("threshold") or {}
-        target = threshold.get("min") if isinstance(threshold, dict) else None
-        value = item.get("value")
-        pct = unit == "%"
         out.append(
             {
                 "key": key,
-                "label": label + (f"（{item['year']} 年）" if item.get("year") else ""),
-                "unit": unit,
+                "label": label,
                 "status": item.get("status"),
-                "value": None if value is None else (value * 100 if pct and value <= 1.5 else value),
-                "target": None if target is None else (target * 100 if pct and target <= 1.5 else target),
+                "value": value_text(item.get("value"), unit) or "—",
+                "target": threshold_text(threshold, unit) or "—",
             }
         )
     return out
 
 
-def _flag_counts_by_rule(verdicts: pd.DataFrame) -> list[dict[str, Any]]:
+def _flag_counts_by_rule(verdicts: pd.DataFrame, words: RuleWords) -> list[dict[str, Any]]:
+    """Problems per rule (fail / warn / missing data), data-quality notes left out."""
     if verdicts.empty:
         return []
-    v = verdicts[verdicts["status"].isin(FLAGGED)]
+    v = verdicts[verdicts["status"].isin(FLAGGED) & ~verdicts["rule"].astype(str).str.startswith("data.")]
     counts = v.groupby(["rule", "status"]).size().unstack(fill_value=0)
     counts = counts.reindex(columns=list(FLAGGED), fill_value=0)
     counts["total"] = counts.sum(axis=1)
     counts = counts.sort_values("total", ascending=False)
-    return [{"rule": str(k), **{c: int(x) for c, x in row.items()}} for k, row in counts.iterrows()]
+    return [
+        {"rule": str(k), "title": words.title(str(k)), **{c: int(x) for c, x in row.items()}}
+        for k, row in counts.iterrows()
+    ]
+
+
+def _note_counts(verdicts: pd.DataFrame, words: RuleWords) -> list[dict[str, Any]]:
+    """Data-quality notes (数据提示) per rule: how many subjects each flags."""
+    if verdicts.empty:
+        return []
+    notes = verdicts[verdicts["rule"].astype(str).str.startswith("data.") & (verdicts["status"] == "warn")]
+    counts = notes.groupby("rule").size().sort_values(ascending=False)
+    return [{"rule": str(k), "title": words.title(str(k)), "n": int(n)} for k, n in counts.items()]
 
 
 def _flag_counts_by(parcels: pd.DataFrame, column: str) -> list[dict[str, Any]]:
     if column not in parcels.columns:
         return []
     keys = parcels[column].astype("object").where(parcels[column].notna(), "（未归属）")
-    counts = pd.crosstab(keys, parcels["status"]).reindex(columns=[*FLAGGED, "pass"], fill_value=0)
+    counts = pd.crosstab(keys, parcels["status"]).reindex(columns=list(STATUS_ORDER), fill_value=0)
     counts["total"] = counts.sum(axis=1)
     counts = counts.sort_values(["fail", "warn"], ascending=False)
     return [{"key": str(k), **{c: int(x) for c, x in row.items()}} for k, row in counts.iterrows()]
@@ -920,6 +1017,8 @@ def _flagged_table(
     sort: str,
     desc: bool,
     page: int,
+    words: RuleWords,
+    parks: dict[str, str],
 ) -> dict[str, Any]:
     """Filter, sort and page the parcels (flagged only unless a status is asked for)."""
     p = parcels.drop(columns=parcels.geometry.name)
@@ -938,20 +1037,24 @@ def _flagged_table(
     sortable = {"parcel_id", "area_mu", "far", "district", "park_id", "status"}
     key = sort if sort in sortable else "parcel_id"
     if key == "status":
-        order = {s: i for i, s in enumerate(["fail", "warn", "missing_data", "pass", "exempt", "not_applicable"])}
+        order = {s: i for i, s in enumerate(STATUS_ORDER)}
         rows = rows.assign(_k=rows["status"].map(order)).sort_values("_k", ascending=not desc, kind="stable")
     else:
         rows = rows.sort_values(key, ascending=not desc, na_position="last", kind="stable")
     pages = max(1, math.ceil(len(rows) / PAGE_SIZE))
     page = min(max(page, 1), pages)
     shown = rows.iloc[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
-    st_cols = list(rule_ids)
+    # problems only: data-quality notes are not problems of the parcel
+    st_cols = [c for c, i in rule_ids.items() if not is_note(i)]
     flagged_rules = shown[st_cols].isin(FLAGGED) if st_cols else pd.DataFrame(index=shown.index)
-    records = shown[["parcel_id", "area_mu", "far", "district", "park_id", "zone", "status"]].to_dict("records")
+    out = shown[["parcel_id", "area_mu", "far", "district", "park_id", "zone", "status"]].to_dict("records")
     names = np.array([rule_ids[c] for c in st_cols], dtype=object)
-    for rec, mask in zip(records, flagged_rules.to_numpy(bool), strict=True):
-        rec["flags"] = list(names[mask]) if len(names) else []
-    return {"rows": records, "total": int(len(rows)), "page": page, "pages": pages}
+    for rec, mask in zip(out, flagged_rules.to_numpy(bool), strict=True):
+        rec["flags"] = [{"rule": i, "title": words.title(i)} for i in (names[mask] if len(names) else [])]
+        pid = rec["park_id"]
+        rec["park"] = parks.get(str(pid), str(pid)) if pid is not None and pid == pid else ""
+        rec["zone"] = ZONE_LAYER_LABELS.get(str(rec["zone"]), "") if rec["zone"] else ""
+    return {"rows": out, "total": int(len(rows)), "page": page, "pages": pages}
 
 
 def _ruleset_refs(engine: Any) -> list[tuple[str, str]]:
@@ -978,14 +1081,17 @@ def _run_ruleset(engine: Any, run: dict[str, Any]) -> Any:
         return ev.resolve_ruleset(conn, run["ruleset"]["sha256"])[1]
 
 
-def _rule_titles(engine: Any, run: dict[str, Any]) -> dict[str, str]:
+def _run_words(engine: Any, run: dict[str, Any]) -> RuleWords:
+    """Titles and units of the rule set a run used (the built-in of the same id if it is gone)."""
     try:
-        rs = _run_ruleset(engine, run)
-    except Exception:  # a rule set removed since the run: show ids only
-        return {}
-    titles = {r.id: r.title for r in rs.rules}
-    titles.update({r.id.replace(".", "_"): r.title for r in rs.rules})
-    return titles
+        return rule_words(_run_ruleset(engine, run))
+    except Exception:  # a rule set removed since the run: the built-in of the same id still names the rules
+        from rules.ruleset import load_ruleset
+
+        try:
+            return rule_words(load_ruleset(str(run["ruleset"]["id"])))
+        except Exception:
+            return RuleWords()
 
 
 def _targets(engine: Any, run: dict[str, Any]) -> dict[str, float]:
@@ -1003,16 +1109,48 @@ def _targets(engine: Any, run: dict[str, Any]) -> dict[str, float]:
     return out
 
 
+def attribute_text(column: str, value: Any, parks: dict[str, str] | None = None) -> str:
+    """One parcel attribute in words: land-use and industry names, zone layers, park names, 是/否, dates."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if column in ("land_use", "planned_use"):
+        return land_use_label(value) or "—"
+    if column == "industry_code":
+        return industry_label(value) or "—"
+    if column == "zone":
+        return ZONE_LAYER_LABELS.get(str(value), str(value))
+    if column == "park_id":
+        return (parks or {}).get(str(value), str(value))
+    if column == "site_status":
+        return SITE_STATUS_LABELS.get(str(value), str(value))
+    if column == "delay_cause":
+        return DELAY_CAUSE_LABELS.get(str(value), str(value))
+    if column == "status":
+        return STATUS_LABELS.get(str(value), str(value))
+    if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] == "T":
+        return value[:10] if value[10:19] == "T00:00:00" else value[:16].replace("T", " ")
+    if column in _DECIMALS and isinstance(value, int | float | np.integer | np.floating):
+        return _fmt(float(value), _DECIMALS[column])
+    text = display_value(value)
+    return text if text != "" else "—"
+
+
 def _parcel_attributes(
-    request: Request, run: dict[str, Any], parcel_id: str, row: pd.DataFrame
-) -> list[tuple[str, str]]:
-    """The parcel's input attributes (from the store) followed by the evaluation's derived ones."""
+    request: Request, run: dict[str, Any], parcel_id: str, row: pd.DataFrame, parks: dict[str, str]
+) -> list[dict[str, Any]]:
+    """The parcel's input attributes (from the store) followed by the evaluation's derived ones.
+
+    Each row is ``{"label", "value", "raw"}``; ``raw`` marks the user's own extra columns (their header
+    is shown as it was in the file).
+    """
     from api.store.features import query_parcels
 
     props: dict[str, Any] = {}
     try:
         with request.app.state.engine.connect() as conn:
-            page = query_parcels(conn, int(run["dataset_id"]), feature_id=parcel_id, limit=1)
+            page = query_parcels(
+                conn, int(run["dataset_id"]), feature_id=parcel_id, limit=1, run_id=int(run["id"])
+            )
         if page.features:
             props = dict(page.features[0]["properties"])
     except Exception:  # the derived attributes below are still worth showing
@@ -1022,10 +1160,11 @@ def _parcel_attributes(
         **{k: v for k, v in props.items() if not k.startswith("st_") and k not in ("run_id", "dataset_id")},
         **{k: v for k, v in derived.items() if not k.startswith("st_")},
     }
-    labelled = {
-        k: VALUE_LABELS[k].get(v, v) if k in VALUE_LABELS and isinstance(v, str) else v for k, v in merged.items()
-    }
-    return [(PARCEL_LABELS.get(k, k), _fmt(v)) for k, v in labelled.items()]
+    rows = []
+    for key, value in merged.items():
+        label = "总体结论" if key == "status" else "园区" if key == "park_id" else column_label(key)
+        rows.append({"label": label, "value": attribute_text(key, value, parks), "raw": label == key})
+    return sorted(rows, key=lambda r: r["raw"])
 
 
 def _occupancy_frame(request: Request, dataset_id: int) -> pd.DataFrame:
