@@ -135,7 +135,8 @@ def test_planner_workflow(server: tuple[str, str], page: object) -> None:
     statuses = page.locator("#flagged tbody tr").evaluate_all("rows => rows.map(r => r.dataset.status)")
     assert statuses and set(statuses) <= {"fail", "warn", "missing_data", "pass", "exempt", "not_applicable"}
     flags = page.locator("#flagged tbody tr td:last-child").all_inner_texts()
-    assert flags and all("far.bounds" in f for f in flags)
+    assert flags and all("工业用地容积率" in f for f in flags)  # the rule by its title (its id in small grey type)
+    assert page.locator("#flagged .mj-flag .rule-id").first.inner_text() == "far.bounds"
     _shot(page, "04_filtered")
 
     # download the XLSX and open it
@@ -182,7 +183,7 @@ def test_planner_workflow(server: tuple[str, str], page: object) -> None:
     _shot(page, "07_check_drawn")
     page.click("#check-submit")
     page.wait_for_selector("#check-result", timeout=60_000)
-    assert "far.bounds" in page.inner_text("#check-verdicts")
+    assert "工业用地容积率" in page.inner_text("#check-verdicts")
     # 80 px × 60 px at zoom 17, 30.7°N: 1.194 m/px × cos(30.7°) ≈ 1.03 m/px → ≈ 82 m × 62 m ≈ 5100 m² ≈ 7.6 亩
     summary = page.inner_text("#check-result p")
     area_mu = float(summary.split("面积 ")[1].split(" 亩")[0].replace(",", ""))

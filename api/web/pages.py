@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -94,7 +95,22 @@ def _fmt(value: Any, digits: int = 2) -> str:
     return text if text != "" else "—"
 
 
+_COLUMN_WORD = re.compile(r"(?<![A-Za-z0-9_])[a-z][a-z0-9]*_[a-z0-9_]+(?![A-Za-z0-9_])")
+
+
+def column_words(message: object) -> str:
+    """A loader message with contract column names in Chinese (``above_scale`` → 规上企业 …).
+
+    The loader's messages name columns by their contract key where the file had none of its own; a planner
+    reads the Chinese header instead. Words that are not contract columns are left as they are.
+    """
+    text = "" if message is None else str(message)
+    return _COLUMN_WORD.sub(lambda m: column_label(m.group(0)) if column_label(m.group(0)) != m.group(0)
+                            else m.group(0), text)
+
+
 TEMPLATES.env.filters["fmt"] = _fmt
+TEMPLATES.env.filters["columns_cn"] = column_words
 TEMPLATES.env.filters["tojson_cn"] = lambda v: json.dumps(v, ensure_ascii=False, default=str)
 TEMPLATES.env.filters["code_label"] = code_label
 TEMPLATES.env.filters["industry"] = lambda v: industry_label(v) or "—"
