@@ -87,8 +87,10 @@ def test_viewer_is_not_offered_what_they_may_not_do(client, tokens, sample):
 def test_run_page_counts_match_the_store(client, tokens, sample, stored):
     html = client.get(f"/web/runs/{sample['run']}", headers=_cookie(tokens, "viewer")).text
     counts = stored.parcels["status"].value_counts()
-    for status in ("fail", "warn", "missing_data", "pass"):
+    # contract v2: all six overall statuses counted, not applicable and exempt included
+    for status in ("fail", "warn", "missing_data", "pass", "exempt", "not_applicable"):
         assert int(_text(html, f"count-{status}")) == int(counts.get(status, 0))
+    assert int(counts.get("not_applicable", 0)) > 0
     flagged = int(stored.parcels["status"].isin(["fail", "warn", "missing_data"]).sum())
     assert int(_text(html, "table-total")) == flagged
 
@@ -128,12 +130,28 @@ def test_flagged_table_filters_by_district_sorts_and_pages(client, tokens, sampl
 
 def test_parcel_page_lists_every_verdict_and_occupants(client, tokens, sample, stored):
     v = stored.verdicts[stored.verdicts["level"] == "parcel"]
-    pid = str(v.loc[v["rule"] == "per_mu.revenue", "subject_id"].iloc[0])
+    below = v[(v["rule"] == "per_mu.revenue") & (v["status"] == "warn")]
+    noted = set(v.loc[(v["rule"] == "data.straddles") & (v["status"] == "warn"), "subject_id"])
+    row = below[below["subject_id"].isin(noted)].iloc[0]  # a parcel below the 2025 target with a data note
+    pid = str(row["subject_id"])
     html = client.get(f"/web/runs/{sample['run']}/parcels/{pid}", headers=_cookie(tokens, "viewer")).text
     rules = re.findall(r'<tr data-rule="([^"]+)"', html)
     assert sorted(rules) == sorted(v.loc[v["subject_id"] == pid, "rule"])
     assert _text(html, "parcel-id") == pid
     assert "occupants" in html
+    # data.* notes in their own 数据提示 table, never among the rules
+    verdicts = html[html.index('id="verdicts"'):html.index('id="notes"')]
+    notes = html[html.index('id="notes"'):html.index('id="occupants"')]
+    assert not [r for r in re.findall(r'<tr data-rule="([^"]+)"', verdicts) if r.startswith("data.")]
+    assert 'data-rule="data.straddles" data-status="warn"' in notes and "数据提示" in html
+    # below the collective 2025 target: a 预警 (warn) with its gap, worst rows first
+    revenue = verdicts[verdicts.index('data-rule="per_mu.revenue"'):]
+    revenue = revenue[:revenue.index("</tr>")]
+    assert 'data-status="warn"' in revenue and "低于2025年全市目标" in revenue
+    assert f"差 {650 - row['value']:.1f}" in revenue  # gap = 650 − value, as the message says
+    statuses = re.findall(r'<tr data-rule="[^"]+" data-status="([a-z_]+)"', verdicts)
+    order = ["fail", "warn", "missing_data", "pass", "exempt", "not_applicable"]
+    assert statuses == sorted(statuses, key=order.index)
     missing = client.get(f"/web/runs/{sample['run']}/parcels/NO-SUCH", headers=_cookie(tokens, "viewer"))
     assert missing.status_code == 404 and "NO-SUCH" in missing.text
 
@@ -180,6 +198,17 @@ def test_mujun_ranking_filters_by_grade_and_draws_charts(client, tokens, sample,
     assert grades and set(grades) == {"A"}
     assert f"共 {int((ent['grade'] == 'A').sum())} 家" in html
     assert html.count("<svg") == 3 and "2025 目标 650" in html
+    # industries by their GB/T 4754 names and parks by name, not codes or ids
+    from gis.vocabulary import industry_label
+
+    parks = stored.zones["parks"].set_index("park_id")["name"].astype(str)
+    industries = re.findall(r'<td class="mj-industry">([^<]*)</td>', html)
+    assert industries and all("（C" in i and not i.startswith("C") for i in industries)
+    assert set(industries) <= {industry_label(c) for c in ent["industry_code"].dropna()}
+    park_cells = set(re.findall(r'<td class="mj-park">([^<]*)</td>', html)) - {"—"}
+    assert park_cells and park_cells <= set(parks)
+    options = re.findall(r'<option value="(P[^"]*)"[^>]*>([^<]+)</option>', html)
+    assert options and all(parks[pid] == name for pid, name in options)
     # ranked by score, highest first
     scores = ent.loc[ent["grade"] == "A", "score"].sort_values(ascending=False).to_numpy()
     first = re.search(r"<tr><td>1</td>.*?</tr>", html, re.S).group(0)
@@ -306,6 +335,10 @@ def test_import_confirm_then_evaluate_through_the_pages(client, tokens, tiny_fil
     # T2: 100 m × 100 m = 10000 m² = 15 亩; FAR = 5000 / 10000 = 0.50
     assert "<th class=\"w-50\">面积（亩）</th><td>15.00</td>" in html
     assert "<th class=\"w-50\">容积率</th><td>0.50</td>" in html
+    # codes in words: M1 → 一类工业用地, the park K1 by its name, built → 已建成, the ring unknown → 否/—
+    assert "<th class=\"w-50\">用地分类</th><td>一类工业用地（M1）</td>" in html
+    assert "<th class=\"w-50\">园区</th><td>测试园区</td>" in html
+    assert "<th class=\"w-50\">现状</th><td>已建成</td>" in html
     bad_date = client.post("/web/evaluate", data={"dataset": dataset, "as_of": "2025-13-01"}, headers=h)
     assert bad_date.status_code == 400 and "YYYY-MM-DD" in bad_date.text
 
