@@ -54,9 +54,11 @@ def propose(request: Request, dataset_id: int, actor: str, ruleset_ref: str = "c
         return exc.message
     zones = inputs.zones or {}
     if "urban_dev_boundary" not in zones and "parks" not in zones:
+        from gis.vocabulary import ZONE_LAYER_LABELS
+
         return (
-            f"数据集 {dataset_id} 没有园区（parks）或城镇开发边界（urban_dev_boundary）图层，无法划定 "
-            "(dataset has no parks / urban_dev_boundary layer)"
+            f"数据集 {dataset_id} 没有{ZONE_LAYER_LABELS['parks']}或{ZONE_LAYER_LABELS['urban_dev_boundary']}"
+            "图层，无法划定红线、蓝线建议 (the dataset has neither a parks nor an urban development boundary layer)"
         )
     from api.cli_maps import is_industrial
 
