@@ -76,6 +76,29 @@ def isin(values: pd.Series, known: pd.Series | Iterable[str]) -> np.ndarray:
     return np.asarray(pc.fill_null(mask, False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
+_STR = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas' "str"
+_MISSING_SET = pa.array(MISSING_TOKENS, pa.large_string())
+
+
+def _str_series(arr: pa.Array | pa.ChunkedArray, index: pd.Index) -> pd.Series:
+    """An Arrow string array as a pandas ``str`` column (no copy)."""
+    from pandas.arrays import ArrowStringArray
+
+    if not pa.types.is_large_string(arr.type):
+        arr = arr.cast(pa.large_string())
+    return pd.Series(ArrowStringArray(arr, dtype=_STR), index=index)
+
+
+def _clean_arrow(s: pd.Series, *, excel: bool) -> pa.Array | pa.ChunkedArray:
+    """`clean_text` of a text column as an Arrow array (null = empty cell), all in Arrow compute."""
+    arr = pc.utf8_trim_whitespace(pa.array(s.astype("str").array))  # what pandas' str.strip() calls
+    if excel:
+        # openpyxl gives floats for numbers typed with a decimal point: "1001.0" means the code 1001
+        arr = pc.replace_substring_regex(arr, r"^(-?\d+)\.0$", r"\1")
+    missing = pc.fill_null(pc.is_in(arr, value_set=_MISSING_SET.cast(arr.type)), False)
+    return pc.if_else(missing, pa.scalar(None, arr.type), arr)
+
+
 def clean_text(s: pd.Series, *, excel: bool = False) -> pd.Series:
     """Text as pandas ``str`` with NA for empty cells; integral numbers without a trailing ``.0``."""
     if pdt.is_bool_dtype(s):
@@ -90,11 +113,29 @@ def clean_text(s: pd.Series, *, excel: bool = False) -> pd.Series:
     if pdt.is_datetime64_any_dtype(s):
         out = s.dt.strftime("%Y-%m-%d").astype("str")
         return out
-    out = s.astype("str").str.strip()
-    if excel:
-        # openpyxl gives floats for numbers typed with a decimal point: "1001.0" means the code 1001
-        out = out.str.replace(r"^(-?\d+)\.0$", r"\1", regex=True)
-    return out.mask(isin(out, MISSING_TOKENS))
+    return _str_series(_clean_arrow(s, excel=excel), s.index)
+
+
+def to_float(t: pd.Series) -> pd.Series:
+    """``pd.to_numeric(t, errors="coerce")`` as float64 for cleaned text, parsed by Arrow where it can.
+
+    pandas parses strings one Python object at a time; Arrow's parser gives the same (correctly rounded)
+    value for a positive finite number. Cells Arrow cannot parse, and those it reads as zero, negative, not
+    finite or NaN (where pandas' rules on signs and words such as "inf" decide), are handed to pandas.
+    """
+    arr = pa.array(t.astype("str").array)
+    known = t.notna().to_numpy()
+    try:
+        values = pc.cast(arr, pa.float64())
+    except pa.ArrowInvalid:  # some cell is not a number to Arrow: parse only the plain decimals in Arrow
+        plain = pc.fill_null(pc.match_substring_regex(arr, r"^\+?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"), False)
+        values = pc.cast(pc.if_else(plain, arr, pa.scalar(None, arr.type)), pa.float64())
+    out = np.asarray(values.to_numpy(zero_copy_only=False), dtype="float64").copy()
+    with np.errstate(invalid="ignore"):
+        other = np.flatnonzero(known & ~(np.isfinite(out) & (out > 0)))
+    if len(other):
+        out[other] = pd.to_numeric(t.iloc[other], errors="coerce").astype("float64").to_numpy()
+    return pd.Series(out, index=t.index, dtype="float64")
 
 
 def _convert_number(s: pd.Series, *, excel: bool) -> Converted:
@@ -104,13 +145,20 @@ def _convert_number(s: pd.Series, *, excel: bool) -> Converted:
         v = s.astype("float64")
         bad = np.zeros(len(s), dtype=bool)
     else:
-        t = clean_text(s, excel=excel)
+        t = _clean_arrow(s, excel=excel)
         # thousands separators and full-width digits from Chinese spreadsheets
-        t2 = t.str.replace(",", "", regex=False).str.replace("，", "", regex=False)
-        v = pd.to_numeric(t2, errors="coerce").astype("float64")
-        bad = (t.notna() & v.isna()).to_numpy()
+        t2 = pc.replace_substring(pc.replace_substring(t, ",", ""), "，", "")
+        v = to_float(_str_series(t2, s.index))
+        bad = (np.asarray(pc.is_valid(t).to_numpy(zero_copy_only=False), dtype=bool) & v.isna().to_numpy())
     neg = (v < 0).to_numpy(na_value=False) if hasattr(v, "to_numpy") else np.asarray(v < 0)
     return Converted(v, bad, "数字 (a number)", negative=neg)
+
+
+def _map_distinct(t: pd.Series, func) -> np.ndarray:
+    """``func`` of each distinct non-empty cell, spread over the column (object array; NaN where empty)."""
+    codes, uniques = pd.factorize(t, use_na_sentinel=True)
+    mapped = np.array([func(u) for u in uniques.tolist()] + [np.nan], dtype=object)
+    return mapped[codes]
 
 
 def _convert_int(s: pd.Series, *, excel: bool) -> Converted:
@@ -126,7 +174,7 @@ def _convert_bool(s: pd.Series, *, excel: bool) -> Converted:
     if pdt.is_bool_dtype(s):
         return Converted(s.astype("boolean"), np.zeros(len(s), dtype=bool), "")
     t = clean_text(s, excel=excel)
-    mapped = t.str.lower().map(BOOL_VALUES)
+    mapped = pd.Series(_map_distinct(t, lambda u: BOOL_VALUES.get(u.lower(), np.nan)), index=t.index)
     bad = (t.notna() & mapped.isna()).to_numpy()
     return Converted(mapped.astype("boolean"), bad, "是/否 (true/false, 1/0, 是/否, yes/no, y/n)")
 
@@ -163,8 +211,7 @@ def _convert_date(s: pd.Series, *, excel: bool) -> Converted:
 
 def _convert_choice(s: pd.Series, values: dict[str, str], *, excel: bool) -> Converted:
     t = clean_text(s, excel=excel)
-    mapped = t.str.lower().map(values).where(t.notna())
-    mapped = mapped.fillna(t.map(values))
+    mapped = pd.Series(_map_distinct(t, lambda u: values.get(u.lower(), values.get(u, np.nan))), index=t.index)
     bad = (t.notna() & mapped.isna()).to_numpy()
     allowed = " / ".join(dict.fromkeys(values.values())) + "（或 " + " / ".join(
         k for k in values if not k.isascii()) + "）"
@@ -239,14 +286,21 @@ def check_polygons(geoms: np.ndarray, *, allow_types: tuple = POLYGON_TYPES) -> 
     wrong_type = ~null & ~np.isin(tid, [int(t) for t in allow_types])
     ok = ~null & ~wrong_type
     g = np.array(geoms, dtype=object, copy=True)
-    g[ok] = shapely.force_2d(g[ok])
+    zm = ok & (shapely.has_z(g) | shapely.has_m(g))
+    if zm.any():
+        g[zm] = shapely.force_2d(g[zm])
     invalid = ok & ~shapely.is_valid(g)
     reasons = np.full(n, None, dtype=object)
     if invalid.any():
         reasons[invalid] = shapely.is_valid_reason(g[invalid])
         g[invalid] = shapely.make_valid(g[invalid])
-    # flatten to polygons: make_valid can give GeometryCollections holding MultiPolygons and lines
-    rows = np.flatnonzero(ok)
+    out = np.full(n, None, dtype=object)
+    # a valid Polygon is one part already: wrapped as a MultiPolygon directly (the common case, no flattening)
+    simple = ok & ~invalid & (tid == int(shapely.GeometryType.POLYGON))
+    if simple.any():
+        out[simple] = shapely.multipolygons(g[simple], indices=np.arange(int(simple.sum())))
+    # flatten the rest to polygons: make_valid can give GeometryCollections holding MultiPolygons and lines
+    rows = np.flatnonzero(ok & ~simple)
     parts, idx = shapely.get_parts(g[rows], return_index=True)
     parts2, idx2 = shapely.get_parts(parts, return_index=True)
     owner = rows[idx[idx2]]
@@ -254,7 +308,6 @@ def check_polygons(geoms: np.ndarray, *, allow_types: tuple = POLYGON_TYPES) -> 
     dropped_parts = np.zeros(n, dtype=bool)
     dropped_parts[owner[~is_poly]] = True
     keep_owner = owner[is_poly]
-    out = np.full(n, None, dtype=object)
     if len(keep_owner):
         uniq, compact = np.unique(keep_owner, return_inverse=True)
         out[uniq] = shapely.multipolygons(parts2[is_poly], indices=compact)

@@ -26,9 +26,9 @@ import shapely
 
 from gis import _validate as v
 from gis.columns import alias_renames, canonical_name
-from gis.vocabulary import column_label
 from gis.crs import WORKING_CRS, to_working_crs
 from gis.errors import CrsError, GisError, InputFileError, ValidationError, combine
+from gis.vocabulary import column_label
 
 PathLike = str | os.PathLike[str]
 
@@ -191,18 +191,43 @@ def _row_labels(index_len: int, offset: int = 1) -> np.ndarray:
     return np.char.add("#", np.arange(offset, index_len + offset).astype(str)).astype(object)
 
 
-def _labels(ids: pd.Series | None, n: int, offset: int = 1) -> np.ndarray:
-    """Per-row names for messages: the id where there is one, else ``#row``."""
-    rows = _row_labels(n, offset)
-    if ids is None:
-        return rows
-    vals = ids.to_numpy(dtype=object, na_value=None)
-    out = np.where(pd.isna(vals), rows, vals).astype(object)
-    # a duplicated id alone would not say which feature is meant
-    dup = ids.duplicated(keep=False).to_numpy() & ids.notna().to_numpy()
-    if dup.any():
-        out[dup] = np.char.add(np.char.add(out[dup].astype(str), " "), rows[dup].astype(str)).astype(object)
-    return out
+class Labels:
+    """Per-row names for messages (``labels[mask]``), built the first time a message needs them.
+
+    A clean file never names a row, so a million-row file does not pay for a million label strings.
+    """
+
+    def __init__(self, make: Callable[[], np.ndarray]) -> None:
+        self._make = make
+        self._array: np.ndarray | None = None
+
+    def __getitem__(self, key: Any) -> Any:
+        if self._array is None:
+            self._array = self._make()
+        return self._array[key]
+
+
+def _rows(n: int, offset: int = 1) -> Labels:
+    """Lazy ``#row`` labels."""
+    return Labels(lambda: _row_labels(n, offset))
+
+
+def _labels(ids: pd.Series | None, n: int, offset: int = 1) -> Labels:
+    """Per-row names for messages: the id where there is one, else ``#row`` (built when first used)."""
+
+    def make() -> np.ndarray:
+        rows = _row_labels(n, offset)
+        if ids is None:
+            return rows
+        vals = ids.to_numpy(dtype=object, na_value=None)
+        out = np.where(pd.isna(vals), rows, vals).astype(object)
+        # a duplicated id alone would not say which feature is meant
+        dup = ids.duplicated(keep=False).to_numpy() & ids.notna().to_numpy()
+        if dup.any():
+            out[dup] = np.char.add(np.char.add(out[dup].astype(str), " "), rows[dup].astype(str)).astype(object)
+        return out
+
+    return Labels(make)
 
 
 def source_file(path: PathLike) -> SourceFile:
@@ -356,7 +381,7 @@ def _normalise_columns(
     schema: Mapping[str, str],
     *,
     source: str,
-    labels: np.ndarray,
+    labels: Labels,
     excel: bool,
     problems: list[GisError],
 ) -> tuple[pd.DataFrame, list[str]]:
@@ -392,7 +417,7 @@ def _normalise_columns(
     return out, missing
 
 
-def _check_ids(ids: pd.Series, col: str, source: str, labels: np.ndarray, problems: list[GisError]) -> None:
+def _check_ids(ids: pd.Series, col: str, source: str, labels: Labels, problems: list[GisError]) -> None:
     empty = ids.isna().to_numpy()
     if empty.any():
         problems.append(ValidationError(
@@ -432,7 +457,7 @@ def read_layer(path: PathLike, layer: str | None = None, crs: str | int | None =
 
 
 def _finish_geometries(
-    gdf: gpd.GeoDataFrame, labels: np.ndarray, source: str, report: LoadReport, problems: list[GisError],
+    gdf: gpd.GeoDataFrame, labels: Labels, source: str, report: LoadReport, problems: list[GisError],
     *, allow_types: tuple = v.POLYGON_TYPES,
 ) -> v.GeometryCheck:
     chk = v.check_polygons(np.asarray(gdf.geometry.array), allow_types=allow_types)
@@ -585,6 +610,43 @@ def _find_header(df: pd.DataFrame, required: tuple[str, ...]) -> tuple[pd.DataFr
     return body, r + 1
 
 
+_ARROW_STR = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas' "str"
+
+
+def _read_csv_arrow(text: str, sep: str) -> pd.DataFrame | None:
+    """A CSV with a plain header, every cell as text, parsed by Arrow (many times faster than pandas).
+
+    Gives exactly what ``pd.read_csv(dtype=str, keep_default_na=False)`` gives for such a file: the header's
+    names as written, empty cells as "", pandas' ``str`` columns. Returns None where pandas' own rules would
+    matter (a quoted, empty or repeated header name, a multi-byte separator, rows of unequal length, …):
+    the caller then reads the file with pandas as before.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    if len(sep) != 1 or not sep.isascii():
+        return None
+    first = text.split("\n", 1)[0]
+    first = first[:-1] if first.endswith("\r") else first
+    names = first.split(sep)
+    if '"' in first or "\r" in first or any(not n for n in names) or len(set(names)) != len(names):
+        return None
+    try:
+        table = pacsv.read_csv(
+            _io.BytesIO(text.encode("utf-8")),
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
+            parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values='"' in text),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.large_string() for n in names},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except pa.ArrowInvalid:
+        return None
+    return table.to_pandas(types_mapper={pa.large_string(): _ARROW_STR}.get)
+
+
 def _read_raw_table(p: Path, kind: str, layer: str | None) -> tuple[pd.DataFrame, bool]:
     suffix = p.suffix.lower()
     if suffix in (".csv", ".txt"):
@@ -593,10 +655,12 @@ def _read_raw_table(p: Path, kind: str, layer: str | None) -> tuple[pd.DataFrame
         sep = "\t" if "\t" in first and "," not in first else ("；" if "；" in first else ",")
         if sep == "," and ";" in first and "," not in first:
             sep = ";"
-        try:
-            df = pd.read_csv(_io.StringIO(text), dtype=str, keep_default_na=False, sep=sep)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
-            raise InputFileError(f"CSV 格式错误 (malformed CSV: {e})", path=p.name) from e
+        df = _read_csv_arrow(text, sep)
+        if df is None:
+            try:
+                df = pd.read_csv(_io.StringIO(text), dtype=str, keep_default_na=False, sep=sep)
+            except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
+                raise InputFileError(f"CSV 格式错误 (malformed CSV: {e})", path=p.name) from e
         return df, False
     if suffix in (".xlsx", ".xlsm"):
         import openpyxl
@@ -683,24 +747,25 @@ def read_table(
     elif kind == "occupancy":
         e = v.clean_text(raw["enterprise_id"], excel=excel)
         pid = v.clean_text(raw["parcel_id"], excel=excel)
-        labels = _row_labels(n, first_row)
+        rows = _rows(n, first_row)
         for col, s in (("enterprise_id", e), ("parcel_id", pid)):
             empty = s.isna().to_numpy()
             if empty.any():
                 problems.append(ValidationError(
                     f"{int(empty.sum())} 行的 {col} 为空 (empty {col}; # = 表格行号 / spreadsheet row)",
-                    path=source, ids=labels[empty].tolist(),
+                    path=source, ids=rows[empty].tolist(),
                     hint="请补全或删除这些行 (fill in or delete the rows)"))
-        pair = (e.fillna("") + "/" + pid.fillna("")).to_numpy(dtype=object)
+        pair = e.fillna("") + "/" + pid.fillna("")
         both = e.notna().to_numpy() & pid.notna().to_numpy()
-        dup = pd.Series(pair).duplicated(keep=False).to_numpy() & both
+        dup = pair.duplicated(keep=False).to_numpy() & both
         if dup.any():
             problems.append(ValidationError(
                 "企业/宗地 对应关系重复 (duplicate enterprise_id/parcel_id pairs)", path=source,
-                ids=pd.unique(pair[dup]).tolist(), hint="每对企业和宗地只保留一行 (one row per pair)"))
-        labels = np.where(e.notna() & pid.notna(), pair, labels).astype(object)
+                ids=pd.unique(pair[dup].to_numpy(dtype=object)).tolist(),
+                hint="每对企业和宗地只保留一行 (one row per pair)"))
+        labels = Labels(lambda: np.where(both, pair.to_numpy(dtype=object), rows[:]).astype(object))
     else:
-        labels = _row_labels(n, first_row)
+        labels = _rows(n, first_row)
     df, missing = _normalise_columns(
         raw, schema, source=source, labels=labels, excel=excel, problems=problems)
     if kind == "land_supply":
@@ -802,7 +867,7 @@ def read_zones(
         if raw.empty:
             report.warn(where, "图层为空，已忽略 (empty layer ignored)")
             continue
-        labels = _row_labels(len(raw))
+        labels = _rows(len(raw))
         attrs, missing = _normalise_columns(
             raw.drop(columns=raw.geometry.name), ZONE_COLUMNS[name], source=where, labels=labels,
             excel=False, problems=problems)
@@ -829,7 +894,7 @@ def read_zones(
             except GisError as e:
                 problems.append(e)
                 continue
-            labels = _row_labels(len(gdf))
+            labels = _rows(len(gdf))
         chk = _finish_geometries(gdf, labels, where, report, problems)
         if chk.null.any() or chk.wrong_type.any() or chk.collapsed.any():
             continue
