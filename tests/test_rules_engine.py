@@ -197,8 +197,8 @@ def test_geojson_gpkg_csv_xlsx_exports(tmp_path, small_result):
 
     xl = write_result(small_result, tmp_path / "r.xlsx")
     wb = openpyxl.load_workbook(xl)
-    assert wb.sheetnames == ["汇总", "宗地", "核查结论", "企业", "汇总指标"]
-    assert wb["核查结论"]["D1"].value == "规则名称" and wb["核查结论"]["D2"].value == "工业用地容积率"
+    assert wb.sheetnames == ["汇总", "问题宗地", "宗地", "企业", "汇总指标", "核查结论"]  # more: test_report_xlsx.py
+    assert wb["核查结论"]["C1"].value == "规则名称" and wb["核查结论"]["D1"].value == "规则编号"
     assert wb["宗地"]["A1"].value == "宗地编号" and wb["宗地"].freeze_panes == "A2"
     assert wb["企业"]["G1"].value is not None and "万元" in "".join(str(c.value) for c in wb["企业"][1])
 
