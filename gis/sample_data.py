@@ -1642,7 +1642,7 @@ def _case_masks(a: dict, geom: np.ndarray, area: np.ndarray, zones: dict) -> dic
         "blue_only": mid & inside["blue_line"] & out["red_line"],
         "red_and_blue": mid & (s["red_line"] > 0.6) & (s["blue_line"] > 0.6),
         "red_edge": mid & (s["red_line"] > 0.2) & (s["red_line"] < 0.8) & out["blue_line"],
-        "ring_edge": mid & (s["ring"] > 0.2) & (s["ring"] < 0.8),
+        "ring_edge": mid & (s["ring"] > 0.2) & (s["ring"] < 0.8) & out["blue_line"],
         "outside": mid & out["parks"] & out["planned_construction_area"],
         "near_park": mid & out["parks"] & (d_park <= 40) & inside["urban_dev_boundary"] & lines_clear,
         "far_from_park": mid
@@ -2168,7 +2168,7 @@ def _sample_layout(rng: np.random.Generator) -> dict:
             seeds.append(seed)
             d = np.hypot(cx - cx[seed], cy - cy[seed]) * rng.uniform(0.9, 1.1, len(cx))
             d[used] = np.inf
-            pick = _take_nearest(d, int(np.ceil(quotas[j] / per_cell)) + 1)
+            pick = _take_nearest(d, int(np.ceil(quotas[j] / per_cell)) + 2)
             used[pick] = True
             kind = "fringe" if (j == n_cl - 1 and n_cl > 1) else ("core" if j == 0 else "cluster")
             founded = pk.founded + (0 if j == 0 else int(rng.integers(3, 9)) + 3 * (kind == "fringe"))
@@ -2193,7 +2193,7 @@ def _sample_layout(rng: np.random.Generator) -> dict:
             rim |= np.isin(key, (cand["col"][in_park] + dc) * 100_000 + cand["row"][in_park] + dr)
         d = np.hypot(cx - cx[seeds[-1]], cy - cy[seeds[-1]])
         d[~rim | in_park | (score == np.inf)] = np.inf
-        pick = _take_nearest(d, int(np.ceil(n_adj / per_cell)) + 1)
+        pick = _take_nearest(d, int(np.ceil(n_adj / per_cell)) + 2)
         add_unit(
             _subset(cand, pick),
             g,
@@ -2216,7 +2216,7 @@ def _sample_layout(rng: np.random.Generator) -> dict:
         ang = np.deg2rad(s.street_angle)
         g = len(groups)
         groups.append((ox, oy, ang))
-        n_cells = 1 if s.kind == "scattered" else int(np.ceil(s.parcels / per_cell)) + 1
+        n_cells = 1 if s.kind == "scattered" else int(np.ceil(s.parcels / per_cell)) + 2
         cand = _cells_near(lat, ox, oy, np.sqrt(n_cells * 0.2e6) + 1200.0)
         cx, cy = (cand["x0"] + cand["x1"]) / 2, (cand["y0"] + cand["y1"]) / 2
         fx, fy = _rotate_about(cx, cy, ox, oy, ang)
