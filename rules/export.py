@@ -80,7 +80,7 @@ LEVEL_LABELS = {"parcel": "宗地", "enterprise": "企业"}
 # Text colour on a status fill (white on the dark fills, black on orange and light grey).
 STATUS_FONT = {"fail": "#FFFFFF", "missing_data": "#FFFFFF", "pass": "#FFFFFF", "exempt": "#FFFFFF"}
 STATUS_TEXT = {**STATUS_LABELS, "note": NOTE_LABEL}  # a data.* warn is a note (数据提示), not a 预警
-LINE_PT = 13.0
+LINE_PT = 14.0  # CJK fonts (宋体, 等线, Noto CJK) need about 1.4 × the font size per line
 # Width of a 10-pt Chinese character in column-width units (Excel: 13.3 px against a 7-px digit; rounded up so
 # that Excel, WPS and LibreOffice never clip the last line of a wrapped cell).
 CJK_WIDTH = 1.9  # height of one line of 10-pt text (rows with wrapped text get one line per line of text)
@@ -368,7 +368,7 @@ def _write_table(ws: Any, fmts: _Formats, cols: list[Column], first_row: int = 0
     """
     head_lines = max((_line_counts([col.header], col.width)[0] for col in cols), default=1)
     if head_lines > 1:
-        ws.set_row(first_row, head_lines * LINE_PT + 2)
+        ws.set_row(first_row, head_lines * LINE_PT + 3)
     for c, col in enumerate(cols):
         ws.write_string(first_row, c, col.header, fmts.head)
     n = len(cols[0].values) if cols else 0
@@ -394,10 +394,10 @@ def _write_table(ws: Any, fmts: _Formats, cols: list[Column], first_row: int = 0
     for col, (_, values, _, _) in zip(cols, prepared, strict=True):
         if col.kind == "wrap" and n:
             lines = np.maximum(lines, _line_counts(values, col.width))
-    heights = (lines * LINE_PT + 2).tolist()
+    heights = (lines * LINE_PT + 3).tolist()
     for i in range(n):
         r = first_row + 1 + i
-        if heights[i] > LINE_PT + 2:
+        if heights[i] > LINE_PT + 3:
             ws.set_row(r, heights[i])
         for c, (how, values, row_fmts, fmt) in enumerate(prepared):
             v = values[i]
