@@ -66,13 +66,40 @@ def subdivide(zones, max_vertices: int = 256) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(done_parts), np.concatenate(done_owner)
 
 
+def _boundary_boxes(pieces: np.ndarray, step: float) -> np.ndarray:
+    """Small boxes that together cover every ring of ``pieces``: each edge cut into lengths of about ``step``.
+
+    A parcel whose bounding box meets none of them lies wholly inside or wholly outside each piece. The boxes
+    are widened by a hair (far above floating-point error, far below a millimetre) so that the cut points,
+    computed in floating point, can never leave a sliver of an edge uncovered.
+    """
+    rings = shapely.get_rings(pieces)
+    coords, ring = shapely.get_coordinates(rings, return_index=True)
+    same = ring[:-1] == ring[1:]
+    a, b = coords[:-1][same], coords[1:][same]
+    if len(a) == 0:
+        return np.empty(0, dtype=object)
+    length = np.hypot(*(b - a).T)
+    cuts = np.maximum(np.ceil(length / step), 1).astype(np.intp)
+    edge = np.repeat(np.arange(len(a)), cuts)
+    k = np.arange(len(edge)) - np.repeat(np.cumsum(cuts) - cuts, cuts)
+    t0, t1 = (k / cuts[edge])[:, None], ((k + 1) / cuts[edge])[:, None]
+    p0 = a[edge] + (b[edge] - a[edge]) * t0
+    p1 = a[edge] + (b[edge] - a[edge]) * t1
+    lo, hi = np.minimum(p0, p1), np.maximum(p0, p1)
+    eps = 1e-9 * (1.0 + np.abs(np.concatenate([lo, hi], axis=1)).max(axis=1))[:, None]
+    return shapely.box(*(lo - eps).T, *(hi + eps).T)
+
+
 def overlay_pairs(parcels, zones, tree: shapely.STRtree | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return ``(parcel_idx, zone_idx, share)`` for every parcel/zone pair that overlap.
 
     ``share`` is the fraction of the parcel's area inside that zone. Zones are first cut into small
-    pieces (:func:`subdivide`); pieces that wholly cover a parcel are found with a prepared-geometry
-    predicate and cost no intersection; only parcels on a piece's edge are intersected. Pass ``tree``
-    (an STRtree of ``parcels``) to share one index across layers.
+    pieces (:func:`subdivide`). A parcel whose bounding box meets no piece's outline lies wholly inside or
+    wholly outside each piece, so one point decides (share 1 or no pair); only the parcels near an outline
+    are tested exactly: pieces that cover them cost no intersection (a prepared-geometry predicate), the
+    parcels that cross an outline are intersected. Pass ``tree`` (an STRtree of ``parcels``) to share one
+    index across layers.
 
     Examples
     --------
@@ -88,9 +115,24 @@ def overlay_pairs(parcels, zones, tree: shapely.STRtree | None = None) -> tuple[
     if len(pg) == 0 or len(zg) == 0:
         return empty
     pieces, owner = subdivide(zg)
-    # One bounding-box query, then prepared-geometry predicates over the candidate pairs, vectorised.
-    z_c, p_c = (tree or shapely.STRtree(pg)).query(pieces)
     shapely.prepare(pieces)
+    # One bounding-box query of every piece against the parcels' index; then split the candidate pairs.
+    z_c, p_c = (tree or shapely.STRtree(pg)).query(pieces)
+    bounds = shapely.bounds(pg)
+    extent = np.fmax(bounds[:, 2] - bounds[:, 0], bounds[:, 3] - bounds[:, 1])
+    step = float(np.nanmedian(extent)) if np.isfinite(extent).any() else 1.0
+    outline = _boundary_boxes(pieces, max(2.0 * step, 1e-6))
+    near = np.zeros(len(pg), dtype=bool)
+    if len(outline):
+        near[shapely.STRtree(outline).query(pg)[0]] = True
+    # Away from every outline the parcel's bounding box is all inside a piece or all outside it: its centre
+    # tells which (it cannot lie on an outline).
+    far = ~near[p_c]
+    zf, pf = z_c[far], p_c[far]
+    inside = shapely.contains_xy(
+        pieces[zf], (bounds[pf, 0] + bounds[pf, 2]) / 2, (bounds[pf, 1] + bounds[pf, 3]) / 2
+    )
+    z_c, p_c = z_c[~far], p_c[~far]
     covered = shapely.covers(pieces[z_c], pg[p_c])
     edge = ~covered
     edge[edge] = shapely.intersects(pieces[z_c[edge]], pg[p_c[edge]])
@@ -100,16 +142,16 @@ def overlay_pairs(parcels, zones, tree: shapely.STRtree | None = None) -> tuple[
     with np.errstate(divide="ignore", invalid="ignore"):
         share_edge = np.where(parcel_area > 0, inter / parcel_area, 0.0)
     keep = share_edge > 0
-    p_all = np.concatenate([p_c[covered], pe[keep]]).astype(np.int64)
-    z_all = owner[np.concatenate([z_c[covered], ze[keep]])].astype(np.int64)
-    s_all = np.concatenate([np.ones(int(covered.sum())), share_edge[keep]])
+    p_all = np.concatenate([pf[inside], p_c[covered], pe[keep]]).astype(np.int64)
+    z_all = owner[np.concatenate([zf[inside], z_c[covered], ze[keep]])].astype(np.int64)
+    s_all = np.concatenate([np.ones(int(inside.sum()) + int(covered.sum())), share_edge[keep]])
     # Sum the pieces of each zone back into one (parcel, zone) pair.
     keys, inverse = np.unique(p_all * len(zg) + z_all, return_inverse=True)
     shares = np.bincount(inverse, weights=s_all, minlength=len(keys))
     return (keys // len(zg)).astype(np.intp), (keys % len(zg)).astype(np.intp), np.minimum(shares, 1.0)
 
 
-def area_share(parcels, zones) -> np.ndarray:
+def area_share(parcels, zones, tree: shapely.STRtree | None = None) -> np.ndarray:
     """Share (0–1) of each parcel's area that lies inside any of ``zones``.
 
     Zones of one layer are assumed not to overlap each other; where they do, the share is capped at 1.
@@ -121,7 +163,7 @@ def area_share(parcels, zones) -> np.ndarray:
     [0.25]
     """
     n = len(parcels)
-    p, _, s = overlay_pairs(parcels, zones)
+    p, _, s = overlay_pairs(parcels, zones, tree=tree)
     total = np.bincount(p, weights=s, minlength=n) if len(p) else np.zeros(n)
     return np.minimum(total, 1.0)
 
@@ -188,9 +230,14 @@ def contiguous_blocks(parcels, gap: float) -> np.ndarray:
     n = len(pg)
     if n == 0:
         return np.empty(0, dtype=np.intp)
-    tree = shapely.STRtree(pg)
-    a, b = tree.query(pg, predicate="dwithin", distance=gap)
-    graph = coo_matrix((np.ones(len(a), dtype=np.int8), (a, b)), shape=(n, n))
+    # Candidate pairs by bounding boxes grown by the gap, each unordered pair once; then the exact distance.
+    b = shapely.bounds(pg)
+    grown = shapely.box(b[:, 0] - gap, b[:, 1] - gap, b[:, 2] + gap, b[:, 3] + gap)
+    a, c = shapely.STRtree(pg).query(grown)
+    once = a < c
+    a, c = a[once], c[once]
+    near = shapely.dwithin(pg[a], pg[c], gap)
+    graph = coo_matrix((np.ones(int(near.sum()), dtype=np.int8), (a[near], c[near])), shape=(n, n))
     _, labels = connected_components(graph, directed=False)
     return labels
 

@@ -94,3 +94,42 @@ def test_check_polygons_fast_path_equals_flattening() -> None:
     flattened = shapely.multipolygons(shapely.get_parts(shapely.get_parts(np.array([square]))))
     assert shapely.to_wkb(chk.geoms[0]) == shapely.to_wkb(flattened)
     assert shapely.area(chk.geoms[3]) == pytest.approx(50.0)  # two 10×5/2 triangles
+
+
+def test_overlay_pairs_equal_brute_force() -> None:
+    # 3000 random boxes against circles and a triangle: every parcel/zone share equals the plain
+    # intersection area ÷ parcel area, whether the parcel is decided by one point (far from any outline)
+    # or exactly (near one); no pair is missing or extra.
+    from gis import overlay
+
+    rng = np.random.default_rng(1)
+    parcels = np.array([shapely.box(x, y, x + w, y + h) for (x, y), (w, h) in
+                        zip(rng.uniform(0, 1000, (3000, 2)), rng.uniform(1, 30, (3000, 2)), strict=True)])
+    zones = [shapely.Point(x, y).buffer(r, quad_segs=64) for x, y, r in
+             zip(*rng.uniform(0, 1000, (2, 8)), rng.uniform(50, 300, 8), strict=True)]
+    zones.append(shapely.Polygon([(0, 0), (1000, 1000), (1000, 0)]))
+    p, z, s = overlay.overlay_pairs(parcels, zones)
+    got = {(int(a), int(b)): float(c) for a, b, c in zip(p, z, s, strict=True)}
+    expected = {}
+    for j, zone in enumerate(zones):
+        share = shapely.area(shapely.intersection(parcels, zone)) / shapely.area(parcels)
+        expected.update({(int(i), j): float(share[i]) for i in np.flatnonzero(share > 0)})
+    assert got.keys() == expected.keys()
+    assert max(abs(got[k] - expected[k]) for k in got) < 1e-9
+    assert 0 < sum(v == 1.0 for v in got.values()) < len(got)  # both whole and partial pairs occur
+
+
+def test_contiguous_blocks_equal_brute_force() -> None:
+    # Blocks are the connected components of "within 10 m": compare with all pairwise distances.
+    from scipy.sparse.csgraph import connected_components
+
+    from gis import overlay
+
+    rng = np.random.default_rng(2)
+    boxes = np.array([shapely.box(x, y, x + 20, y + 20) for x, y in rng.uniform(0, 600, (400, 2))])
+    near = shapely.distance(boxes[:, None], boxes[None, :]) <= 10
+    _, expected = connected_components(near, directed=False)
+    got = overlay.contiguous_blocks(boxes, 10.0)
+    assert 1 < len(set(got.tolist())) < len(boxes)
+    # same partition (labels may be numbered differently)
+    assert len({(a, b) for a, b in zip(got, expected, strict=True)}) == len(set(expected.tolist()))

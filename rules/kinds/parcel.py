@@ -750,7 +750,7 @@ def straddles(ctx: Context, rule: RuleSpec) -> Outcome:
     if red is not None and blue is not None:
         both = red.geometry.union_all().intersection(blue.geometry.union_all())
         if not both.is_empty:
-            overlap = overlay.area_share(ctx.parcels.geometry, [both])
+            overlap = overlay.area_share(ctx.parcels.geometry, [both], tree=ctx.tree)
     thr = {"min": lo, "max": hi}
     # v2: only parcels some zone rule applies to (industrial land_use or industrial planned_use); unknown land
     # use stays in scope, since a zone rule would then report missing data.
