@@ -26,15 +26,16 @@ STATUS_LABELS: dict[str, str] = {
     "exempt": "豁免",
     "not_applicable": "不适用",
 }
-# Colours checked for colour-blind readers (tests/test_vocabulary.py simulates deuteranopia, protanopia and
-# tritanopia): red, orange, dark grey, green, blue and light grey stay apart by lightness as well as hue.
+# Colours checked for colour-blind readers (tests/test_maps.py simulates protanopia, deuteranopia and tritanopia
+# with the Machado et al. 2009 matrices): every pair stays ≥ 12 CIEDE2000 apart, opaque and as the map blends them.
+# Red and green differ in lightness (dark red, mid green), so they stay apart when the hues collapse.
 STATUS_COLORS: dict[str, str] = {
-    "fail": "#c0182a",
-    "warn": "#f39c34",
+    "fail": "#a50f15",
+    "warn": "#d88d00",
     "missing_data": "#5f5f5f",
-    "pass": "#1a9850",
-    "exempt": "#4a90d9",
-    "not_applicable": "#d9d9d9",
+    "pass": "#6faf7c",
+    "exempt": "#2b65a8",
+    "not_applicable": "#e0e0e0",
 }
 # Overall status of a subject (contract v2): the highest rank among its non-note verdicts. All not_applicable →
 # not_applicable; only exempt besides → exempt; otherwise fail > warn > missing_data > pass.
