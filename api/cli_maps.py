@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -39,9 +41,7 @@ def _ruleset_parameters(ruleset: str) -> dict[str, Any]:
     out: dict[str, Any] = {k: float(getattr(params, k, v)) for k, v in _DEFAULTS.items()}
     codes = getattr(params, "industrial_land_use", None)
     out["industrial_land_use"] = (
-        {"exact": list(codes.exact), "prefixes": list(codes.prefixes)}
-        if codes is not None
-        else _CONTRACT_INDUSTRIAL
+        {"exact": list(codes.exact), "prefixes": list(codes.prefixes)} if codes is not None else _CONTRACT_INDUSTRIAL
     )
     return out
 
@@ -55,47 +55,164 @@ def is_industrial(land_use: pd.Series, codes: dict[str, list[str]]) -> np.ndarra
     return (hit & land_use.notna()).to_numpy(dtype=bool)
 
 
+# --- what a map needs from a rule set (gis/ knows no rule ids: it is handed these) ---------------------------
+
+
+def with_texts(frame: pd.DataFrame | None, legend: Mapping[str, Any]) -> pd.DataFrame | None:
+    """Verdicts (or aggregates) with ``value_text``, ``threshold_text`` and ``code_text`` in the rule set's words.
+
+    Uses ``rules.vocabulary`` (``value_text``/``threshold_text`` with each rule's unit, ``code_label``), each
+    distinct (unit, value), (unit, threshold) and (rule, code) written once: no per-row formatting.
+    """
+    from gis.maps import map_distinct
+    from rules.vocabulary import code_label, threshold_text, value_text
+
+    if frame is None or frame.empty or "rule" not in frame.columns:
+        return frame
+    rule_idx, rules = pd.factorize(frame["rule"])
+    unit_of = {str(r["id"]): str(r.get("unit") or "") for r in legend.get("rules") or []}
+    units = np.array([unit_of.get(str(r), "") for r in rules] + [""], dtype=object)[rule_idx]
+    rule_ids = np.array([str(r) for r in rules] + [""], dtype=object)[rule_idx]
+    out = frame.copy()
+
+    def per_distinct(key: np.ndarray, fn: Any) -> np.ndarray:
+        """``fn(row)`` for the first row of each distinct (rule, key), spread to every row."""
+        groups = pd.DataFrame({"r": rule_idx, "k": key}).groupby(["r", "k"], dropna=False, sort=False).ngroup()
+        codes = groups.to_numpy()
+        _, first = np.unique(codes, return_index=True)
+        return np.array([fn(int(i)) for i in first], dtype=object)[codes]
+
+    if "value" in frame.columns:
+        nums = pd.to_numeric(frame["value"], errors="coerce").to_numpy(dtype=float)
+        out["value_text"] = per_distinct(nums, lambda i: value_text(nums[i], units[i]))
+    if "threshold" in frame.columns:
+        canon_codes, canon = pd.factorize(map_distinct(frame["threshold"], _canonical_threshold))
+        canon_text = [str(c) for c in canon]
+        out["threshold_text"] = per_distinct(
+            canon_codes,
+            lambda i: (
+                threshold_text(json.loads(canon_text[canon_codes[i]]), units[i]) if canon_text[canon_codes[i]] else ""
+            ),
+        )
+    if "code" in frame.columns:
+        code_codes, codes = pd.factorize(frame["code"])
+        code_text = [str(c) for c in codes]
+        out["code_text"] = per_distinct(
+            code_codes, lambda i: code_label(code_text[code_codes[i]] if code_codes[i] >= 0 else None, rule_ids[i])
+        )
+    return out
+
+
+def _canonical_threshold(value: Any) -> str:
+    """A threshold (dict, JSON text or none) as canonical JSON text; ``""`` for none."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if isinstance(value, str):
+        text = value.strip()
+        if not text or text in ("null", "None", "nan"):
+            return ""
+        try:
+            value = json.loads(text)
+        except ValueError:
+            return json.dumps(text, ensure_ascii=False)
+    return json.dumps(value, ensure_ascii=False, default=str)  # key order kept: it is the wording order
+
+
+def map_args(result: Any, ruleset: Any) -> dict[str, Any]:
+    """Positional data and ``legend`` for ``gis.maps.compliance_map`` from a result and its rule set.
+
+    ``result`` has ``parcels``, ``verdicts``, ``zones``, ``aggregates`` (an ``EvaluationResult`` or the
+    ``ResultLayers`` of a result file); ``ruleset`` is the ``RuleSet`` it was evaluated with.
+    """
+    legend = ruleset.legend()
+    return {
+        "parcels": result.parcels,
+        "verdicts": with_texts(result.verdicts, legend),
+        "zones": result.zones,
+        "aggregates": with_texts(result.aggregates, legend),
+        "legend": legend,
+    }
+
+
+def stored_ruleset(engine: Any, header: Mapping[str, Any]) -> Any:
+    """The rule set a stored run used (by its SHA-256 in the store), else the built-in one of that id."""
+    from rules.ruleset import load_ruleset
+
+    sha = header.get("sha256")
+    if sha:
+        from api.store import evaluations as ev
+
+        try:
+            with engine.connect() as conn:
+                return ev.resolve_ruleset(conn, str(sha))[1]
+        except Exception:  # removed from the store since: fall back to the built-in rule set
+            pass
+    return load_ruleset(str(header.get("id") or "chengdu-2023"))
+
+
+def _result_ruleset(layers: Any, ruleset: str | None) -> Any:
+    """The rule set to name a result file's map with: ``--ruleset`` or the one the result file records."""
+    from rules.errors import RuleSetError
+    from rules.ruleset import load_ruleset
+
+    ref = ruleset or layers.ruleset_id
+    if not ref:
+        _fail("结果文件没有记录规则集，请用 --ruleset 指定 (the result names no rule set: pass --ruleset)")
+    try:
+        rs = load_ruleset(ref)
+    except RuleSetError as exc:
+        _fail(f"规则集 {ref} 无法加载，请用 --ruleset 指定规则集 YAML (cannot load the rule set): {exc}")
+    sha = layers.meta.get("ruleset_sha256") or (layers.meta.get("ruleset") or {}).get("sha256")
+    if sha and sha != rs.sha256:
+        console.print(
+            f"[yellow]注意[/]: 结果所用规则集与当前 {rs.id} {rs.version} 的内容不同，规则名称按当前版本显示",
+            highlight=False,
+        )
+    return rs
+
+
 def map_cmd(
     result: Annotated[Path, typer.Argument(help="评估结果 (.gpkg 或 .geojson，由 mujun evaluate 生成)")],
     out: Annotated[Path, typer.Option("--out", "-o", help="输出 HTML 地图")],
     png: Annotated[Path | None, typer.Option("--png", help="同时输出静态 PNG 图（用于报告）")] = None,
-    zones: Annotated[
-        Path | None, typer.Option("--zones", help="分区 GeoPackage（结果中没有分区图层时使用）")
-    ] = None,
+    zones: Annotated[Path | None, typer.Option("--zones", help="分区 GeoPackage（结果中没有分区图层时使用）")] = None,
     basemap: Annotated[str, typer.Option(help="底图: none / osm / tianditu / gaode")] = "none",
     inline: Annotated[
         bool, typer.Option("--inline/--linked", help="单文件 HTML（可邮件发送）或链接 map_files/ 资源目录")
     ] = True,
-    family: Annotated[str, typer.Option(help="PNG 的着色规则类别 (overall/far/zone/per_mu/…)")] = "overall",
+    layer: Annotated[
+        str, typer.Option("--layer", "--family", help="PNG 的着色图层：overall（总体）或规则编号，如 far.bounds")
+    ] = "overall",
     title: Annotated[str, typer.Option(help="地图标题")] = "工业用地合规评估地图",
+    ruleset: Annotated[
+        str | None, typer.Option(help="规则集 id 或 YAML（默认取结果文件记录的规则集），用于规则名称和图例")
+    ] = None,
 ) -> None:
     """Render a compliance map (HTML, offline) and optionally a static PNG from an evaluation result."""
     from gis import maps
 
     try:
         layers = maps.read_result_layers(result)
-        zone_layers = dict(layers.zones)
+        args = map_args(layers, _result_ruleset(layers, ruleset))
         if zones is not None:
             from gis.io import read_zones
 
             extra, _ = read_zones(zones)
-            zone_layers = {**extra, **zone_layers}
-        path = maps.save_compliance_map(
-            out,
-            layers.parcels,
-            layers.verdicts,
-            zone_layers,
-            layers.aggregates,
-            basemap=basemap,
-            inline=inline,
-            title=title,
-        )
+            args["zones"] = {**extra, **args["zones"]}
+        path = maps.save_compliance_map(out, **args, basemap=basemap, inline=inline, title=title)
         out_console.print(
-            f"地图已写出 / map written: {path} ({path.stat().st_size / 1e6:.2f} MB, "
-            f"{len(layers.parcels)} 宗地)"
+            f"地图已写出 / map written: {path} ({path.stat().st_size / 1e6:.2f} MB, {len(layers.parcels)} 宗地)"
         )
         if png is not None:
-            maps.static_map_png(png, layers.parcels, layers.verdicts, zone_layers, family=family, title=title)
+            maps.static_map_png(
+                png,
+                args["parcels"],
+                args["verdicts"],
+                args["zones"],
+                legend=args["legend"],
+                layer=layer,
+                title=title,
+            )
             out_console.print(f"静态图已写出 / PNG written: {png}")
     except GisError as exc:
         _fail(str(exc))
@@ -108,9 +225,7 @@ def zones_propose(
     zones: Annotated[Path, typer.Option("--zones", "-z", help="分区 GeoPackage（需含 urban_dev_boundary）")],
     out: Annotated[Path, typer.Option("--out", "-o", help="输出 GeoPackage（red_line / blue_line 等图层）")],
     map_out: Annotated[Path | None, typer.Option("--map", help="同时输出对比地图 HTML")] = None,
-    ruleset: Annotated[
-        str, typer.Option(help="规则集 id 或 YAML（读取 block_gap_m、block_min_mu）")
-    ] = "chengdu-2023",
+    ruleset: Annotated[str, typer.Option(help="规则集 id 或 YAML（读取 block_gap_m、block_min_mu）")] = "chengdu-2023",
     block_gap_m: Annotated[float | None, typer.Option(help="成板块的最大间距（米），默认取规则集")] = None,
     block_min_mu: Annotated[float | None, typer.Option(help="成板块的最小面积（亩），默认取规则集")] = None,
     crs: Annotated[str | None, typer.Option(help="无坐标系图层使用的坐标系, 如 EPSG:4544")] = None,
@@ -159,9 +274,7 @@ def zones_propose(
         if map_out is not None:
             existing = {k: zone_layers[k] for k in ("red_line", "blue_line") if k in zone_layers}
             context = {k: v for k, v in zone_layers.items() if k not in existing}
-            m = maps.zone_map(
-                proposal, existing, diff, parcel_gdf, flags, context, basemap=basemap, inline=True
-            )
+            m = maps.zone_map(proposal, existing, diff, parcel_gdf, flags, context, basemap=basemap, inline=True)
             maps.save_map(m, map_out)
             out_console.print(f"对比地图已写出 / map written: {map_out}")
     except GisError as exc:

@@ -171,11 +171,13 @@ def export_run(run_id: RowId, fmt: str, request: Request, _user: Reader) -> File
 @router.get("/evaluations/{run_id}/map", summary="合规地图 (compliance map, HTML)")
 def run_map(run_id: RowId, request: Request, _user: Reader) -> FileResponse:
     """The run's compliance map as one self-contained HTML page (works offline)."""
+    from api.cli_maps import map_args, stored_ruleset
     from gis.maps import save_compliance_map
 
     def build(path: Path) -> None:
         result = _done_result(request, run_id)
-        save_compliance_map(path, result.parcels, result.verdicts, result.zones, result.aggregates, inline=True,
+        save_compliance_map(path, **map_args(result, stored_ruleset(request.app.state.engine, result.ruleset)),
+                            inline=True,
                             title=f"合规评估地图 — 评估 {run_id}（{result.ruleset.get('id')}，{result.as_of}）")
 
     with request.app.state.engine.connect() as conn:

@@ -1,14 +1,17 @@
 """Compliance maps, zone maps and static PNG maps of evaluation results (folium/Leaflet, offline).
 
-Plain data in (parcels, verdicts, zones, aggregates — the shapes of ``EvaluationResult``), a
-``folium.Map`` out. Every script and stylesheet is local (inlined, a folder beside the HTML, or a URL
-prefix the web app serves); tiles are only requested from a basemap the user picks.
+Plain data in (parcels, verdicts, zones, aggregates — the shapes of ``EvaluationResult``) and a ``legend``
+(``RuleSet.legend()``: status names and colours, rule titles and units, code names), a ``folium.Map`` out.
+This package knows no rule ids: every name on the map comes from the legend or from :mod:`gis.vocabulary`.
+Every script and stylesheet is local (inlined, a folder beside the HTML, or a URL prefix the web app serves);
+tiles are only requested from a basemap the user picks.
 
 Examples
 --------
->>> layers = read_result_layers("result.gpkg")                       # doctest: +SKIP
->>> save_compliance_map("map.html", layers.parcels, layers.verdicts,
-...                     layers.zones, layers.aggregates, inline=True)  # doctest: +SKIP
+>>> layers = read_result_layers("result.gpkg")                               # doctest: +SKIP
+>>> legend = load_ruleset(layers.ruleset_id).legend()                        # doctest: +SKIP
+>>> save_compliance_map("map.html", layers.parcels, layers.verdicts, layers.zones,
+...                     layers.aggregates, legend=legend, inline=True)       # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -29,16 +33,17 @@ from branca.element import Element, MacroElement
 from gis import _map_data as md
 from gis._map_assets import asset_dirs, attach_assets, copy_assets
 from gis.errors import InputFileError
+from gis.vocabulary import ZONE_LAYER_LABELS, column_label, land_use_label, yes_no
 
 __all__ = [
     "BASEMAPS",
-    "FAMILIES",
-    "STATUS_COLORS",
-    "STATUS_LABELS",
+    "Legend",
     "ResultLayers",
     "asset_dirs",
     "compliance_map",
     "copy_assets",
+    "map_distinct",
+    "read_legend",
     "read_result_layers",
     "save_compliance_map",
     "save_map",
@@ -48,9 +53,9 @@ __all__ = [
     "zone_map",
 ]
 
-STATUS_COLORS = md.STATUS_COLORS
-STATUS_LABELS = md.STATUS_LABELS
-FAMILIES = md.FAMILIES
+Legend = md.Legend
+read_legend = md.read_legend
+map_distinct = md.map_distinct
 wgs84_to_gcj02 = md.wgs84_to_gcj02
 
 BASEMAPS: dict[str, dict[str, Any]] = {
@@ -74,27 +79,28 @@ BASEMAPS: dict[str, dict[str, Any]] = {
     },
     "gaode": {
         "label": "高德地图（GCJ-02）",
-        "urls": [
-            "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}"
-        ],
+        "urls": ["https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}"],
         "attribution": "© 高德地图",
         "subdomains": "1234",
     },
 }
 
-# Styles of the context layers (colour, line weight, dash, fill opacity), drawn above the parcels.
+# Context layers, drawn above the parcels as lines (no fill, so a zone never tints the parcels' status colours).
+# The protection lines are a dashed dark outline over a comb of short ticks (the "hatched edge"): a line
+# symbol that cannot be mistaken for a red (不合规) or blue (豁免) parcel fill.
 _ZONE_STYLES: dict[str, dict[str, Any]] = {
-    "red_line": {"color": "#c00000", "weight": 2.5, "fillOpacity": 0.06},
-    "blue_line": {"color": "#1f5fbf", "weight": 2.5, "fillOpacity": 0.06},
-    "ring": {"color": "#222222", "weight": 2, "dash": "8 6", "fillOpacity": 0},
-    "parks": {"color": "#7b3294", "weight": 2, "fillOpacity": 0},
-    "urban_dev_boundary": {"color": "#8c510a", "weight": 2, "dash": "4 4", "fillOpacity": 0},
-    "planned_construction_area": {"color": "#e08214", "weight": 1.5, "dash": "2 4", "fillOpacity": 0},
-    "districts": {"color": "#555555", "weight": 1, "dash": "6 3 2 3", "fillOpacity": 0},
+    "red_line": {"color": "#3b0008", "weight": 2, "dash": "8 5", "hatch": "#b2182b", "hatchWeight": 7},
+    "blue_line": {"color": "#08254f", "weight": 2, "dash": "8 5", "hatch": "#2166ac", "hatchWeight": 7},
+    "ring": {"color": "#222222", "weight": 2.5, "dash": "1 6"},
+    "parks": {"color": "#7b3294", "weight": 2},
+    "urban_dev_boundary": {"color": "#8c510a", "weight": 2, "dash": "10 4 2 4"},
+    "planned_construction_area": {"color": "#b35806", "weight": 1.5, "dash": "3 4"},
+    "districts": {"color": "#555555", "weight": 1, "dash": "6 3 2 3"},
 }
+_HATCH_DASH = "2 4"
 _ZONE_SHOWN = {"red_line", "blue_line", "ring", "parks"}
-_CHORO_BREAKS = [0.0, 0.5, 0.8, 1.0, 1.2]
-_CHORO_COLORS = ["#b2182b", "#ef8a62", "#fddbc7", "#a6dba0", "#1b7837"]
+_FILL_OPACITY = 0.78  # parcels on the canvas (mujun-map.js); the colour-vision test checks the blended colours
+_SCOPES = {"park": ("parks", ("park_id",), "园区"), "district": ("districts", ("name", "district"), "区（市）县")}
 
 
 def tile_url_templates(tianditu_key: str | None = None) -> list[str]:
@@ -173,12 +179,18 @@ def _basemap_list(basemap: str, tianditu_key: str | None) -> list[dict[str, Any]
 
 def _as_gdf(frame: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
     if not isinstance(frame, gpd.GeoDataFrame):
-        raise TypeError(
-            f"{what} 必须是 GeoDataFrame / {what} must be a GeoDataFrame, got {type(frame).__name__}"
-        )
+        raise TypeError(f"{what} 必须是 GeoDataFrame / {what} must be a GeoDataFrame, got {type(frame).__name__}")
     if frame.crs is None:
         raise ValueError(f"{what} 没有坐标系 / {what} has no CRS: set it (working CRS EPSG:4544)")
     return frame
+
+
+def _names(layer: pd.DataFrame) -> list[str]:
+    col = next((c for c in ("name", "zone_id", "park_id") if c in layer.columns), None)
+    if col is None:
+        return [""] * len(layer)
+    s = layer[col].astype(object)
+    return s.where(s.notna(), "").astype("str").tolist()
 
 
 def _zone_payload(
@@ -190,7 +202,7 @@ def _zone_payload(
 ) -> list[dict[str, Any]]:
     out = []
     styles = {**_ZONE_STYLES, **(extra_styles or {})}
-    labels = {**md.ZONE_LABELS, **(labels or {})}
+    labels = {**ZONE_LAYER_LABELS, **(labels or {})}
     for kind, layer in (zones or {}).items():
         if layer is None or len(layer) == 0 or kind not in styles:
             continue
@@ -199,15 +211,13 @@ def _zone_payload(
         types = set(layer.geom_type.dropna().unique())
         lines = bool(types) and types <= {"LineString", "MultiLineString", "LinearRing"}
         enc = md.encode_lines(geoms, precision) if lines else md.encode_polygons(geoms, precision)
-        name_col = next((c for c in ("name", "zone_id", "park_id") if c in layer.columns), None)
-        names = layer[name_col].astype("str").fillna("").tolist() if name_col else [""] * len(layer)
         out.append(
             {
                 "kind": kind,
                 "label": labels.get(kind, kind),
-                "style": styles[kind],
+                "style": {**styles[kind], "hatchDash": _HATCH_DASH} if "hatch" in styles[kind] else styles[kind],
                 "geom": enc,
-                "names": names,
+                "names": _names(layer),
                 "lines": lines,
                 "show": kind in _ZONE_SHOWN or kind in (extra_styles or {}),
             }
@@ -215,129 +225,95 @@ def _zone_payload(
     return out
 
 
-def _threshold_min(thresholds: pd.Series) -> float | None:
-    for t in thresholds.dropna():
-        if isinstance(t, str):
-            try:
-                t = json.loads(t)
-            except ValueError:
-                continue
-        if isinstance(t, dict) and t.get("min") is not None:
-            return float(t["min"])
-    return None
-
-
 def _choropleths(
-    parcels: gpd.GeoDataFrame,
-    verdicts: pd.DataFrame | None,
-    zones: dict[str, gpd.GeoDataFrame] | None,
     aggregates: pd.DataFrame | None,
+    zones: dict[str, gpd.GeoDataFrame] | None,
+    legend: md.Legend,
     gcj02: bool,
     precision: int,
 ) -> list[dict[str, Any]]:
-    """Per-mu revenue/tax of parks and districts: land-weighted mean of the parcels' per_mu verdict values."""
-    if verdicts is None or verdicts.empty or not zones:
+    """Parks and districts coloured by the status of each aggregate verdict about them (one layer each).
+
+    An aggregate row names its subject by ``scope`` (``park`` → the parks layer by ``park_id``, ``district`` →
+    the districts layer by name) and ``key``; the layer is titled by the rule set's title of its rule.
+    """
+    need = {"rule", "scope", "key", "status"}
+    if aggregates is None or aggregates.empty or not zones or not need <= set(aggregates.columns):
         return []
-    v = verdicts
-    if "level" in v.columns:
-        v = v[v["level"].astype("str") == "parcel"]
-    v = v[v["rule"].astype("str").isin(["per_mu.revenue", "per_mu.tax"])]
-    if v.empty:
+    agg = aggregates[aggregates["scope"].astype("str").isin(list(_SCOPES))]
+    if agg.empty:
         return []
-    mu = pd.Series(md.area_mu(parcels), index=parcels["parcel_id"].astype("str").to_numpy())
-    mu = mu[~mu.index.duplicated()]
+    value, threshold, code = md.verdict_texts(agg, legend)
+    agg = agg.assign(_value=value, _threshold=threshold, _code=code)
+    code_col = agg["code"].astype(object) if "code" in agg.columns else pd.Series(None, index=agg.index)
+    agg = agg.assign(_code_key=code_col.where(code_col.notna(), "").astype("str"))
     out = []
-    scopes = [("parks", "park_id", "park_id", "园区"), ("districts", "district", "name", "区县")]
-    for zone_kind, parcel_col, zone_col, scope_label in scopes:
-        layer = zones.get(zone_kind)
-        if (
-            layer is None
-            or len(layer) == 0
-            or parcel_col not in parcels.columns
-            or zone_col not in layer.columns
-        ):
+    for (rule, scope, code_key), rows in agg.groupby(["rule", "scope", "_code_key"], sort=False):
+        kind, key_cols, scope_label = _SCOPES[str(scope)]
+        layer = zones.get(kind)
+        key_col = next((c for c in key_cols if layer is not None and c in layer.columns), None)
+        if layer is None or len(layer) == 0 or key_col is None:
             continue
-        key_of = pd.Series(
-            parcels[parcel_col].astype("str").to_numpy(), index=parcels["parcel_id"].astype("str").to_numpy()
+        entry = legend.rule(str(rule))
+        if entry is None:
+            continue
+        keys = layer[key_col].astype(object).where(layer[key_col].notna(), "").astype("str")
+        rows = rows.drop_duplicates("key", keep="last").set_index(rows["key"].astype("str").to_numpy())
+        hit = rows.reindex(keys.to_numpy())
+
+        def texts(col: str, frame: pd.DataFrame = hit) -> list[str]:
+            s = frame[col].astype(object)
+            return s.where(s.notna(), "").astype("str").tolist()
+
+        label = str(rows["_code"].iloc[0]) if code_key else ""
+        geoms = md.to_display(_as_gdf(layer, f"zones[{kind}]").geometry, gcj02=gcj02)
+        out.append(
+            {
+                "title": f"{scope_label}：{entry['title']}" + (f"（{label}）" if label else ""),
+                "geom": md.encode_polygons(geoms, precision),
+                "names": _names(layer),
+                "st": [int(c) for c in md.status_codes(hit["status"].astype("str"), legend)],
+                "value": texts("_value"),
+                "threshold": texts("_threshold"),
+                "message": texts("message") if "message" in hit.columns else [""] * len(layer),
+            }
         )
-        key_of = key_of[~key_of.index.duplicated()]
-        geoms = md.to_display(_as_gdf(layer, f"zones[{zone_kind}]").geometry, gcj02=gcj02)
-        keys = layer[zone_col].astype("str")
-        names = (layer["name"].astype("str") if "name" in layer.columns else keys).tolist()
-        notes = [""] * len(layer)
-        if (
-            aggregates is not None
-            and len(aggregates)
-            and {"scope", "key", "message"} <= set(aggregates.columns)
-        ):
-            scope = "park" if zone_kind == "parks" else "district"
-            agg = aggregates[aggregates["scope"].astype("str") == scope]
-            msg = agg.groupby(agg["key"].astype("str"))["message"].agg(lambda s: "；".join(map(str, s)))
-            notes = [m if isinstance(m, str) else "" for m in keys.map(msg)]
-        for rule, label in (("per_mu.revenue", "亩均营收"), ("per_mu.tax", "亩均税收")):
-            rv = v[v["rule"].astype("str") == rule]
-            target = _threshold_min(rv["threshold"]) if "threshold" in rv.columns else None
-            vals = pd.to_numeric(rv["value"], errors="coerce")
-            ids = rv["subject_id"].astype("str")
-            w = mu.reindex(ids.to_numpy()).to_numpy()
-            frame = pd.DataFrame(
-                {
-                    "key": key_of.reindex(ids.to_numpy()).to_numpy(),
-                    "vw": vals.to_numpy() * w,
-                    "w": np.where(np.isfinite(vals.to_numpy()), w, np.nan),
-                }
-            )
-            frame = frame.dropna()
-            if target is None or frame.empty:
-                continue
-            sums = frame.groupby("key")[["vw", "w"]].sum()
-            per_mu = (sums["vw"] / sums["w"]).reindex(keys.to_numpy())
-            land = sums["w"].reindex(keys.to_numpy())
-            out.append(
-                {
-                    "title": f"{scope_label}{label}（万元/亩）",
-                    "label": label,
-                    "unit": "万元/亩",
-                    "target": target,
-                    "geom": md.encode_polygons(geoms, precision),
-                    "names": names,
-                    "values": [None if not np.isfinite(x) else round(float(x), 2) for x in per_mu.to_numpy()],
-                    "land": [None if not np.isfinite(x) else round(float(x), 2) for x in land.to_numpy()],
-                    "notes": notes,
-                    "breaks": _CHORO_BREAKS,
-                    "colors": _CHORO_COLORS,
-                }
-            )
     return out
 
 
-def _info_strings(parcels: pd.DataFrame) -> list[str]:
-    fields = [
-        ("district", "区县"),
-        ("park_id", "园区"),
-        ("zone", "保护线"),
-        ("far", "容积率"),
-        ("land_use", "用地分类"),
-        ("inside_ring", "绕城内"),
+def _info_fields(parcels: pd.DataFrame, zones: Mapping[str, gpd.GeoDataFrame] | None = None) -> list[dict[str, Any]]:
+    """The parcel's own data in words, one field each (行政区, 园区 by name, 保护线, 容积率, 用地分类, 绕城).
+
+    Each field is ``{"label", "strs", "codes"}``: the distinct texts and each parcel's index into them
+    (packed; −1 = unknown), so 100 000 parcels do not repeat "用地分类：二类工业用地（100102）" 100 000 times.
+    """
+    park_names: dict[str, str] = {}
+    parks = (zones or {}).get("parks")
+    if parks is not None and {"park_id", "name"} <= set(parks.columns):
+        park_names = dict(zip(parks["park_id"].astype("str"), parks["name"].astype("str"), strict=True))
+    fields: list[tuple[str, str, Any]] = [
+        ("district", column_label("district"), str),
+        ("park_id", "园区", lambda v: park_names.get(str(v), str(v))),
+        ("zone", column_label("zone"), lambda v: ZONE_LAYER_LABELS.get(str(v), str(v))),
+        ("far", column_label("far"), None),
+        ("land_use", column_label("land_use"), land_use_label),
+        ("inside_ring", column_label("inside_ring"), yes_no),
     ]
-    pieces = []
-    for col, label in fields:
+    out = []
+    for col, label, words in fields:
         if col not in parcels.columns:
             continue
         s = parcels[col]
-        text = s.round(2).astype("str") if pd.api.types.is_float_dtype(s) else s.astype("str")
-        text = (label + "：" + text).where(s.notna() & (text != "") & (text != "nan"), "")
-        pieces.append(text)
-    if not pieces:
-        return [""] * len(parcels)
-    joined = pieces[0]
-    for p in pieces[1:]:
-        joined = joined.str.cat(p, sep=" · ")
-    return (
-        joined.str.replace(r"^( · )+|( · )+$", "", regex=True)
-        .str.replace(r"( · ){2,}", " · ", regex=True)
-        .tolist()
-    )
+        if col == "far":  # two decimals, as the FAR rule judges it
+            s = pd.to_numeric(s, errors="coerce").round(2)
+            words = lambda v: f"{float(v):.2f}"  # noqa: E731
+        codes, uniques = pd.factorize(s)
+        texts = [words(u) if str(u).strip() else "" for u in uniques]
+        keep = np.array([i if t else -1 for i, t in enumerate(texts)] + [-1], dtype=np.int64)
+        codes = keep[np.where(codes < 0, len(texts), codes)]
+        if (codes >= 0).any():
+            out.append({"label": label, "strs": texts, "codes": md.pack(codes)})
+    return out
 
 
 def _new_map(bounds: np.ndarray | None, title: str) -> folium.Map:
@@ -373,12 +349,28 @@ def _bounds(*arrays: np.ndarray) -> np.ndarray | None:
     return b if np.all(np.isfinite(b)) else None
 
 
+def _parcel_layers(
+    parcels: gpd.GeoDataFrame, verdicts: pd.DataFrame | None, legend: md.Legend
+) -> tuple[list[dict[str, Any]], dict[str, str], dict[str, np.ndarray]]:
+    """The parcel layers (overall, then one per rule in the rule set's order, notes last) and their codes."""
+    by_rule = md.rule_codes(parcels, verdicts, legend)
+    overall = md.overall_codes(parcels, by_rule, legend)
+    layers = [{"key": "overall", "title": "总体合规状态", "group": "overall"}]
+    codes = {"overall": overall}
+    rules = [r for r in legend.rules if r["id"] in by_rule]
+    for r in sorted(rules, key=lambda r: r["note"]):  # stable: rule set order, the notes after the rules
+        layers.append({"key": r["id"], "id": r["id"], "title": r["title"], "group": "note" if r["note"] else "rule"})
+        codes[r["id"]] = by_rule[r["id"]]
+    return layers, {k: md.code_string(c) for k, c in codes.items()}, codes
+
+
 def compliance_map(
     parcels: gpd.GeoDataFrame,
     verdicts: pd.DataFrame | None = None,
     zones: dict[str, gpd.GeoDataFrame] | None = None,
     aggregates: pd.DataFrame | None = None,
     *,
+    legend: Mapping[str, Any] | md.Legend,
     basemap: str = "none",
     inline: bool = False,
     static_url: str | None = None,
@@ -386,15 +378,20 @@ def compliance_map(
     precision: int = 6,
     tianditu_key: str | None = None,
 ) -> folium.Map:
-    """Build the compliance map: parcels by status, a layer per rule family, zones, legend, search, measure.
+    """Build the compliance map: parcels by overall status and by each rule, zones, legend, search, measure.
 
     Parameters
     ----------
     parcels : GeoDataFrame with ``parcel_id`` (and ``status``, ``area_mu``, ``st_*`` when available), any CRS.
-    verdicts : long table ``subject_id, rule, status, value, threshold, message, citation`` (+ ``level``).
+        ``status`` (contract v2) is drawn as given; it is only derived where a parcel has none.
+    verdicts : long table ``subject_id, rule, status, value, code, threshold, message, citation`` (+ ``level``),
+        optionally with ``value_text``, ``threshold_text``, ``code_text``: the rule set's own wording of the value
+        (with its unit), the threshold and the code; without them a plain wording is used.
     zones : context layers by kind (``red_line``, ``blue_line``, ``ring``, ``parks``, ``urban_dev_boundary``,
         ``planned_construction_area``, ``districts``).
-    aggregates : the result's aggregate rows (messages shown on the per-mu choropleth of parks/districts).
+    aggregates : the result's aggregate verdicts: parks and districts coloured by each one's status.
+    legend : ``RuleSet.legend()`` of the rule set the result was evaluated with: status names and colours,
+        rule titles (layer names, popups), units and code names.
     basemap : ``none`` (default, no network), ``osm``, ``tianditu`` (needs ``MUJUN_TIANDITU_KEY``) or
         ``gaode`` (geometries shifted to GCJ-02 for display).
     inline : inline every script and stylesheet (one e-mailable HTML file); otherwise link to ``static_url``
@@ -402,48 +399,42 @@ def compliance_map(
 
     Examples
     --------
-    >>> m = compliance_map(parcels, verdicts, zones, inline=True)  # doctest: +SKIP
-    >>> save_map(m, "map.html")                                     # doctest: +SKIP
+    >>> legend = load_ruleset("chengdu-2023").legend()                             # doctest: +SKIP
+    >>> m = compliance_map(parcels, verdicts, zones, legend=legend, inline=True)  # doctest: +SKIP
+    >>> save_map(m, "map.html")                                                   # doctest: +SKIP
     """
+    lg = md.read_legend(legend)
     parcels = _as_gdf(parcels, "parcels")
     if "parcel_id" not in parcels.columns:
         raise ValueError("parcels 缺少 parcel_id 列 / parcels have no parcel_id column")
     gcj02 = basemap == "gaode"
     bases = _basemap_list(basemap, tianditu_key)
     geoms = md.to_display(parcels.geometry, gcj02=gcj02)
-    fam = md.family_status(parcels, verdicts)
-    overall = md.overall_status(parcels, fam)
-    st = {"overall": md.status_codes(overall)}
-    for f in fam.columns:
-        st[f] = md.status_codes(fam[f])
+    layers, st, _ = _parcel_layers(parcels, verdicts, lg)
     zone_list = _zone_payload(zones, gcj02, precision)
     bounds = (
         _bounds(geoms)
         if len(geoms)
-        else _bounds(
-            *(md.to_display(z.geometry, gcj02=gcj02) for z in (zones or {}).values() if z is not None)
-        )
+        else _bounds(*(md.to_display(z.geometry, gcj02=gcj02) for z in (zones or {}).values() if z is not None))
     )
     payload: dict[str, Any] = {
         "title": title,
-        "statuses": list(md.STATUSES),
-        "colors": md.STATUS_COLORS,
-        "labels": md.STATUS_LABELS,
-        "legendStatuses": ["fail", "warn", "missing_data", "pass"],
-        "families": list(fam.columns),
-        "familyLabels": md.FAMILIES,
+        **lg.to_payload(),
+        "layers": layers,
         "parcels": {
             "ids": parcels["parcel_id"].astype("str").tolist(),
             "mu": np.round(md.area_mu(parcels), 2).tolist(),
             "st": st,
             "geom": md.encode_polygons(geoms, precision),
-            "info": _info_strings(parcels),
+            "info": _info_fields(parcels, zones),
         },
-        "verdicts": md.encode_verdicts(parcels["parcel_id"], verdicts),
+        "verdicts": md.encode_verdicts(parcels["parcel_id"], verdicts, lg),
+        "alphabet": md.ALPHABET,
         "zones": zone_list,
-        "choropleths": _choropleths(parcels, verdicts, zones, aggregates, gcj02, precision),
+        "choropleths": _choropleths(aggregates, zones, lg, gcj02, precision),
         "basemaps": bases,
         "bounds": None if bounds is None else [[bounds[1], bounds[0]], [bounds[3], bounds[2]]],
+        "fillOpacity": _FILL_OPACITY,
         "collapseLayers": False,
         "note": "显示坐标已转换为 GCJ-02，仅用于与高德底图套合" if gcj02 else "",
     }
@@ -467,10 +458,12 @@ def save_compliance_map(
     verdicts: pd.DataFrame | None = None,
     zones: dict[str, gpd.GeoDataFrame] | None = None,
     aggregates: pd.DataFrame | None = None,
+    *,
+    legend: Mapping[str, Any] | md.Legend,
     **kwargs: Any,
 ) -> Path:
     """Build the compliance map and write it to ``path`` (keyword options as ``compliance_map``)."""
-    return save_map(compliance_map(parcels, verdicts, zones, aggregates, **kwargs), path)
+    return save_map(compliance_map(parcels, verdicts, zones, aggregates, legend=legend, **kwargs), path)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -485,6 +478,14 @@ class ResultLayers(NamedTuple):
     zones: dict[str, gpd.GeoDataFrame]
     aggregates: pd.DataFrame | None
     meta: dict[str, Any]
+
+    @property
+    def ruleset_id(self) -> str | None:
+        """Id of the rule set the result was evaluated with (``run`` table or GeoJSON ``ruleset`` member)."""
+        rid = self.meta.get("ruleset_id")
+        if not rid and isinstance(self.meta.get("ruleset"), Mapping):
+            rid = self.meta["ruleset"].get("id")
+        return str(rid) if rid else None
 
 
 def read_result_layers(path: str | Path) -> ResultLayers:
@@ -571,9 +572,7 @@ def _read_gpkg_result(path: Path) -> ResultLayers:
     aggregates = table("aggregates")
     run = table("run")
     zones = {
-        name[5:]: pyogrio.read_dataframe(path, layer=name).to_crs(4544)
-        for name in layers
-        if name.startswith("zone_")
+        name[5:]: pyogrio.read_dataframe(path, layer=name).to_crs(4544) for name in layers if name.startswith("zone_")
     }
     meta: dict[str, Any] = {}
     if run is not None and len(run):
@@ -602,6 +601,14 @@ _DIFF_LABELS = {
     "proposed_not_protected": "建议划入但尚未保护",
     "protected_not_industrial": "已保护但已非工业用地",
 }
+_LAND_LEGEND = md.Legend(
+    ("industrial", "other"),
+    {"industrial": "工业用地", "other": "非工业用地"},
+    {"industrial": "#bdbdbd", "other": "#f7f7f7"},
+    (),
+    {},
+    "",
+)
 
 
 def zone_map(
@@ -635,41 +642,34 @@ def zone_map(
     if parcels is not None and len(parcels):
         parcels = _as_gdf(parcels, "parcels")
         geoms = md.to_display(parcels.geometry, gcj02=gcj02)
-        ind = (
-            pd.Series(True, index=parcels.index)
-            if is_industrial is None
-            else pd.Series(np.asarray(is_industrial, dtype=bool), index=parcels.index)
-        )
-        codes = np.where(ind.to_numpy(), 0, 1).tolist()
+        ind = np.ones(len(parcels), dtype=bool) if is_industrial is None else np.asarray(is_industrial, dtype=bool)
+        codes = np.where(ind, 0, 1)
         ids = parcels["parcel_id"].astype("str").tolist()
         mu = np.round(md.area_mu(parcels), 2).tolist()
-        info = _info_strings(parcels)
+        info = _info_fields(parcels, context)
     else:
         geoms = np.array([], dtype=object)
-        codes, ids, mu, info = [], [], [], []
+        codes, ids, mu, info = np.array([], dtype=np.int64), [], [], []  # type: ignore[assignment]
     all_geoms = [geoms] + [md.to_display(g.geometry, gcj02=gcj02) for g in layers.values() if len(g)]
     bounds = _bounds(*all_geoms)
     payload: dict[str, Any] = {
         "title": title,
-        "statuses": ["industrial", "other"],
-        "colors": {"industrial": "#bdbdbd", "other": "#f7f7f7"},
-        "labels": {"industrial": "工业用地", "other": "非工业用地"},
-        "overallLabel": "用地类型",
-        "legendStatuses": ["industrial", "other"],
-        "families": [],
-        "familyLabels": {},
+        **_LAND_LEGEND.to_payload(),
+        "layers": [{"key": "overall", "title": "用地类型", "group": "overall"}],
         "parcels": {
             "ids": ids,
             "mu": mu,
-            "st": {"overall": codes},
+            "st": {"overall": md.code_string(codes)},
             "geom": md.encode_polygons(geoms, 6),
             "info": info,
         },
-        "verdicts": md.encode_verdicts(pd.Series(ids, dtype="str"), None),
+        "verdicts": md.encode_verdicts(pd.Series(ids, dtype="str"), None, _LAND_LEGEND),
+        "alphabet": md.ALPHABET,
         "zones": zone_list,
         "choropleths": [],
         "basemaps": _basemap_list(basemap, tianditu_key),
         "bounds": None if bounds is None else [[bounds[1], bounds[0]], [bounds[3], bounds[2]]],
+        "fillOpacity": _FILL_OPACITY,
         "collapseLayers": False,
         "note": "显示坐标已转换为 GCJ-02，仅用于与高德底图套合" if gcj02 else "",
     }
@@ -689,70 +689,86 @@ def _cjk_font() -> list[str]:
     return [*found, "DejaVu Sans"]
 
 
+def _mpl_dash(dash: str | None, weight: float) -> Any:
+    """An SVG dash array in pixels as a matplotlib line style (dashes are scaled by the line width)."""
+    if not dash:
+        return "-"
+    return (0, tuple(max(float(x), 0.1) / max(weight, 0.1) for x in dash.split()))
+
+
 def static_map_png(
     path: str | Path,
     parcels: gpd.GeoDataFrame,
     verdicts: pd.DataFrame | None = None,
     zones: dict[str, gpd.GeoDataFrame] | None = None,
     *,
-    family: str = "overall",
+    legend: Mapping[str, Any] | md.Legend,
+    layer: str = "overall",
     title: str = "工业用地合规评估",
     dpi: int = 150,
     size: tuple[float, float] = (10.0, 8.0),
 ) -> Path:
-    """Render a static PNG (no tiles): parcels by status, zones, Chinese legend, scale bar, north arrow."""
+    """Render a static PNG (no tiles): parcels by status, zones, Chinese legend, scale bar, north arrow.
+
+    ``layer`` is ``overall`` or the id of a rule in the legend: the parcels are coloured by that rule's status
+    (parcels it has no verdict for are left blank).
+    """
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
+    from matplotlib.legend_handler import HandlerTuple
     from matplotlib.lines import Line2D
     from matplotlib.patches import FancyArrow, Patch, Rectangle
 
+    lg = md.read_legend(legend)
     parcels = _as_gdf(parcels, "parcels")
-    if parcels.crs is None or not parcels.crs.is_projected:
+    if not parcels.crs.is_projected:
         parcels = parcels.to_crs(4544)
-    fam = md.family_status(parcels, verdicts)
-    if family == "overall":
-        status = md.overall_status(parcels, fam)
-        subtitle = "总体合规状态"
-    elif family in fam.columns:
-        status = fam[family]
-        subtitle = "按规则着色：" + md.FAMILIES.get(family, family)
-    else:
-        raise ValueError(
-            f"未知规则类别 / unknown rule family {family!r}: 可选 overall, {', '.join(fam.columns)}"
-        )
-    colors = status.map(md.STATUS_COLORS).fillna("#ffffff")
-    with plt.rc_context(
-        {"font.sans-serif": _cjk_font(), "font.family": "sans-serif", "axes.unicode_minus": False}
-    ):
+    layers, _, codes_by_layer = _parcel_layers(parcels, verdicts, lg)
+    titles = {entry["key"]: entry["title"] for entry in layers}
+    if layer not in titles:
+        choices = "、".join(f"{k}（{t}）" for k, t in titles.items())
+        raise ValueError(f"未知图层 / unknown map layer {layer!r}: 可选 {choices}")
+    codes = codes_by_layer[layer]
+    subtitle = "总体合规状态" if layer == "overall" else "按规则着色：" + titles[layer]
+    palette = np.array([lg.colors[s] for s in lg.statuses] + ["none"], dtype=object)
+    colors = palette[np.where(codes >= 0, codes, len(lg.statuses))]
+    with plt.rc_context({"font.sans-serif": _cjk_font(), "font.family": "sans-serif", "axes.unicode_minus": False}):
         fig, ax = plt.subplots(figsize=size, dpi=dpi)
-        parcels.plot(ax=ax, color=colors.to_numpy(), edgecolor="#303030", linewidth=0.2)
-        handles = []
-        for kind, layer in (zones or {}).items():
-            if layer is None or len(layer) == 0 or kind not in _ZONE_STYLES:
+        parcels.plot(ax=ax, color=list(colors), edgecolor="#303030", linewidth=0.2)
+        handles: list[Any] = []
+        labels: list[str] = []
+        for kind, zone in (zones or {}).items():
+            if zone is None or len(zone) == 0 or kind not in _ZONE_STYLES:
                 continue
             style = _ZONE_STYLES[kind]
-            layer = layer.to_crs(parcels.crs)
-            ls = "--" if style.get("dash") else "-"
-            polygonal = layer.geom_type.isin(["Polygon", "MultiPolygon"])
-            edges = pd.concat([layer[polygonal].boundary, layer[~polygonal].geometry])
-            edges.plot(ax=ax, color=style["color"], linewidth=style["weight"] * 0.6, linestyle=ls)
-            handles.append(
-                Line2D([], [], color=style["color"], linestyle=ls, label=md.ZONE_LABELS.get(kind, kind))
+            zone = zone.to_crs(parcels.crs)
+            polygonal = zone.geom_type.isin(["Polygon", "MultiPolygon"])
+            edges = pd.concat([zone[polygonal].boundary, zone[~polygonal].geometry])
+            weight = style["weight"] * 0.6
+            line = Line2D(
+                [], [], color=style["color"], linewidth=weight, linestyle=_mpl_dash(style.get("dash"), weight)
             )
-        counts = status.value_counts()
+            if "hatch" in style:
+                hatch_w = style["hatchWeight"] * 0.6
+                comb = _mpl_dash(_HATCH_DASH, hatch_w)
+                edges.plot(ax=ax, color=style["hatch"], linewidth=hatch_w, linestyle=comb, alpha=0.85)
+                tick = Line2D([], [], color=style["hatch"], linewidth=hatch_w, linestyle=comb, alpha=0.85)
+                handles.append((tick, line))
+            else:
+                handles.append(line)
+            edges.plot(ax=ax, color=style["color"], linewidth=weight, linestyle=_mpl_dash(style.get("dash"), weight))
+            labels.append(ZONE_LAYER_LABELS.get(kind, kind))
+        counts = np.bincount(codes[codes >= 0], minlength=len(lg.statuses))
         status_handles = [
-            Patch(
-                facecolor=md.STATUS_COLORS[s],
-                edgecolor="#303030",
-                label=f"{md.STATUS_LABELS[s]}（{int(counts.get(s, 0))}）",
-            )
-            for s in md.STATUSES
-            if counts.get(s, 0) or s in ("fail", "warn", "missing_data", "pass")
+            Patch(facecolor=lg.colors[s], edgecolor="#303030") for i, s in enumerate(lg.statuses) if counts[i]
         ]
+        status_labels = [f"{lg.labels[s]}（{int(counts[i])}）" for i, s in enumerate(lg.statuses) if counts[i]]
         ax.legend(
             handles=status_handles + handles,
+            labels=status_labels + labels,
+            handler_map={tuple: HandlerTuple(ndivide=None, pad=0)},
             loc="lower right",
             title=subtitle,
             fontsize=8,

@@ -424,14 +424,12 @@ def router(settings: Settings | None = None) -> APIRouter:
     def run_map(request: Request, run_id: int) -> HTMLResponse:
         require_user(request)
         _run_or_404(request, run_id)
+        from api.cli_maps import map_args, stored_ruleset
         from gis.maps import compliance_map
 
         res = _result(request, run_id)
         m = compliance_map(
-            res.parcels,
-            res.verdicts,
-            res.zones,
-            res.aggregates,
+            **map_args(res, stored_ruleset(_engine(request), res.ruleset)),
             static_url=f"{PREFIX}/static/map",
             title=f"评估 {run_id} 合规地图",
         )

@@ -202,6 +202,7 @@ def result_file(engine: Engine, settings: Any, run_id: int, fmt: str) -> Path:
             tmp = folder / f".tmp-{uuid.uuid4().hex}{path.suffix}"
             try:
                 if fmt == "png":
+                    from api.cli_maps import stored_ruleset
                     from gis.maps import static_map_png
 
                     static_map_png(
@@ -209,6 +210,7 @@ def result_file(engine: Engine, settings: Any, run_id: int, fmt: str) -> Path:
                         result.parcels,
                         result.verdicts,
                         result.zones,
+                        legend=stored_ruleset(engine, result.ruleset).legend(),
                         title=f"工业用地合规评估（评估 {run_id}，{result.as_of}）",
                         dpi=110,
                         size=(8.0, 6.0),

@@ -1,6 +1,6 @@
-/* mujun compliance map: builds parcels, context zones, legend, search, measure and fullscreen on a
- * Leaflet map from one compact JSON payload (see gis/_map_data.py). No network access, no dependencies
- * beyond Leaflet 1.9. */
+/* mujun compliance map: parcels by overall status and by each rule, context zones, legend, search, measure
+ * and fullscreen on a Leaflet map from one compact JSON payload (see gis/_map_data.py). No network access,
+ * no dependencies beyond Leaflet 1.9. Every word shown comes from the payload (the rule set's legend). */
 (function () {
   "use strict";
 
@@ -131,27 +131,70 @@
     return inside;
   }
 
-  /* Every parcel on one canvas, filled colour by colour (one path per colour), culled to the view,
-   * vertices closer than ~0.7 px merged and sub-pixel parcels drawn as a dot: fast at 100 000 parcels. */
+  /* Geodesic polygon area in m² (same formula as Leaflet.draw's GeometryUtil). */
+  function geodesicArea(latlngs) {
+    var R = 6378137, area = 0, n = latlngs.length, rad = Math.PI / 180;
+    if (n < 3) return 0;
+    for (var i = 0; i < n; i++) {
+      var p1 = latlngs[i], p2 = latlngs[(i + 1) % n];
+      area += (p2.lng - p1.lng) * rad * (2 + Math.sin(p1.lat * rad) + Math.sin(p2.lat * rad));
+    }
+    return Math.abs((area * R * R) / 2);
+  }
+
+  /* Codes packed by gis/_map_data.pack: one character of the payload's alphabet each ("/" = -1), or a
+   * plain array of integers when a code is too large for one character. */
+  function unpacker(alphabet) {
+    var lookup = new Int32Array(128).fill(-1);
+    for (var i = 0; i < alphabet.length; i++) lookup[alphabet.charCodeAt(i)] = i;
+    return function (x, n) {
+      var len = n == null ? x.length : n, out = new Int32Array(len);
+      if (typeof x === "string") for (var k = 0; k < len; k++) out[k] = lookup[x.charCodeAt(k)];
+      else for (k = 0; k < len; k++) out[k] = x[k];
+      return out;
+    };
+  }
+
+  /* One parcel layer (the overall status or one rule): every parcel with a status of that layer on one
+   * canvas, filled colour by colour (one path per colour), culled to the view, vertices closer than ~0.7 px
+   * merged and sub-pixel parcels drawn as a dot: fast at 100 000 parcels. Each layer draws on its own. */
   var ParcelLayer = L.Layer.extend({
-    options: { padding: 0.3, pane: "overlayPane" },
-    initialize: function (G, styleOf, opts) {
+    options: { padding: 0.3, pane: "overlayPane", fillOpacity: 0.78 },
+    initialize: function (G, codes, colors, shared, opts) {
       L.setOptions(this, opts);
       this._G = G;
-      this._styleOf = styleOf; // () -> {codes: Int8Array|Array, colors: [..], noneColor}
+      this._unpackCodes = codes; // a function: the codes are unpacked when first needed
+      this._colors = colors;
+      this._shared = shared; // {selected: parcel index or -1}
       this.drawnCount = 0;
-      this.selected = -1;
+      this.drawnBy = new Array(colors.length).fill(0);
+      this._mjParcel = true;
     },
-    count: function () { return this._G.n; },
+    codes: function () {
+      if (!this._codes) this._codes = this._unpackCodes();
+      return this._codes;
+    },
+    counts: function () {
+      if (!this._counts) {
+        var c = new Array(this._colors.length).fill(0), k = this.codes();
+        for (var i = 0; i < k.length; i++) if (k[i] >= 0) c[k[i]]++;
+        this._counts = c;
+      }
+      return this._counts;
+    },
     onAdd: function (map) {
       var c = (this._canvas = L.DomUtil.create("canvas", "mj-parcels leaflet-zoom-animated"));
       c.style.pointerEvents = "none";
+      c.setAttribute("data-layer", this.options.key);
       this.getPane().appendChild(c);
       this._reset();
+      if (this.options.onAdd) this.options.onAdd(this);
     },
     onRemove: function () {
       L.DomUtil.remove(this._canvas);
       this.drawnCount = 0;
+      this.drawnBy = new Array(this._colors.length).fill(0);
+      if (this.options.onRemove) this.options.onRemove(this);
     },
     getEvents: function () {
       return { viewreset: this._reset, moveend: this._reset, zoomanim: this._animateZoom, resize: this._reset };
@@ -183,24 +226,25 @@
       var scale = 256 * Math.pow(2, this._map.getZoom()), ox = this._origin.x, oy = this._origin.y;
       var W = this._size.x, H = this._size.y;
       var vx0 = ox / scale, vy0 = oy / scale, vx1 = (ox + W) / scale, vy1 = (oy + H) / scale;
-      var st = this._styleOf(), codes = st.codes, colors = st.colors;
+      var codes = this.codes(), colors = this._colors, nc = colors.length, alpha = this.options.fillOpacity;
       ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
       ctx.clearRect(0, 0, W, H);
       ctx.lineJoin = "round";
       var vis = this._vis && this._vis.length === n ? this._vis : (this._vis = new Uint8Array(n));
-      var drawn = 0, small = 0;
+      var drawn = 0, small = 0, by = new Int32Array(nc);
       for (var f = 0; f < n; f++) {
-        var on = bb[4 * f + 2] >= vx0 && bb[4 * f] <= vx1 && bb[4 * f + 3] >= vy0 && bb[4 * f + 1] <= vy1 ? 1 : 0;
+        var on = codes[f] >= 0 && bb[4 * f + 2] >= vx0 && bb[4 * f] <= vx1 && bb[4 * f + 3] >= vy0 && bb[4 * f + 1] <= vy1 ? 1 : 0;
         vis[f] = on;
         if (on) {
           drawn++;
+          by[codes[f]]++;
           if ((bb[4 * f + 2] - bb[4 * f]) * scale < 3 && (bb[4 * f + 3] - bb[4 * f + 1]) * scale < 3) small++;
         }
       }
       var stroke = drawn > 0 && small < drawn / 2, batch = this.options.batch || 32;
       function flush(code) {
-        ctx.globalAlpha = code < 0 ? 0.25 : 0.78;
-        ctx.fillStyle = code < 0 ? st.noneColor : colors[code];
+        ctx.globalAlpha = alpha;
+        ctx.fillStyle = colors[code];
         ctx.fill("evenodd");
         if (stroke) {
           ctx.globalAlpha = 0.8;
@@ -209,11 +253,12 @@
           ctx.stroke();
         }
       }
-      for (var code = -1; code < colors.length; code++) {
+      for (var code = 0; code < nc; code++) {
+        if (!by[code]) continue;
         ctx.beginPath();
         var any = 0;
         for (f = 0; f < n; f++) {
-          if (!vis[f] || (codes[f] == null ? -1 : codes[f]) !== code) continue;
+          if (!vis[f] || codes[f] !== code) continue;
           // Skia rasterises one path with many thousand contours very slowly: fill in batches
           if (++any % batch === 0) {
             flush(code);
@@ -241,10 +286,10 @@
         if (any) flush(code);
       }
       ctx.globalAlpha = 1;
-      if (this.selected >= 0 && vis[this.selected]) {
+      var sel = this._shared.selected;
+      if (sel >= 0 && vis[sel]) {
         ctx.beginPath();
-        f = this.selected;
-        for (r = fr[f]; r < fr[f + 1]; r++) {
+        for (r = fr[sel]; r < fr[sel + 1]; r++) {
           a = rs[r]; b = rs[r + 1];
           ctx.moveTo(mx[a] * scale - ox, my[a] * scale - oy);
           for (i = a + 1; i < b; i++) ctx.lineTo(mx[i] * scale - ox, my[i] * scale - oy);
@@ -255,18 +300,19 @@
         ctx.stroke();
       }
       this.drawnCount = drawn;
+      this.drawnBy = Array.prototype.slice.call(by);
       this.fire("drawn", { count: drawn });
       return this;
     },
-    /* the topmost parcel under a latlng (within tol pixels for parcels too small to hit) */
+    /* the topmost parcel of this layer under a latlng (within tol pixels for parcels too small to hit) */
     hit: function (latlng, tolPx) {
-      var G = this._G, scale = 256 * Math.pow(2, this._map.getZoom());
+      var G = this._G, codes = this.codes(), scale = 256 * Math.pow(2, this._map.getZoom());
       var lat = Math.max(Math.min(latlng.lat, 85.0511287798), -85.0511287798), sn = Math.sin((lat * Math.PI) / 180);
       var u = (latlng.lng + 180) / 360, v = 0.5 - Math.log((1 + sn) / (1 - sn)) / (4 * Math.PI);
       var tol = (tolPx || 3) / scale, best = -1, near = -1, bb = G.bb;
-      if (!this._grid) this._grid = buildGrid(G);
-      this._grid.query(u, v, tol, function (f) {
-        if (f <= best) return;
+      if (!G.grid) G.grid = buildGrid(G);
+      G.grid.query(u, v, tol, function (f) {
+        if (f <= best || codes[f] < 0) return;
         if (u >= bb[4 * f] && u <= bb[4 * f + 2] && v >= bb[4 * f + 1] && v <= bb[4 * f + 3] && pointInFeature(G, f, u, v)) best = f;
         else if (u >= bb[4 * f] - tol && u <= bb[4 * f + 2] + tol && v >= bb[4 * f + 1] - tol && v <= bb[4 * f + 3] + tol &&
           (bb[4 * f + 2] - bb[4 * f]) * scale < 6) near = f;
@@ -279,221 +325,338 @@
     }
   });
 
-  function swatch(color, kind) {
-    if (kind === "line") {
-      return '<i class="mj-sw mj-sw-line" style="border-color:' + color + '"></i>';
+  /* The layer control with group headings; the parcel layers are exclusive (one colouring at a time). */
+  var LayersControl = L.Control.Layers.extend({
+    _onInputClick: function (e) {
+      var target = e && e.target, self = this;
+      if (target && target.checked && target.layerId != null) {
+        var obj = this._getLayer(target.layerId);
+        if (obj && obj.layer._mjParcel) {
+          this._layerControlInputs.forEach(function (input) {
+            if (input !== target && self._getLayer(input.layerId).layer._mjParcel) input.checked = false;
+          });
+        }
+      }
+      L.Control.Layers.prototype._onInputClick.call(this, e);
+    },
+    _update: function () {
+      this._lastGroup = null;
+      return L.Control.Layers.prototype._update.call(this);
+    },
+    _addItem: function (obj) {
+      var label = L.Control.Layers.prototype._addItem.call(this, obj);
+      var group = obj.layer._mjGroup, heads = this.options.groupTitles || {};
+      if (obj.overlay && group !== this._lastGroup) {
+        this._lastGroup = group;
+        if (heads[group]) {
+          var head = L.DomUtil.create("div", "mj-layer-head");
+          head.textContent = heads[group];
+          this._overlaysList.insertBefore(head, label);
+        }
+      }
+      label.setAttribute("data-group", group || "");
+      return label;
     }
-    if (kind === "dash") {
-      return '<i class="mj-sw mj-sw-dash" style="border-color:' + color + '"></i>';
+  });
+
+  /* Leaflet's scale bar in 米 / 公里 */
+  var ScaleControl = L.Control.Scale.extend({
+    _updateMetric: function (maxMeters) {
+      var meters = this._getRoundNum(maxMeters);
+      this._updateScale(this._mScale, meters < 1000 ? meters + " 米" : meters / 1000 + " 公里", meters / maxMeters);
+    }
+  });
+
+  function swatch(color, kind, style) {
+    if (kind === "hatch") {
+      return '<svg class="mj-sw-svg" width="24" height="12" aria-hidden="true"><line x1="0" y1="6" x2="24" y2="6" stroke="' +
+        style.hatch + '" stroke-width="' + Math.min(style.hatchWeight, 9) + '" stroke-dasharray="' + style.hatchDash +
+        '" stroke-opacity="0.85"/><line x1="0" y1="6" x2="24" y2="6" stroke="' + style.color + '" stroke-width="' +
+        style.weight + '" stroke-dasharray="' + (style.dash || "") + '"/></svg>';
+    }
+    if (kind === "line" || kind === "dash") {
+      return '<svg class="mj-sw-svg" width="24" height="12" aria-hidden="true"><line x1="0" y1="6" x2="24" y2="6" stroke="' +
+        color + '" stroke-width="' + Math.max(2, (style && style.weight) || 2) + '" stroke-dasharray="' +
+        ((style && style.dash) || "") + '"/></svg>';
     }
     return '<i class="mj-sw" style="background:' + color + '"></i>';
-  }
-
-  /* Geodesic polygon area in m² (same formula as Leaflet.draw's GeometryUtil). */
-  function geodesicArea(latlngs) {
-    var R = 6378137, area = 0, n = latlngs.length, rad = Math.PI / 180;
-    if (n < 3) return 0;
-    for (var i = 0; i < n; i++) {
-      var p1 = latlngs[i], p2 = latlngs[(i + 1) % n];
-      area += (p2.lng - p1.lng) * rad * (2 + Math.sin(p1.lat * rad) + Math.sin(p2.lat * rad));
-    }
-    return Math.abs((area * R * R) / 2);
   }
 
   function build(map, data) {
     var t0 = performance.now();
     var S = data.statuses, colors = data.colors, labels = data.labels;
-    var n = data.parcels.ids.length;
-    var P = data.parcels;
-    var state = { family: "overall", measuring: false };
+    var P = data.parcels, n = P.ids.length, V = data.verdicts, unpack = unpacker(data.alphabet);
+    /* the verdict table and the parcels' own data, unpacked on the first popup (not before the first paint) */
+    var Voff, Vr, Vs, Vx, Vt, Vk, Vm, Vc, infoFields, shownStatus = {};
+    (V.visible || []).forEach(function (c) { shownStatus[c] = 1; });
+    function unpackVerdicts() {
+      if (Voff) return;
+      var Vn = unpack(V.n, n);
+      Voff = new Int32Array(n + 1);
+      for (var q = 0; q < n; q++) Voff[q + 1] = Voff[q] + Vn[q];
+      Vr = unpack(V.r); Vs = unpack(V.s); Vx = unpack(V.x); Vt = unpack(V.t); Vk = unpack(V.k);
+      Vm = unpack(V.m); Vc = unpack(V.c);
+      infoFields = (P.info || []).map(function (f) { return { label: f.label, strs: f.strs, codes: unpack(f.codes, n) }; });
+    }
+    function infoLine(i) {
+      var parts = [];
+      for (var k = 0; k < infoFields.length; k++) {
+        var f = infoFields[k], c = f.codes[i];
+        if (c >= 0 && f.strs[c]) parts.push(f.label + "：" + f.strs[c]);
+      }
+      return parts.join(" · ");
+    }
+    var state = { layer: null, measuring: false, selected: -1 };
+    var groupTitles = { rule: "按规则着色", note: data.noteLabel || "数据提示", zone: "参考图层", choro: "园区、区县汇总" };
     map.createPane("mujunZones").style.zIndex = 450;
     map.getPane("mujunZones").style.pointerEvents = "none";
     map.createPane("mujunChoro").style.zIndex = 420;
     var zoneRenderer = L.svg({ pane: "mujunZones" });
+    var container = map.getContainer();
 
-    function statusOf(i) {
-      var arr = P.st[state.family];
-      var code = arr ? arr[i] : -1;
-      return code >= 0 ? S[code] : null;
-    }
-
-    /* parcels: one canvas layer drawing every parcel from typed arrays */
+    /* parcel layers: the overall status and one per rule, sharing the decoded geometry */
     var G = decodeTyped(P.geom, n);
     var colorList = S.map(function (s) { return colors[s]; });
-    var group = new ParcelLayer(G, function () {
-      return { codes: P.st[state.family] || [], colors: colorList, noneColor: "#ffffff" };
+    var parcelLayers = {}, layerInfo = {};
+    function activeLayer() { return state.layer ? parcelLayers[state.layer] : null; }
+    (data.layers || []).forEach(function (info) {
+      var layer = new ParcelLayer(G, function () { return unpack(P.st[info.key], n); }, colorList, state, {
+        key: info.key,
+        fillOpacity: data.fillOpacity || 0.78,
+        onAdd: function (self) {
+          // one colouring at a time: a layer added by code (search, API) takes the place of the others
+          Object.keys(parcelLayers).forEach(function (k) {
+            if (parcelLayers[k] !== self && map.hasLayer(parcelLayers[k])) map.removeLayer(parcelLayers[k]);
+          });
+          state.layer = info.key;
+          updateLegend();
+        },
+        onRemove: function () {
+          if (state.layer === info.key) state.layer = null;
+          hideTip();
+          updateLegend();
+        }
+      });
+      layer._mjGroup = info.group === "overall" ? "overall" : info.group;
+      parcelLayers[info.key] = layer;
+      layerInfo[info.key] = info;
     });
+    var overall = parcelLayers.overall;
+    function ensureActive() { if (!activeLayer()) overall.addTo(map); }
+    function featureBounds(i) { return overall.featureBounds(i); }
     var index = {};
     for (var j = 0; j < n; j++) index[P.ids[j]] = j;
 
-    function restyle() {
-      group.redraw();
-      updateLegend();
+    /* dark text on light colours (合规, 不适用), white on dark ones (WCAG relative luminance) */
+    function textOn(hex) {
+      var c = [1, 3, 5].map(function (i) {
+        var v = parseInt(hex.substr(i, 2), 16) / 255;
+        return v <= 0.04045 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+      });
+      return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2] > 0.18 ? "#1a1a1a" : "#ffffff";
     }
+    function badge(code) {
+      if (code < 0) return "";
+      var bg = colors[S[code]];
+      return '<span class="mj-badge" style="background:' + bg + ";color:" + textOn(bg) + '">' + esc(labels[S[code]]) + "</span>";
+    }
+    function layerTitle(key) {
+      var info = layerInfo[key];
+      if (!info) return "";
+      return info.group === "note" ? (data.noteLabel || "数据提示") + "：" + info.title : info.title;
+    }
+
+    /* hover: a tooltip that stays inside the map (flips to the other side of the cursor near an edge) */
+    var tipEl = L.DomUtil.create("div", "leaflet-tooltip mj-tip", container);
+    tipEl.style.display = "none";
+    function showTip(html, cp) {
+      tipEl.innerHTML = html;
+      tipEl.style.display = "block";
+      var size = map.getSize(), w = tipEl.offsetWidth, h = tipEl.offsetHeight, gap = 14, m = 4;
+      var x = cp.x + gap, y = cp.y - h - gap;
+      if (x + w > size.x - m) x = cp.x - gap - w;
+      if (y < m) y = cp.y + gap;
+      x = Math.max(m, Math.min(x, size.x - w - m));
+      y = Math.max(m, Math.min(y, size.y - h - m));
+      tipEl.style.left = Math.round(x) + "px";
+      tipEl.style.top = Math.round(y) + "px";
+    }
+    function hideTip() { tipEl.style.display = "none"; }
 
     function tooltipHtml(i) {
-      var st = statusOf(i);
-      return (
-        "<b>" + esc(P.ids[i]) + "</b> · " + fmt(P.mu[i], 2) + " 亩<br>" +
-        (state.family === "overall" ? "总体" : data.familyLabels[state.family]) + "：" +
-        (st ? '<span style="color:' + colors[st] + '">●</span> ' + labels[st] : "无相关规则")
-      );
+      var code = activeLayer().codes()[i];
+      return "<b>" + esc(P.ids[i]) + "</b> · " + fmt(P.mu[i], 2) + " 亩<br>" + esc(layerTitle(state.layer)) + "：" +
+        (code >= 0 ? '<span style="color:' + colors[S[code]] + '">●</span> ' + esc(labels[S[code]]) : "无判定");
     }
 
-    function popupHtml(i) {
-      var V = data.verdicts, a = V.off[i], b = V.off[i + 1], st = P.st.overall[i];
-      var h = '<div class="mj-popup"><div class="mj-pop-head"><b>宗地 ' + esc(P.ids[i]) + "</b>　" +
-        fmt(P.mu[i], 2) + " 亩　总体：" +
-        (st >= 0 ? '<span class="mj-badge" style="background:' + colors[S[st]] + '">' + labels[S[st]] + "</span>" : "—") +
-        "</div>";
-      if (P.info && P.info[i]) h += '<div class="mj-info">' + esc(P.info[i]) + "</div>";
-      if (b <= a) return h + '<div class="mj-none">没有规则判定记录</div></div>';
-      h += '<table class="mj-verdicts"><thead><tr><th>规则</th><th>结论</th><th>数值 / 标准</th><th>说明与依据</th></tr></thead><tbody>';
-      for (var k = a; k < b; k++) {
-        var s = V.s[k] >= 0 ? S[V.s[k]] : null, thr = V.strs[V.t[k]], val = V.v[k], code = V.strs[V.k[k]];
-        h += "<tr><td>" + esc(V.rule_labels[V.r[k]]) + '<br><code>' + esc(V.rules[V.r[k]]) + "</code></td>" +
-          "<td>" + (s ? '<span class="mj-badge" style="background:' + colors[s] + '">' + labels[s] + "</span>" : "") +
-          (code ? '<br><code>' + esc(code) + "</code>" : "") + "</td>" +
-          "<td>" + (val == null ? "—" : fmt(val, 2)) + (thr ? " / " + esc(thr) : "") + "</td>" +
-          "<td>" + esc(V.strs[V.m[k]]) + (V.strs[V.c[k]] ? '<div class="mj-cite">依据：' + esc(V.strs[V.c[k]]) + "</div>" : "") +
-          "</td></tr>";
+    function verdictHtml(k) {
+      var s = Vs[k], value = V.X[Vx[k]], thr = V.T[Vt[k]], code = V.K[Vk[k]];
+      var msg = V.M[Vm[k]], cite = V.C[Vc[k]], r = Vr[k];
+      var h = '<div class="mj-v" data-rule="' + esc(V.rules[r]) + '" data-status="' + (s >= 0 ? S[s] : "") + '">' +
+        '<div class="mj-v-head">' + badge(s) + ' <b class="mj-v-title">' + esc(V.titles[r]) + "</b>" +
+        ' <span class="mj-id">' + esc(V.rules[r]) + "</span>" +
+        (code ? ' <span class="mj-code">' + esc(code) + "</span>" : "") + "</div>";
+      if (value || thr) {
+        h += '<div class="mj-v-nums">' + (value ? "数值：" + esc(value) : "") + (value && thr ? "　" : "") +
+          (thr ? "标准：" + esc(thr) : "") + "</div>";
       }
-      return h + "</tbody></table></div>";
+      if (msg) h += '<div class="mj-v-msg">' + esc(msg) + "</div>";
+      if (cite) h += '<div class="mj-cite">依据：' + esc(cite) + "</div>";
+      return h + "</div>";
     }
-    var popup = L.popup({ maxWidth: 640, minWidth: 320, maxHeight: 360, autoPanPadding: [20, 20] });
+
+    /* popup: what is wrong first (the verdicts arrive sorted by group), data notes, the rest collapsed */
+    function popupHtml(i) {
+      unpackVerdicts();
+      var a = Voff[i], b = Voff[i + 1], st = overall.codes()[i];
+      var h = '<div class="mj-popup"><div class="mj-pop-head"><b>宗地 ' + esc(P.ids[i]) + "</b>　" +
+        fmt(P.mu[i], 2) + " 亩　总体：" + (st >= 0 ? badge(st) : "—") + "</div>";
+      var line = infoLine(i);
+      if (line) h += '<div class="mj-info">' + esc(line) + "</div>";
+      if (b <= a) return h + '<div class="mj-none">没有规则判定记录</div></div>';
+      var main = "", notes = "", rest = "", nRest = 0, restBy = {};
+      for (var k = a; k < b; k++) {
+        if (shownStatus[Vs[k]] && !V.notes[Vr[k]]) main += verdictHtml(k);
+        else if (shownStatus[Vs[k]]) notes += verdictHtml(k);
+        else {
+          rest += verdictHtml(k);
+          nRest++;
+          var lab = Vs[k] >= 0 ? labels[S[Vs[k]]] : "其他";
+          restBy[lab] = (restBy[lab] || 0) + 1;
+        }
+      }
+      h += '<div class="mj-verdicts">';
+      if (!main && !notes) h += '<div class="mj-none">没有不合规、预警或数据缺失的规则</div>';
+      h += main;
+      if (notes) h += '<div class="mj-group-head">' + esc(data.noteLabel || "数据提示") + "</div>" + notes;
+      if (nRest) {
+        var parts = Object.keys(restBy).map(function (l) { return esc(l) + " " + restBy[l]; });
+        h += '<details class="mj-rest"><summary>其余 ' + nRest + " 条（" + parts.join("、") + "）</summary>" + rest + "</details>";
+      }
+      return h + "</div></div>";
+    }
+    var popup = L.popup({ maxWidth: 520, minWidth: 300, maxHeight: 380, autoPanPadding: [20, 20], autoPanPaddingTopLeft: [190, 20] });
+    function redrawActive() { var l = activeLayer(); if (l) l.redraw(); }
     function openParcel(i, latlng) {
-      group.selected = i;
-      group.redraw();
-      popup.setLatLng(latlng || group.featureBounds(i).getCenter()).setContent(popupHtml(i)).openOn(map);
+      state.selected = i;
+      redrawActive();
+      popup.setLatLng(latlng || featureBounds(i).getCenter()).setContent(popupHtml(i)).openOn(map);
     }
     map.on("popupclose", function (e) {
-      if (e.popup === popup) { group.selected = -1; group.redraw(); }
+      if (e.popup === popup) { state.selected = -1; redrawActive(); }
     });
-    var tip = L.tooltip({ direction: "top", offset: [0, -8], opacity: 0.95 });
-    var hoverPending = null;
+    var hoverPending = null, choroHover = null;
     function onClick(e) {
-      if (state.measuring || !map.hasLayer(group)) return;
-      var i = group.hit(e.latlng, 3);
+      var layer = activeLayer();
+      if (state.measuring || !layer) return;
+      var i = layer.hit(e.latlng, 3);
       if (i >= 0) openParcel(i, e.latlng);
     }
     function onMove(e) {
       if (hoverPending) { hoverPending = e; return; }
       hoverPending = e;
       requestAnimationFrame(function () {
-        var ev = hoverPending;
+        var ev = hoverPending, layer = activeLayer();
         hoverPending = null;
-        if (!map.hasLayer(group)) return;
-        var i = group.hit(ev.latlng, 3);
-        var cont = map.getContainer();
+        if (choroHover && choroHover.event === ev.originalEvent) {
+          showTip(choroHover.html, ev.containerPoint);
+          return;
+        }
+        var i = layer ? layer.hit(ev.latlng, 3) : -1;
         if (i >= 0) {
-          tip.setLatLng(ev.latlng).setContent(tooltipHtml(i));
-          if (!map.hasLayer(tip)) map.openTooltip(tip);
-          if (!state.measuring) cont.style.cursor = "pointer";
+          showTip(tooltipHtml(i), ev.containerPoint);
+          if (!state.measuring) container.style.cursor = "pointer";
         } else {
-          if (map.hasLayer(tip)) map.closeTooltip(tip);
-          if (!state.measuring) cont.style.cursor = "";
+          hideTip();
+          if (!state.measuring) container.style.cursor = "";
         }
       });
     }
     map.on("click", onClick);
     map.on("mousemove", onMove);
-    map.on("mouseout", function () { if (map.hasLayer(tip)) map.closeTooltip(tip); });
+    map.on("mouseout", hideTip);
 
-    /* context zones (SVG, non-interactive, above the parcels) */
+    /* context zones (SVG, non-interactive, above the parcels); protection lines get a ticked edge */
     var overlays = {};
     var zoneLegend = [];
     (data.zones || []).forEach(function (z) {
-      var zl = decode(z.geom, z.names.length, z.lines);
+      var zl = decode(z.geom, z.names.length, z.lines), st = z.style;
       var lg = L.layerGroup();
       for (var i = 0; i < zl.length; i++) {
         if (!zl[i] || !zl[i].length) continue;
-        var o = {
-          pane: "mujunZones", renderer: zoneRenderer, interactive: false, color: z.style.color,
-          weight: z.style.weight, dashArray: z.style.dash || null, fill: !z.lines && z.style.fillOpacity > 0,
-          fillColor: z.style.color, fillOpacity: z.style.fillOpacity || 0
-        };
-        lg.addLayer(z.lines ? L.polyline(zl[i], o) : L.polygon(zl[i], o));
+        var base = { pane: "mujunZones", renderer: zoneRenderer, interactive: false };
+        var make = z.lines ? L.polyline : L.polygon;
+        if (st.hatch) {
+          lg.addLayer(make(zl[i], L.extend({}, base, {
+            color: st.hatch, weight: st.hatchWeight, opacity: 0.85, dashArray: st.hatchDash, lineCap: "butt", fill: false
+          })));
+        }
+        lg.addLayer(make(zl[i], L.extend({}, base, {
+          color: st.color, weight: st.weight, dashArray: st.dash || null, lineCap: st.dash ? "butt" : "round",
+          fill: !z.lines && st.fillOpacity > 0, fillColor: st.color, fillOpacity: st.fillOpacity || 0
+        })));
       }
-      overlays[z.label + "（" + zl.length + "）"] = lg;
+      lg._mjGroup = "zone";
+      overlays[esc(z.label) + "（" + zl.length + "）"] = lg;
       if (z.show) lg.addTo(map);
-      zoneLegend.push(swatch(z.style.color, z.style.dash ? "dash" : "line") + esc(z.label));
+      zoneLegend.push(swatch(st.color, st.hatch ? "hatch" : st.fillOpacity > 0 ? "fill" : "line", st) + esc(z.label));
     });
 
-    /* per-mu choropleths of parks and districts */
+    /* parks and districts coloured by the status of an aggregate verdict about them */
     var choroLayers = [];
     (data.choropleths || []).forEach(function (ch) {
       var cl = decode(ch.geom, ch.names.length, false);
       var lg = L.featureGroup();
       for (var i = 0; i < cl.length; i++) {
-        var v = ch.values[i], ratio = v == null ? null : v / ch.target;
-        var col = "#ffffff";
-        for (var b = 0; b < ch.breaks.length; b++) if (ratio != null && ratio >= ch.breaks[b]) col = ch.colors[b];
+        if (!cl[i] || !cl[i].length) continue;
+        var code = ch.st[i];
         var poly = L.polygon(cl[i], {
-          pane: "mujunChoro", color: "#333", weight: 1, fillColor: ratio == null ? "#ffffff" : col,
-          fillOpacity: ratio == null ? 0.2 : 0.75
+          pane: "mujunChoro", color: "#333", weight: 1, fillColor: code >= 0 ? colors[S[code]] : "#ffffff",
+          fillOpacity: code >= 0 ? 0.7 : 0.15
         });
-        poly.bindTooltip(
-          "<b>" + esc(ch.names[i]) + "</b><br>" + ch.label + "：" + (v == null ? "无数据" : fmt(v, 1) + " " + ch.unit) +
-          "<br>目标：≥ " + fmt(ch.target, 1) + " " + ch.unit + (ratio == null ? "" : "（" + fmt(ratio * 100, 0) + "%）") +
-          (ch.land && ch.land[i] != null ? "<br>计入用地：" + fmt(ch.land[i], 1) + " 亩" : "") +
-          (ch.notes && ch.notes[i] ? "<br>" + esc(ch.notes[i]) : ""),
-          { sticky: true }
-        );
+        poly._mjTip = "<b>" + esc(ch.names[i]) + "</b><br>" + esc(ch.title) + "：" +
+          (code >= 0 ? badge(code) : "无数据") +
+          (ch.value[i] ? "<br>数值：" + esc(ch.value[i]) : "") + (ch.threshold[i] ? "　标准：" + esc(ch.threshold[i]) : "") +
+          (ch.message[i] ? '<div class="mj-tip-msg">' + esc(ch.message[i]) + "</div>" : "");
+        poly.on("mousemove", function (e) { choroHover = { event: e.originalEvent, html: this._mjTip }; });
         lg.addLayer(poly);
       }
       lg._mjChoro = ch;
-      overlays[ch.title] = lg;
+      lg._mjGroup = "choro";
+      overlays[esc(ch.title)] = lg;
       choroLayers.push(lg);
     });
 
-    /* family colouring as overlays: ticking one recolours the parcels (one at a time) */
-    var familyLayers = {};
-    var FamilyLayer = L.Layer.extend({
-      onAdd: function () {
-        var self = this;
-        // after the layer control has finished handling the click, so that its checkboxes follow
-        setTimeout(function () {
-          Object.keys(familyLayers).forEach(function (k) {
-            if (k !== self._fam && map.hasLayer(familyLayers[k])) map.removeLayer(familyLayers[k]);
-          });
-        }, 0);
-        state.family = this._fam;
-        restyle();
-      },
-      onRemove: function () {
-        if (state.family === this._fam) {
-          state.family = "overall";
-          restyle();
-        }
-      }
-    });
-    var famOverlays = {};
-    data.families.forEach(function (f) {
-      var fl = new FamilyLayer();
-      fl._fam = f;
-      familyLayers[f] = fl;
-      famOverlays["按规则着色：" + data.familyLabels[f]] = fl;
-    });
-
-    /* base maps */
+    /* base maps; a basemap whose tiles do not load (no internet) says so instead of going blank */
+    var offline = L.DomUtil.create("div", "mj-offline", container);
+    offline.textContent = "离线，底图不可用";
+    offline.style.display = "none";
+    var tiles = { loaded: 0, failed: 0 };
+    function tileNotice() { offline.style.display = tiles.failed > 0 && tiles.loaded === 0 ? "block" : "none"; }
     var bases = {}, firstBase = null;
     (data.basemaps || []).forEach(function (bm) {
       var layer = bm.url
         ? L.layerGroup(bm.urls.map(function (u) {
-            return L.tileLayer(u, { attribution: bm.attribution, subdomains: bm.subdomains || "abc", maxZoom: 18 });
+            return L.tileLayer(u, { attribution: bm.attribution, subdomains: bm.subdomains || "abc", maxZoom: 18 })
+              .on("tileerror", function () { tiles.failed++; tileNotice(); })
+              .on("tileload", function () { tiles.loaded++; tileNotice(); });
           }))
         : L.layerGroup();
-      bases[bm.label] = layer;
+      bases[esc(bm.label)] = layer;
       if (bm.active) firstBase = layer;
     });
+    map.on("baselayerchange", function () { tiles.loaded = 0; tiles.failed = 0; tileNotice(); });
     if (firstBase) firstBase.addTo(map);
 
     var ov = {};
-    ov["宗地：" + (data.overallLabel || "总体合规状态") + "（" + n + "）"] = group;
-    Object.keys(famOverlays).forEach(function (k) { ov[k] = famOverlays[k]; });
+    (data.layers || []).forEach(function (info) {
+      var name = info.key === "overall" ? esc(info.title) + "（" + n + " 宗）" : esc(info.title);
+      ov[name] = parcelLayers[info.key];
+    });
     Object.keys(overlays).forEach(function (k) { ov[k] = overlays[k]; });
-    var layerControl = L.control.layers(bases, ov, { collapsed: data.collapseLayers || Object.keys(overlays).length + data.families.length > 14, position: "topright" }).addTo(map);
-    group.addTo(map);
+    var layerControl = new LayersControl(bases, ov, {
+      collapsed: data.collapseLayers || Object.keys(ov).length > 32, position: "topright", groupTitles: groupTitles
+    }).addTo(map);
 
     /* legend */
     var legend = L.control({ position: "bottomleft" });
@@ -506,32 +669,39 @@
     };
     legend.addTo(map);
     function updateLegend() {
-      var arr = P.st[state.family] || [], counts = {};
-      for (var i = 0; i < arr.length; i++) if (arr[i] >= 0) counts[arr[i]] = (counts[arr[i]] || 0) + 1;
-      var title = state.family === "overall" ? data.overallLabel || "总体合规状态" : "按规则着色：" + data.familyLabels[state.family];
+      if (!legendDiv) return;
+      var layer = activeLayer();
       var h = '<div class="mj-legend-title">' + esc(data.title || "工业用地合规评估") + "</div>";
-      h += '<div class="mj-legend-sub">' + esc(title) + "</div>";
-      for (var s = 0; s < S.length; s++) {
-        if (!counts[s] && data.legendStatuses.indexOf(S[s]) < 0) continue;
-        h += '<div class="mj-legend-row" data-status="' + S[s] + '">' + swatch(colors[S[s]]) + labels[S[s]] +
-          ' <span class="mj-count">' + (counts[s] || 0) + "</span></div>";
-      }
-      if (zoneLegend.length) h += '<div class="mj-legend-sub">图层</div><div class="mj-legend-row">' + zoneLegend.join("</div><div class=\"mj-legend-row\">") + "</div>";
-      choroLayers.forEach(function (lg) {
-        if (!map.hasLayer(lg)) return;
-        var ch = lg._mjChoro;
-        h += '<div class="mj-legend-sub">' + esc(ch.title) + "（占目标比例）</div>";
-        for (var b = 0; b < ch.breaks.length; b++) {
-          var hi = b + 1 < ch.breaks.length ? " – " + fmt(ch.breaks[b + 1] * 100, 0) + "%" : " 以上";
-          h += '<div class="mj-legend-row">' + swatch(ch.colors[b]) + fmt(ch.breaks[b] * 100, 0) + "%" + hi + "</div>";
+      if (layer) {
+        var counts = layer.counts(), any = false;
+        h += '<div class="mj-legend-sub">' + esc(state.layer === "overall" ? layerTitle("overall") : "按规则着色：" + layerTitle(state.layer)) + "</div>";
+        for (var s = 0; s < S.length; s++) {
+          if (!counts[s]) continue;
+          any = true;
+          h += '<div class="mj-legend-row" data-status="' + S[s] + '">' + swatch(colors[S[s]]) + esc(labels[S[s]]) +
+            ' <span class="mj-count">' + counts[s] + "</span></div>";
         }
-      });
+        if (!any) h += '<div class="mj-legend-row mj-none">无宗地</div>';
+      } else {
+        h += '<div class="mj-legend-sub mj-none">未显示宗地（在图层中勾选一种着色）</div>';
+      }
+      if (zoneLegend.length) h += '<div class="mj-legend-sub">参考图层</div><div class="mj-legend-row">' + zoneLegend.join('</div><div class="mj-legend-row">') + "</div>";
+      var shown = choroLayers.filter(function (lg) { return map.hasLayer(lg); });
+      if (shown.length) {
+        h += '<div class="mj-legend-sub">' + shown.map(function (lg) { return esc(lg._mjChoro.title); }).join("<br>") + "</div>";
+        var seen = {};
+        shown.forEach(function (lg) { lg._mjChoro.st.forEach(function (c) { if (c >= 0) seen[c] = 1; }); });
+        Object.keys(seen).sort().forEach(function (c) {
+          h += '<div class="mj-legend-row">' + swatch(colors[S[c]]) + esc(labels[S[c]]) + "</div>";
+        });
+      }
       if (data.note) h += '<div class="mj-note">' + esc(data.note) + "</div>";
       legendDiv.innerHTML = h;
     }
     map.on("overlayadd overlayremove", function (e) {
       if (e.layer && e.layer._mjChoro) updateLegend();
     });
+    overall.addTo(map);
     updateLegend();
 
     /* search by parcel id */
@@ -562,8 +732,8 @@
           }
           if (i == null) { msg.textContent = "未找到宗地：" + q; return; }
           msg.textContent = "";
-          if (!map.hasLayer(group)) group.addTo(map);
-          map.fitBounds(group.featureBounds(i), { maxZoom: 17, animate: false });
+          ensureActive();
+          map.fitBounds(featureBounds(i), { maxZoom: 17, animate: false });
           openParcel(i);
         });
         return div;
@@ -660,17 +830,16 @@
       }
     });
     new Full().addTo(map);
-    L.control.scale({ imperial: false, position: "bottomleft" }).addTo(map);
+    new ScaleControl({ imperial: false, position: "bottomleft" }).addTo(map);
 
-    if (data.bounds) map.fitBounds(data.bounds, { animate: false });
+    /* the first view fits every parcel (or every zone when there are none) */
+    if (data.bounds) map.fitBounds(data.bounds, { animate: false, padding: [16, 16] });
     var api = {
-      map: map, parcels: group, index: index, layerControl: layerControl, data: data,
-      openParcel: openParcel, setFamily: function (f) {
-        if (f === "overall") {
-          if (familyLayers[state.family]) map.removeLayer(familyLayers[state.family]);
-        } else if (familyLayers[f]) {
-          familyLayers[f].addTo(map);
-        }
+      map: map, parcels: overall, layers: parcelLayers, index: index, layerControl: layerControl, data: data,
+      openParcel: openParcel, active: activeLayer, tooltip: tipEl, offlineNotice: offline,
+      setLayer: function (key) {
+        if (key == null) { var l = activeLayer(); if (l) map.removeLayer(l); }
+        else if (parcelLayers[key]) parcelLayers[key].addTo(map);
       },
       state: state, buildMs: performance.now() - t0
     };
