@@ -77,8 +77,8 @@ UNIT_KINDS: dict[str, str] = {
 # The unit written beside a value (the share's % is in the number format; a ratio such as FAR has none).
 UNIT_WORDS: dict[str, str] = {"share": "", "": ""}
 LEVEL_LABELS = {"parcel": "宗地", "enterprise": "企业"}
-# Text colour on a status fill (white on the dark fills, black on orange and light grey).
-STATUS_FONT = {"fail": "#FFFFFF", "missing_data": "#FFFFFF", "pass": "#FFFFFF", "exempt": "#FFFFFF"}
+# Text colour on a status fill: white on the dark fills, black on amber, mid green and light grey.
+STATUS_FONT = {"fail": "#FFFFFF", "missing_data": "#FFFFFF", "exempt": "#FFFFFF"}
 STATUS_TEXT = {**STATUS_LABELS, "note": NOTE_LABEL}  # a data.* warn is a note (数据提示), not a 预警
 LINE_PT = 14.0  # CJK fonts (宋体, 等线, Noto CJK) need about 1.4 × the font size per line
 # Width of a 10-pt Chinese character in column-width units (Excel: 13.3 px against a 7-px digit; rounded up so
