@@ -655,7 +655,9 @@
     });
     Object.keys(overlays).forEach(function (k) { ov[k] = overlays[k]; });
     var layerControl = new LayersControl(bases, ov, {
-      collapsed: data.collapseLayers || Object.keys(ov).length > 32, position: "topright", groupTitles: groupTitles
+      // a small map (a page's embedded frame) keeps the long list folded behind the layers button
+      collapsed: data.collapseLayers || Object.keys(ov).length > 32 || map.getSize().x < 800 || map.getSize().y < 500,
+      position: "topright", groupTitles: groupTitles
     }).addTo(map);
 
     /* legend */
