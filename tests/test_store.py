@@ -31,11 +31,16 @@ def reference():
 
 
 @pytest.fixture(scope="module")
-def direct_result(reference):
+def direct_evaluation(reference):
     from rules.engine import evaluate
     from rules.ruleset import load_ruleset
 
-    return evaluate(reference, load_ruleset("chengdu-2023"), SAMPLE_AS_OF).to_dict()
+    return evaluate(reference, load_ruleset("chengdu-2023"), SAMPLE_AS_OF)
+
+
+@pytest.fixture(scope="module")
+def direct_result(direct_evaluation):
+    return direct_evaluation.to_dict()
 
 
 def _count(engine, model) -> int:
@@ -108,6 +113,18 @@ def test_stored_run_rebuilds_the_same_contract_json(store, sample, direct_result
     assert stored["parcels"] == direct["parcels"]
     assert stored["enterprises"] == direct["enterprises"]
     assert stored["aggregates"] == direct["aggregates"]
+
+
+def test_stored_run_keeps_rule_names_units_and_occupants(store, sample, direct_evaluation):
+    # Reports of a stored run name rules, format values and list the firms on a parcel as a fresh run does.
+    with store.engine.connect() as conn:
+        stored = result_from_store(conn, sample["run"])
+    assert stored.rule_titles == direct_evaluation.rule_titles and stored.rule_units == direct_evaluation.rule_units
+
+    def pairs(result):
+        return {tuple(r) for r in result.occupants[["parcel_id", "enterprise_id"]].astype(str).to_numpy()}
+
+    assert pairs(stored) == pairs(direct_evaluation) and len(pairs(stored)) > 1000
 
 
 def test_bad_file_leaves_store_unchanged(store, tmp_path):

@@ -450,4 +450,21 @@ def result_from_store(conn: Connection, run_id: int) -> Any:
         aggregates["value"] = pd.to_numeric(aggregates["value"], errors="coerce").astype("float64")
     zones = load_zones(conn, run["dataset_id"])
     return EvaluationResult(parcels=parcels, verdicts=vframe, enterprises=enterprises, aggregates=aggregates,
-                            ruleset=run["ruleset"], as_of=run["as_of"], zones=zones)
+                            ruleset=run["ruleset"], as_of=run["as_of"], zones=zones,
+                            rule_titles={r.id: r.title for r in ruleset.rules}, rule_units=ruleset.units(),
+                            occupants=_occupants(conn, run["dataset_id"]))
+
+
+def _occupants(conn: Connection, dataset_id: int) -> pd.DataFrame:
+    """(parcel_id, enterprise_id) of a dataset as the engine sees them: the occupancy table's rows, and a
+    parcel's own ``enterprise_id`` where the table names no occupant for it."""
+    o, p = m.Occupancy.__table__, m.Parcel.__table__
+    table = pd.DataFrame(conn.execute(select(o.c.parcel_id, o.c.enterprise_id)
+                                      .where(o.c.dataset_id == dataset_id).order_by(o.c.id)).all(),
+                         columns=["parcel_id", "enterprise_id"], dtype=object)
+    own = pd.DataFrame(conn.execute(select(p.c.parcel_id, p.c.enterprise_id)
+                                    .where(p.c.dataset_id == dataset_id, p.c.enterprise_id.is_not(None))
+                                    .order_by(p.c.id)).all(),
+                       columns=["parcel_id", "enterprise_id"], dtype=object)
+    own = own[~own["parcel_id"].isin(table["parcel_id"])]
+    return pd.concat([table, own], ignore_index=True).dropna()
