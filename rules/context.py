@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 
 from gis import overlay
@@ -64,14 +66,42 @@ def _strip(value: object) -> str | None:
     return text or None
 
 
+# Characters Python's str.strip() removes (str.isspace), as an RE2 class.
+_SPACE = r"[\x09-\x0d\x1c-\x20\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
+
+
+def _arrow_text(series: pd.Series) -> pa.Array | pa.ChunkedArray | None:
+    """The Arrow array behind an Arrow-backed text column, else None."""
+    if not (isinstance(series.dtype, pd.StringDtype) and series.dtype.storage == "pyarrow"):
+        return None
+    return pa.array(series.array)
+
+
 def _text(series: pd.Series | None, n: int) -> np.ndarray:
     if series is None:
         return np.full(n, None, dtype=object)
+    arr = _arrow_text(series)
+    if arr is not None:
+        # Text as the loader gives it (trimmed, empty cells as NA) needs no per-value stripping: check that in
+        # Arrow and hand the strings over as they are.
+        untrimmed = pc.any(pc.match_substring_regex(arr, f"^{_SPACE}|{_SPACE}$|^$")).as_py()
+        if not untrimmed:
+            return series.to_numpy(dtype=object, na_value=None)
     if series.nunique(dropna=True) <= 100_000:
         return _by_distinct(series, _strip, None)
     s = series.astype("string").str.strip()
     s = s.mask(s == "")
     return s.astype(object).where(s.notna(), None).to_numpy(dtype=object)
+
+
+def _positions(values: pd.Series, keys: pd.Series, *, unique: bool = False) -> np.ndarray | None:
+    """Row of each value among ``keys`` (-1 where absent), hashed in Arrow; None when keys repeat or a side is
+    not Arrow-backed text (the caller then takes pandas' way). ``unique``: the keys are known to be unique."""
+    v, k = _arrow_text(values), _arrow_text(keys)
+    if v is None or k is None or (not unique and pc.count_distinct(k, mode="all").as_py() != len(k)):
+        return None
+    idx = pc.index_in(v, value_set=k.combine_chunks() if isinstance(k, pa.ChunkedArray) else k)
+    return np.asarray(pc.fill_null(idx, -1).to_numpy(zero_copy_only=False), dtype=np.intp)
 
 
 @dataclass
@@ -317,14 +347,17 @@ class Context:
         goes to nobody); without the parcel's floor area the occupants' sum is the divisor; where no occupant
         gives a floor area the parcel is split equally (``mode = equal_split``).
         """
-        index = pd.Series(np.arange(self.n), index=pd.Index(self.ids))
         frames = []
         covered = np.zeros(self.n, dtype=bool)
         if self.occupancy is not None and len(self.occupancy):
             occ = self.occupancy
-            pidx = pd.Series(occ["parcel_id"].astype(str).to_numpy()).map(index)
-            keep = pidx.notna().to_numpy()
-            pidx = pidx[keep].to_numpy(dtype=np.intp)
+            pos = _positions(occ["parcel_id"].astype(str), self.parcels["parcel_id"].astype(str))
+            if pos is None:
+                index = pd.Series(np.arange(self.n), index=pd.Index(self.ids))
+                mapped = pd.Series(occ["parcel_id"].astype(str).to_numpy()).map(index)
+                pos = mapped.fillna(-1).to_numpy(dtype=np.intp)
+            keep = pos >= 0
+            pidx = pos[keep]
             eid = occ["enterprise_id"].astype(str).to_numpy(dtype=object)[keep]
             floor = _num(occ["floor_area_m2"] if "floor_area_m2" in occ.columns else None, len(occ))[keep]
             given = ~np.isnan(floor)
@@ -383,15 +416,22 @@ class Context:
         ent["enterprise_id"] = ent["enterprise_id"].astype(str)
         ent = ent.drop_duplicates("enterprise_id").set_index("enterprise_id")
         occ = self.occupants
-        land = occ.groupby("enterprise_id")["land_m2"].sum()
+        # Each occupant's row in the enterprise table (-1: unknown enterprise), found once; land sums are then
+        # grouped by that integer (the same sums, in the same order, as grouping by the id text).
+        pos = self._positions_in(ent.index)
+        self._firm_pos = pos
+        known = pos >= 0
+        occ_land = occ["land_m2"].to_numpy(dtype=float)
         park_flag = (
             self.in_park[occ["parcel_idx"].to_numpy(dtype=np.intp)]
             if self.in_park is not None
             else np.zeros(len(occ), bool)
         )
-        park_land = (occ["land_m2"] * park_flag).groupby(occ["enterprise_id"]).sum()
-        ent["land_m2"] = land.reindex(ent.index).fillna(0.0)
-        ent["park_land_m2"] = park_land.reindex(ent.index).fillna(0.0)
+        rows = np.arange(len(ent))
+        land = pd.Series(occ_land[known]).groupby(pos[known]).sum()
+        park_land = pd.Series((occ_land * park_flag)[known]).groupby(pos[known]).sum()
+        ent["land_m2"] = land.reindex(rows).fillna(0.0).to_numpy()
+        ent["park_land_m2"] = park_land.reindex(rows).fillna(0.0).to_numpy()
         ent["land_mu"] = ent["land_m2"] / M2_PER_MU
         for col in (
             "revenue_10k",
@@ -436,10 +476,18 @@ class Context:
         out[ok] = values[pos[ok]]
         return out
 
+    def _positions_in(self, index: pd.Index) -> np.ndarray:
+        """Row of each occupant's enterprise in ``index`` (enterprise ids, unique: duplicates were dropped)."""
+        occ_ids = self.occupants["enterprise_id"]
+        pos = _positions(occ_ids, pd.Series(index, copy=False), unique=True)
+        return pos if pos is not None else index.get_indexer(occ_ids.to_numpy(dtype=object))
+
     @cached_property
     def _occupant_firm_pos(self) -> np.ndarray:
         """Row of each occupant's enterprise in :attr:`firms` (-1 for unknown enterprises)."""
-        return self.firms.index.get_indexer(self.occupants["enterprise_id"].to_numpy(dtype=object))
+        firms = self.firms
+        pos = getattr(self, "_firm_pos", None)
+        return pos if pos is not None else self._positions_in(firms.index)
 
     def parcel_sum(self, values: np.ndarray) -> np.ndarray:
         """Sum occupant-row ``values`` per parcel (NaN if any contributing value is NaN)."""

@@ -46,7 +46,7 @@ def _verdict_table(parts: list[tuple[str, np.ndarray, str, Outcome, str]]) -> pd
         return pd.Categorical.from_codes(codes, categories=cats)
 
     def objects(arrays: list[np.ndarray]) -> pd.Series:
-        return pd.Series(np.concatenate([np.asarray(a, dtype=object) for a in arrays]), dtype=object)
+        return pd.Series(np.concatenate([np.asarray(a, dtype=object) for a in arrays]), dtype=object, copy=False)
 
     return pd.DataFrame(
         {
@@ -61,7 +61,8 @@ def _verdict_table(parts: list[tuple[str, np.ndarray, str, Outcome, str]]) -> pd
             "threshold": objects([p[3].threshold for p in parts]),
             "message": objects([p[3].message for p in parts]),
             "citation": categorical([p[4] for p in parts]),
-        }
+        },
+        copy=False,
     )
 
 
