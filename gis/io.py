@@ -28,7 +28,7 @@ from gis import _validate as v
 from gis.columns import alias_renames, canonical_name
 from gis.crs import WORKING_CRS, to_working_crs
 from gis.errors import CrsError, GisError, InputFileError, ValidationError, combine
-from gis.vocabulary import column_label
+from gis.vocabulary import ZONE_LAYER_LABELS, column_label
 
 PathLike = str | os.PathLike[str]
 
@@ -421,13 +421,13 @@ def _check_ids(ids: pd.Series, col: str, source: str, labels: Labels, problems: 
     empty = ids.isna().to_numpy()
     if empty.any():
         problems.append(ValidationError(
-            f"{int(empty.sum())} 行的 {col} 为空 (empty {col})", path=source, ids=labels[empty].tolist(),
-            hint=f"每一行都需要 {col} (every row needs a {col}; # = 行号 / row number)"))
+            f"{int(empty.sum())} 行的{column_label(col)}为空 (empty {col})", path=source, ids=labels[empty].tolist(),
+            hint=f"每一行都需要{column_label(col)} (every row needs a {col}; # = 行号 / row number)"))
     dup = ids.duplicated(keep=False).to_numpy() & ~empty
     if dup.any():
         problems.append(ValidationError(
-            f"{col} 重复 (duplicate {col})", path=source, ids=pd.unique(ids[dup]).tolist(),
-            hint=f"{col} 必须唯一 (must be unique)"))
+            f"{column_label(col)}重复 (duplicate {col})", path=source, ids=pd.unique(ids[dup]).tolist(),
+            hint=f"{column_label(col)}必须唯一 (must be unique)"))
 
 
 # --- parcels -----------------------------------------------------------------------------------------
@@ -752,7 +752,7 @@ def read_table(
             empty = s.isna().to_numpy()
             if empty.any():
                 problems.append(ValidationError(
-                    f"{int(empty.sum())} 行的 {col} 为空 (empty {col}; # = 表格行号 / spreadsheet row)",
+                    f"{int(empty.sum())} 行的{column_label(col)}为空 (empty {col}; # = 表格行号 / spreadsheet row)",
                     path=source, ids=rows[empty].tolist(),
                     hint="请补全或删除这些行 (fill in or delete the rows)"))
         pair = e.fillna("") + "/" + pid.fillna("")
@@ -773,7 +773,7 @@ def read_table(
             empty = df[col].isna().to_numpy()
             if empty.any():
                 problems.append(ValidationError(
-                    f"{int(empty.sum())} 行的 {col} 为空 (empty {col}; # = 表格行号 / spreadsheet row)",
+                    f"{int(empty.sum())} 行的{column_label(col)}为空 (empty {col}; # = 表格行号 / spreadsheet row)",
                     path=source, ids=labels[empty].tolist(),
                     hint="请补全或删除这些行 (fill in or delete them)"))
     if problems:
@@ -782,8 +782,8 @@ def read_table(
         derived = df["above_scale"].isna() & df["revenue_10k"].notna()
         if derived.any():
             df["above_scale"] = df["above_scale"].mask(derived, df["revenue_10k"] >= above_scale_revenue_10k)
-            how = ("没有 above_scale 列" if "above_scale" in missing
-                   else f"{int(derived.sum())} 行 above_scale 为空")
+            how = ("没有“规上企业”列" if "above_scale" in missing
+                   else f"{int(derived.sum())} 行“规上企业”为空")
             report.warn(source, f"{how}，按营业收入 ≥ {above_scale_revenue_10k:g} 万元 认定规上企业 "
                         f"(above_scale derived as revenue_10k >= {above_scale_revenue_10k:g})")
             missing = [c for c in missing if c != "above_scale"]
@@ -849,7 +849,8 @@ def read_zones(
     for name, gtype in layers:
         name = str(name)
         if name not in ZONE_COLUMNS:
-            report.warn(source, f"未知图层 {name} 已忽略（可用：{', '.join(ZONE_LAYERS)}）"
+            known = "、".join(f"{ZONE_LAYER_LABELS[z]} {z}" for z in ZONE_LAYERS)
+            report.warn(source, f"未知图层 {name} 已忽略（可用：{known}）"
                         f"(unknown layer {name!r} ignored)")
             continue
         where = f"{source}:{name}"
@@ -877,7 +878,7 @@ def read_zones(
             if empty.any():
                 numbered = f"{name}_" + pd.Series(np.arange(1, len(raw) + 1), index=attrs.index).astype("str")
                 attrs[id_col] = attrs[id_col].mask(empty, numbered)
-                report.warn(where, f"{id_col} 缺失，已按行号编号 ({id_col} absent; numbered by row)",
+                report.warn(where, f"{column_label(id_col)}缺失，已按行号编号 ({id_col} absent; numbered by row)",
                             labels[empty.to_numpy()].tolist())
         gdf = gpd.GeoDataFrame(attrs, geometry=raw.geometry.rename("geometry").to_numpy(), crs=raw.crs)
         notes: list[tuple[str, list[str]]] = []
