@@ -91,15 +91,17 @@ def _boundary_boxes(pieces: np.ndarray, step: float) -> np.ndarray:
     return shapely.box(*(lo - eps).T, *(hi + eps).T)
 
 
-def overlay_pairs(parcels, zones, tree: shapely.STRtree | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def overlay_pairs(
+    parcels, zones, tree: shapely.STRtree | None = None, bounds: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return ``(parcel_idx, zone_idx, share)`` for every parcel/zone pair that overlap.
 
     ``share`` is the fraction of the parcel's area inside that zone. Zones are first cut into small
     pieces (:func:`subdivide`). A parcel whose bounding box meets no piece's outline lies wholly inside or
     wholly outside each piece, so one point decides (share 1 or no pair); only the parcels near an outline
     are tested exactly: pieces that cover them cost no intersection (a prepared-geometry predicate), the
-    parcels that cross an outline are intersected. Pass ``tree`` (an STRtree of ``parcels``) to share one
-    index across layers.
+    parcels that cross an outline are intersected. Pass ``tree`` (an STRtree of ``parcels``) and ``bounds``
+    (``shapely.bounds`` of them) to share them across layers.
 
     Examples
     --------
@@ -117,14 +119,15 @@ def overlay_pairs(parcels, zones, tree: shapely.STRtree | None = None) -> tuple[
     pieces, owner = subdivide(zg)
     shapely.prepare(pieces)
     # One bounding-box query of every piece against the parcels' index; then split the candidate pairs.
-    z_c, p_c = (tree or shapely.STRtree(pg)).query(pieces)
-    bounds = shapely.bounds(pg)
+    tree = tree or shapely.STRtree(pg)
+    z_c, p_c = tree.query(pieces)
+    bounds = shapely.bounds(pg) if bounds is None else bounds
     extent = np.fmax(bounds[:, 2] - bounds[:, 0], bounds[:, 3] - bounds[:, 1])
     step = float(np.nanmedian(extent)) if np.isfinite(extent).any() else 1.0
     outline = _boundary_boxes(pieces, max(2.0 * step, 1e-6))
     near = np.zeros(len(pg), dtype=bool)
     if len(outline):
-        near[shapely.STRtree(outline).query(pg)[0]] = True
+        near[tree.query(outline)[1]] = True  # the few outline boxes against the parcels' index
     # Away from every outline the parcel's bounding box is all inside a piece or all outside it: its centre
     # tells which (it cannot lie on an outline).
     far = ~near[p_c]
@@ -151,7 +154,9 @@ def overlay_pairs(parcels, zones, tree: shapely.STRtree | None = None) -> tuple[
     return (keys // len(zg)).astype(np.intp), (keys % len(zg)).astype(np.intp), np.minimum(shares, 1.0)
 
 
-def area_share(parcels, zones, tree: shapely.STRtree | None = None) -> np.ndarray:
+def area_share(
+    parcels, zones, tree: shapely.STRtree | None = None, bounds: np.ndarray | None = None
+) -> np.ndarray:
     """Share (0–1) of each parcel's area that lies inside any of ``zones``.
 
     Zones of one layer are assumed not to overlap each other; where they do, the share is capped at 1.
@@ -163,7 +168,7 @@ def area_share(parcels, zones, tree: shapely.STRtree | None = None) -> np.ndarra
     [0.25]
     """
     n = len(parcels)
-    p, _, s = overlay_pairs(parcels, zones, tree=tree)
+    p, _, s = overlay_pairs(parcels, zones, tree=tree, bounds=bounds)
     total = np.bincount(p, weights=s, minlength=n) if len(p) else np.zeros(n)
     return np.minimum(total, 1.0)
 

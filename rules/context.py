@@ -77,16 +77,18 @@ def _arrow_text(series: pd.Series) -> pa.Array | pa.ChunkedArray | None:
     return pa.array(series.array)
 
 
+def _is_clean(arr: pa.Array | pa.ChunkedArray) -> bool:
+    """No value has white space at either end (as Python's str.strip() sees it) and none is empty."""
+    return not pc.any(pc.match_substring_regex(arr, f"^{_SPACE}|{_SPACE}$|^$")).as_py()
+
+
 def _text(series: pd.Series | None, n: int) -> np.ndarray:
     if series is None:
         return np.full(n, None, dtype=object)
     arr = _arrow_text(series)
-    if arr is not None:
-        # Text as the loader gives it (trimmed, empty cells as NA) needs no per-value stripping: check that in
-        # Arrow and hand the strings over as they are.
-        untrimmed = pc.any(pc.match_substring_regex(arr, f"^{_SPACE}|{_SPACE}$|^$")).as_py()
-        if not untrimmed:
-            return series.to_numpy(dtype=object, na_value=None)
+    if arr is not None and _is_clean(arr):
+        # Text as the loader gives it (trimmed, empty cells as NA) needs no per-value stripping
+        return series.to_numpy(dtype=object, na_value=None)
     if series.nunique(dropna=True) <= 100_000:
         return _by_distinct(series, _strip, None)
     s = series.astype("string").str.strip()
@@ -147,6 +149,14 @@ class Context:
         if name not in self._texts:
             self._texts[name] = _text(self.column(name), self.n)
         return self._texts[name]
+
+    def text_series(self, name: str) -> pd.Series:
+        """:meth:`text` as a pandas ``str`` column: the input column itself when it is already clean text."""
+        series = self.column(name)
+        values = self.text(name)
+        if series is not None and _arrow_text(series) is not None and _is_clean(pa.array(series.array)):
+            return series
+        return pd.Series(values, dtype="str", index=self.parcels.index)
 
     @cached_property
     def _texts(self) -> dict[str, np.ndarray]:
@@ -227,6 +237,11 @@ class Context:
         return shapely.STRtree(self.parcels.geometry.to_numpy())
 
     @cached_property
+    def bounds(self) -> np.ndarray:
+        """Bounding boxes of the parcels (``shapely.bounds``), shared by every overlay."""
+        return shapely.bounds(self.parcels.geometry.to_numpy())
+
+    @cached_property
     def _pairs(self) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
         return {}
 
@@ -235,7 +250,9 @@ class Context:
         if name not in self._pairs:
             gdf = self.layer(name)
             self._pairs[name] = (
-                None if gdf is None else overlay.overlay_pairs(self.parcels.geometry, gdf.geometry, tree=self.tree)
+                None
+                if gdf is None
+                else overlay.overlay_pairs(self.parcels.geometry, gdf.geometry, tree=self.tree, bounds=self.bounds)
             )
         return self._pairs[name]
 

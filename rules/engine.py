@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from gis.io import Inputs
 from rules.context import Context
@@ -66,6 +68,15 @@ def _verdict_table(parts: list[tuple[str, np.ndarray, str, Outcome, str]]) -> pd
     )
 
 
+def _text_column(values: np.ndarray) -> pd.Series:
+    """Text values (None = unknown) as pandas ``str``, built from their few distinct values in Arrow."""
+    codes, uniq = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
+    text = pa.DictionaryArray.from_arrays(
+        pa.array(codes, mask=codes < 0, type=pa.int32()), pa.array(np.asarray(uniq, dtype=object), pa.large_string())
+    ).dictionary_decode()
+    return pd.Series(pd.arrays.ArrowStringArray(text, dtype=pd.StringDtype("pyarrow", na_value=np.nan)), copy=False)
+
+
 def evaluate(
     inputs: Inputs, ruleset: RuleSet, as_of: date | str | None = None, progress: Progress | None = None
 ) -> EvaluationResult:
@@ -98,7 +109,8 @@ def evaluate(
     firm_parts: list[tuple[str, np.ndarray, str, Outcome, str]] = []
     agg_frames: list[pd.DataFrame] = []
     parcel_status: dict[str, np.ndarray] = {}
-    firm_status: list[pd.Series] = []  # statuses of the rules that count for the firm's overall status
+    # (ids, status codes) of the rules that count for the firm's overall status
+    firm_status: list[tuple[np.ndarray, np.ndarray]] = []
     grades: pd.DataFrame | None = None
     for i, rule in enumerate(rules):
         spec = KINDS.get(rule.kind)
@@ -113,11 +125,11 @@ def evaluate(
             if spec.enterprise is not None:
                 ids, eout = spec.enterprise(ctx, rule)
                 firm_parts.append(("enterprise", ids, rule.id, eout, citation))
-                firm_status.append(pd.Series(eout.status_code, index=ids))
+                firm_status.append((ids, eout.status_code))
         elif spec.level == "enterprise":
             ids, out = spec.func(ctx, rule)
             firm_parts.append(("enterprise", ids, rule.id, out, citation))
-            firm_status.append(pd.Series(out.status_code, index=ids))
+            firm_status.append((ids, out.status_code))
             if rule.kind == "weighted_score":
                 grades = pd.DataFrame({"score": out.value, "grade": out.code}, index=ids)
         else:
@@ -137,22 +149,27 @@ def evaluate(
         if progress:
             progress(i + 1, len(rules), rule.id)
 
-    parcels = ctx.parcels[["parcel_id"]].copy()
-    parcels["parcel_id"] = ctx.ids
-    parcels["area_m2"] = ctx.area_m2
-    parcels["area_mu"] = ctx.area_mu
-    parcels["land_use"] = ctx.text("land_use")
-    parcels["district"] = ctx.district
-    parcels["park_id"] = ctx.park_id if ctx.park_id is not None else None
-    parcels["zone"] = ctx.zone_label
-    parcels["inside_ring"] = ctx.inside_ring if ctx.inside_ring is not None else None
-    parcels["far"] = ctx.far
-    # Contract v2: data.* notes never set the overall status; all not_applicable → not_applicable.
-    parcels["status"] = overall_status([c for r, c in parcel_status.items() if not is_note(r)], ctx.n)
     in_yaml_order = sorted(parcel_status, key=yaml_order.__getitem__)
+    columns: dict[str, object] = {
+        "parcel_id": ctx.parcels["parcel_id"].astype(str),  # what ctx.ids holds
+        "area_m2": ctx.area_m2,
+        "area_mu": ctx.area_mu,
+        "land_use": ctx.text_series("land_use"),
+        "district": _text_column(ctx.district),
+        "park_id": _text_column(ctx.park_id) if ctx.park_id is not None else None,
+        "zone": _text_column(ctx.zone_label),
+        "inside_ring": ctx.inside_ring if ctx.inside_ring is not None else None,
+        "far": ctx.far,
+        # Contract v2: data.* notes never set the overall status; all not_applicable → not_applicable.
+        "status": _text_column(overall_status([c for r, c in parcel_status.items() if not is_note(r)], ctx.n)),
+    }
     for rule_id in in_yaml_order:
-        parcels[status_column(rule_id)] = pd.Categorical.from_codes(parcel_status[rule_id], categories=list(STATUSES))
-    parcels = parcels.set_geometry(ctx.parcels.geometry.values, crs=ctx.parcels.crs)
+        columns[status_column(rule_id)] = pd.Categorical.from_codes(parcel_status[rule_id], categories=list(STATUSES))
+    parcels = gpd.GeoDataFrame(
+        pd.DataFrame(columns, index=ctx.parcels.index, copy=False),
+        geometry=ctx.parcels.geometry.values,
+        crs=ctx.parcels.crs,
+    )
 
     verdicts = _verdict_table([parcel_parts[r] for r in in_yaml_order] + firm_parts)
 
@@ -161,7 +178,13 @@ def evaluate(
         if grades is not None:
             firms = firms.join(grades)
         na = STATUSES.index("not_applicable")
-        statuses = [s.reindex(firms.index).fillna(na).to_numpy(dtype=np.int8) for s in firm_status]
+        firm_ids = firms.index.to_numpy(dtype=object)
+        statuses = [
+            codes.astype(np.int8)
+            if len(ids) == len(firm_ids) and np.array_equal(ids, firm_ids)  # the kinds judge firms in table order
+            else pd.Series(codes, index=ids).reindex(firms.index).fillna(na).to_numpy(dtype=np.int8)
+            for ids, codes in firm_status
+        ]
         firms["status"] = overall_status(statuses, len(firms))
         firms = firms.reset_index().rename(columns={"index": "enterprise_id"})
     aggregates = (

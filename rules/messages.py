@@ -40,7 +40,19 @@ _PRECISION = re.compile(r"\.(\d+)([f%])$")
 
 
 def _format_array(values: np.ndarray, spec: str) -> np.ndarray:
-    out = np.empty(len(values), dtype=object)
+    """Each element as text (— where unknown); the reference for :func:`_field_codes`."""
+    codes, labels = _field_codes(values, spec)
+    return labels[codes]
+
+
+def _field_codes(values: np.ndarray, spec: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(codes, labels)`` with ``labels[codes[i]]`` the text of element ``i``; each distinct value formatted once.
+
+    Numbers: with a precision spec and more than 1000 known values, each distinct *rounded* value is
+    formatted (a million FARs have a few thousand 2-decimal values); otherwise each distinct value (by its
+    bits, so -0.0 keeps its sign). Text passes through, the unknown as —.
+    """
+    n = len(values)
     if values.dtype.kind in "fi":
         values = values.astype(float, copy=False)
         nan = np.isnan(values)
@@ -48,38 +60,44 @@ def _format_array(values: np.ndarray, spec: str) -> np.ndarray:
         finite = values[~nan]
         m = _PRECISION.search(spec)
         if m and len(finite) > 1000:
-            # Format each distinct rounded value once: a million FARs have a few thousand 2-decimal values.
             scale = 100.0 if m.group(2) == "%" else 1.0
             rounded = np.round(finite * scale, int(m.group(1))) / scale
             uniq, inverse = np.unique(rounded, return_inverse=True)
-            out[~nan] = np.asarray(list(map(fmt, uniq.tolist())), dtype=object)[inverse]
+            texts = list(map(fmt, uniq.tolist()))
         else:
-            out[~nan] = list(map(fmt, finite.tolist()))
-        out[nan] = MISSING_TEXT
-        return out
+            bits, inverse = np.unique(finite.view(np.int64), return_inverse=True)
+            texts = list(map(fmt, bits.view(np.float64).tolist()))
+        codes = np.full(n, len(texts), dtype=np.intp)
+        codes[~nan] = inverse.reshape(-1)
+        return codes, np.asarray(texts + [MISSING_TEXT], dtype=object)
     if not spec:
         # Text fields (names, dates already as text): pass through, marking the unknown.
-        out[:] = values
-        out[pd.isna(values)] = MISSING_TEXT
-        return out
-    out[:] = [_format_one(v, spec) for v in values.tolist()]
-    return out
+        codes, uniq = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
+        labels = np.empty(len(uniq) + 1, dtype=object)
+        labels[: len(uniq)] = np.asarray(uniq, dtype=object)
+        labels[-1] = MISSING_TEXT
+        return np.where(codes < 0, len(uniq), codes), labels
+    texts = np.empty(n, dtype=object)
+    texts[:] = [_format_one(v, spec) for v in values.tolist()]
+    codes, uniq = pd.factorize(texts)
+    return codes, np.asarray(uniq, dtype=object)
 
 
 def render(template: str, n: int, variables: dict[str, Any]) -> np.ndarray | str:
     """Render ``template`` for ``n`` subjects; array variables must have length ``n``.
 
-        Returns a plain string when every field is a scalar (the same message for all), else an object array.
+    Returns a plain string when every field is a scalar (the same message for all), else an object array.
+    Each distinct combination of field values is rendered once and the message shared by every subject
+    that has it (a million verdicts hold a few thousand distinct messages, not a million strings).
 
-        Examples
-        --------
-        >>> import numpy as np
-    import pandas as pd
-        >>> render("容积率 {far:.2f}，下限 {min:.1f}", 2, {"far": np.array([1.0, 2.5]), "min": 2.0}).tolist()
-        ['容积率 1.00，下限 2.0', '容积率 2.50，下限 2.0']
+    Examples
+    --------
+    >>> import numpy as np
+    >>> render("容积率 {far:.2f}，下限 {min:.1f}", 2, {"far": np.array([1.0, 2.5]), "min": 2.0}).tolist()
+    ['容积率 1.00，下限 2.0', '容积率 2.50，下限 2.0']
     """
     pieces: list[Any] = []
-    vector = False
+    fields: list[tuple[np.ndarray, np.ndarray]] = []
     for literal, field, spec, _conv in _formatter.parse(template):
         if literal:
             pieces.append(literal)
@@ -87,13 +105,20 @@ def render(template: str, n: int, variables: dict[str, Any]) -> np.ndarray | str
             continue
         value = variables[field]
         if isinstance(value, np.ndarray):
-            pieces.append(_format_array(value, spec or ""))
-            vector = True
+            pieces.append(len(fields))
+            fields.append(_field_codes(value, spec or ""))
         else:
             pieces.append(_format_one(value, spec or ""))
-    if not vector:
+    if not fields:
         return "".join(pieces)
-    out = np.full(n, "", dtype=object)
+    # One key per distinct combination of field texts, kept small by renumbering after each field.
+    combo = fields[0][0]
+    for codes, labels in fields[1:]:
+        combo = combo.astype(np.int64) * len(labels) + codes
+        _, combo = np.unique(combo, return_inverse=True)
+        combo = combo.reshape(-1)
+    first, inverse = np.unique(combo, return_index=True, return_inverse=True)[1:]
+    out = np.full(len(first), "", dtype=object)
     buffer = ""
     for piece in pieces:
         if isinstance(piece, str):
@@ -102,7 +127,8 @@ def render(template: str, n: int, variables: dict[str, Any]) -> np.ndarray | str
         if buffer:
             out = out + buffer
             buffer = ""
-        out = out + piece
+        codes, labels = fields[piece]
+        out = out + labels[codes[first]]
     if buffer:
         out = out + buffer
-    return out
+    return out[inverse.reshape(-1)]

@@ -24,10 +24,40 @@ class _Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _by_distinct_dates(values: np.ndarray, func: Any) -> np.ndarray:
+    """``func`` of the distinct dates only (a million parcels have a few thousand), spread back."""
+    values = np.asarray(values, dtype="datetime64[ns]")
+    uniq, inverse = np.unique(values, return_inverse=True)  # NaT sorts last and stays one value
+    return np.asarray(func(uniq))[inverse.reshape(-1)]
+
+
 def _fmt_dates(values: np.ndarray) -> np.ndarray:
     """ISO dates as text (— for NaT), vectorised."""
-    s = pd.Series(values).dt.strftime("%Y-%m-%d")
-    return s.fillna("—").to_numpy(dtype=object)
+
+    def fmt(uniq: np.ndarray) -> np.ndarray:
+        return pd.Series(uniq).dt.strftime("%Y-%m-%d").fillna("—").to_numpy(dtype=object)
+
+    return _by_distinct_dates(values, fmt)
+
+
+def _dicts(keys: list[np.ndarray], make: Any) -> np.ndarray:
+    """An object array of ``make(*row)`` dicts, one dict per distinct row of ``keys`` shared by its repeats."""
+    out = np.empty(len(keys[0]), dtype=object)
+    if len(out) == 0:
+        return out
+    # floats by their bits (NaN is one value, -0.0 stays apart from 0.0), text by value
+    codes = [
+        np.unique(k.view(np.int64), return_inverse=True)[1].reshape(-1)
+        if k.dtype.kind == "f"
+        else pd.factorize(np.asarray(k, dtype=object), use_na_sentinel=False)[0]
+        for k in keys
+    ]
+    _, first, inverse = np.unique(np.stack(codes, axis=1), axis=0, return_index=True, return_inverse=True)
+    rows = [k.tolist() for k in keys]  # Python scalars, as the dicts always held
+    made = np.empty(len(first), dtype=object)
+    made[:] = [make(*(r[i] for r in rows)) for i in first.tolist()]
+    out[:] = made[inverse.reshape(-1)]
+    return out
 
 
 def _iso(d: date | None) -> str | None:
@@ -319,7 +349,9 @@ class IdleParams(_Params):
 
 def _add_years(values: np.ndarray, years: int) -> np.ndarray:
     """Calendar years: 2023-03-01 + 1 year = 2024-03-01 (满一年), not day 365."""
-    return (pd.DatetimeIndex(values) + pd.DateOffset(years=years)).to_numpy(dtype="datetime64[ns]")
+    return _by_distinct_dates(
+        values, lambda uniq: (pd.DatetimeIndex(uniq) + pd.DateOffset(years=years)).to_numpy(dtype="datetime64[ns]")
+    )
 
 
 @register(
@@ -383,10 +415,10 @@ def idle_order53(ctx: Context, rule: RuleSpec) -> Outcome:
     thr = np.empty(ctx.n, dtype=object)
     thr[:] = [None]
     has_ref = ~np.isnat(ref)
-    thr[has_ref] = [
-        {"reference_date": r, "fee_date": f, "recover_date": c, "warning_days": p.warning_days}
-        for r, f, c in zip(ref_txt[has_ref].tolist(), fee_txt[has_ref].tolist(), rec_txt[has_ref].tolist(), strict=True)
-    ]
+    thr[has_ref] = _dicts(
+        [ref_txt[has_ref], fee_txt[has_ref], rec_txt[has_ref]],
+        lambda r, f, c: {"reference_date": r, "fee_date": f, "recover_date": c, "warning_days": p.warning_days},
+    )
     info = dict(
         value=days, threshold=thr, days=days, start_date=ref_txt, fee_date=fee_txt, recover_date=rec_txt, basis=basis
     )
@@ -623,10 +655,10 @@ def standard_land_performance(ctx: Context, rule: RuleSpec) -> Outcome:
     thr = np.empty(ctx.n, dtype=object)
     thr[:] = [None]
     sel = np.flatnonzero(out.open)
-    thr[sel] = [
-        {"investment_per_mu_min": a, "revenue_per_mu_min": b, "tax_per_mu_min": c}
-        for a, b, c in zip(c_inv[sel].tolist(), c_rev[sel].tolist(), c_tax[sel].tolist(), strict=True)
-    ]
+    thr[sel] = _dicts(
+        [c_inv[sel], c_rev[sel], c_tax[sel]],
+        lambda a, b, c: {"investment_per_mu_min": a, "revenue_per_mu_min": b, "tax_per_mu_min": c},
+    )
     out.case(
         shortfalls != "",
         "fail",
@@ -750,7 +782,7 @@ def straddles(ctx: Context, rule: RuleSpec) -> Outcome:
     if red is not None and blue is not None:
         both = red.geometry.union_all().intersection(blue.geometry.union_all())
         if not both.is_empty:
-            overlap = overlay.area_share(ctx.parcels.geometry, [both], tree=ctx.tree)
+            overlap = overlay.area_share(ctx.parcels.geometry, [both], tree=ctx.tree, bounds=ctx.bounds)
     thr = {"min": lo, "max": hi}
     # v2: only parcels some zone rule applies to (industrial land_use or industrial planned_use); unknown land
     # use stays in scope, since a zone rule would then report missing data.
