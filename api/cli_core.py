@@ -77,7 +77,8 @@ def print_summary(result: EvaluationResult, target: Console = out_console) -> No
         table.add_column("规则编号", style="dim", no_wrap=True)
     for (rule, level), by_status in counts.groupby(level=["rule", "level"], sort=False):
         n = by_status.droplevel(["rule", "level"])
-        cells = [result.rule_titles.get(rule, rule), levels.get(level, level), *(str(n.get(k, 0)) for k in STATUS_ORDER)]
+        counts_txt = [str(n.get(k, 0)) for k in STATUS_ORDER]
+        cells = [result.rule_titles.get(rule, rule), levels.get(level, level), *counts_txt]
         table.add_row(*cells, *([rule] if with_ids else []))
     target.print(table)
     for rule, by_status in s["by_rule"].items():

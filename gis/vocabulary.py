@@ -310,7 +310,8 @@ def yes_no(value: object) -> str:
     if value is None or _is_nan(value):
         return ""
     if isinstance(value, str):
-        return {"true": "是", "false": "否", "1": "是", "0": "否", "是": "是", "否": "否"}.get(value.strip().lower(), value)
+        words = {"true": "是", "false": "否", "1": "是", "0": "否", "是": "是", "否": "否"}
+        return words.get(value.strip().lower(), value)
     return "是" if bool(value) else "否"
 
 

@@ -112,7 +112,8 @@ def test_a_parcel_in_no_block_is_outside_park_management():
     v = verdict(lone, "zone.park_management", "P0")
     assert (v["status"], v["code"]) == ("not_applicable", "not_block")
     # x-offsets 120 m apart: 100 m squares with 20 m gaps
-    close = parcels([{}] * 4).set_geometry([shapely.box(X0 + i * 120, Y0, X0 + i * 120 + 100, Y0 + 100) for i in range(4)])
+    boxes = [shapely.box(X0 + i * 120, Y0, X0 + i * 120 + 100, Y0 + 100) for i in range(4)]
+    close = parcels([{}] * 4).set_geometry(boxes)
     r = run(close, zones)
     v = verdict(r, "zone.park_management", "P0")
     assert (v["status"], v["code"]) == ("warn", "one_park_multi_site") and v["value"] == pytest.approx(60.0)
