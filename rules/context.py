@@ -66,10 +66,6 @@ def _strip(value: object) -> str | None:
     return text or None
 
 
-# Characters Python's str.strip() removes (str.isspace), as an RE2 class.
-_SPACE = r"[\x09-\x0d\x1c-\x20\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
-
-
 def _arrow_text(series: pd.Series) -> pa.Array | pa.ChunkedArray | None:
     """The Arrow array behind an Arrow-backed text column, else None."""
     if not (isinstance(series.dtype, pd.StringDtype) and series.dtype.storage == "pyarrow"):
@@ -77,9 +73,17 @@ def _arrow_text(series: pd.Series) -> pa.Array | pa.ChunkedArray | None:
     return pa.array(series.array)
 
 
+_WHITESPACE = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())  # what str.strip() removes
+
+
 def _is_clean(arr: pa.Array | pa.ChunkedArray) -> bool:
     """No value has white space at either end (as Python's str.strip() sees it) and none is empty."""
-    return not pc.any(pc.match_substring_regex(arr, f"^{_SPACE}|{_SPACE}$|^$")).as_py()
+    length = pc.binary_length(arr)
+    shortest = pc.min(length).as_py()
+    if shortest is None:  # every value is NA
+        return True
+    trimmed = pc.binary_length(pc.utf8_trim(arr, characters=_WHITESPACE))
+    return shortest > 0 and bool(pc.all(pc.equal(trimmed, length)).as_py())
 
 
 def _text(series: pd.Series | None, n: int) -> np.ndarray:

@@ -62,11 +62,16 @@ def _field_codes(values: np.ndarray, spec: str) -> tuple[np.ndarray, np.ndarray]
         if m and len(finite) > 1000:
             scale = 100.0 if m.group(2) == "%" else 1.0
             rounded = np.round(finite * scale, int(m.group(1))) / scale
-            uniq, inverse = np.unique(rounded, return_inverse=True)
-            texts = list(map(fmt, uniq.tolist()))
+            zero = rounded == 0
+            if zero.any() and np.signbit(rounded[zero]).any() and not np.signbit(rounded[zero]).all():
+                # -0.0 and 0.0 are one value here: keep the representative np.unique has always picked
+                uniq, inverse = np.unique(rounded, return_inverse=True)
+            else:
+                inverse, uniq = pd.factorize(rounded)  # hashing; the same groups without sorting
+            texts = list(map(fmt, np.asarray(uniq).tolist()))
         else:
-            bits, inverse = np.unique(finite.view(np.int64), return_inverse=True)
-            texts = list(map(fmt, bits.view(np.float64).tolist()))
+            inverse, bits = pd.factorize(finite.view(np.int64))  # by bits: -0.0 keeps its sign
+            texts = list(map(fmt, np.asarray(bits).view(np.float64).tolist()))
         codes = np.full(n, len(texts), dtype=np.intp)
         codes[~nan] = inverse.reshape(-1)
         return codes, np.asarray(texts + [MISSING_TEXT], dtype=object)
@@ -114,10 +119,10 @@ def render(template: str, n: int, variables: dict[str, Any]) -> np.ndarray | str
     # One key per distinct combination of field texts, kept small by renumbering after each field.
     combo = fields[0][0]
     for codes, labels in fields[1:]:
-        combo = combo.astype(np.int64) * len(labels) + codes
-        _, combo = np.unique(combo, return_inverse=True)
-        combo = combo.reshape(-1)
-    first, inverse = np.unique(combo, return_index=True, return_inverse=True)[1:]
+        combo = pd.factorize(combo.astype(np.int64) * len(labels) + codes)[0]
+    inverse, uniq = pd.factorize(combo)
+    first = np.empty(len(uniq), dtype=np.intp)
+    first[inverse] = np.arange(len(inverse))  # a row of each combination (any: they read the same)
     out = np.full(len(first), "", dtype=object)
     buffer = ""
     for piece in pieces:
@@ -131,4 +136,4 @@ def render(template: str, n: int, variables: dict[str, Any]) -> np.ndarray | str
         out = out + labels[codes[first]]
     if buffer:
         out = out + buffer
-    return out[inverse.reshape(-1)]
+    return out[inverse]

@@ -27,8 +27,8 @@ class _Params(BaseModel):
 def _by_distinct_dates(values: np.ndarray, func: Any) -> np.ndarray:
     """``func`` of the distinct dates only (a million parcels have a few thousand), spread back."""
     values = np.asarray(values, dtype="datetime64[ns]")
-    uniq, inverse = np.unique(values, return_inverse=True)  # NaT sorts last and stays one value
-    return np.asarray(func(uniq))[inverse.reshape(-1)]
+    inverse, uniq = pd.factorize(values.view(np.int64))  # NaT is one value
+    return np.asarray(func(np.asarray(uniq).view("datetime64[ns]")))[inverse]
 
 
 def _fmt_dates(values: np.ndarray) -> np.ndarray:
@@ -46,17 +46,21 @@ def _dicts(keys: list[np.ndarray], make: Any) -> np.ndarray:
     if len(out) == 0:
         return out
     # floats by their bits (NaN is one value, -0.0 stays apart from 0.0), text by value
-    codes = [
-        np.unique(k.view(np.int64), return_inverse=True)[1].reshape(-1)
-        if k.dtype.kind == "f"
-        else pd.factorize(np.asarray(k, dtype=object), use_na_sentinel=False)[0]
-        for k in keys
-    ]
-    _, first, inverse = np.unique(np.stack(codes, axis=1), axis=0, return_index=True, return_inverse=True)
+    combo = np.zeros(len(out), dtype=np.int64)
+    for k in keys:
+        codes, uniq = (
+            pd.factorize(k.view(np.int64))
+            if k.dtype.kind == "f"
+            else pd.factorize(np.asarray(k, dtype=object), use_na_sentinel=False)
+        )
+        combo = pd.factorize(combo * len(uniq) + codes)[0]
+    inverse, uniq = pd.factorize(combo)
+    first = np.empty(len(uniq), dtype=np.intp)
+    first[inverse] = np.arange(len(inverse))  # a row of each distinct combination
     rows = [k.tolist() for k in keys]  # Python scalars, as the dicts always held
     made = np.empty(len(first), dtype=object)
     made[:] = [make(*(r[i] for r in rows)) for i in first.tolist()]
-    out[:] = made[inverse.reshape(-1)]
+    out[:] = made[inverse]
     return out
 
 
@@ -542,14 +546,17 @@ def _append(texts: np.ndarray, mask: np.ndarray, *pieces: str | tuple[np.ndarray
     idx = np.flatnonzero(mask)
     if len(idx) == 0:
         return texts
-    sub = texts[idx]
-    for piece in pieces:
+    # One template over the text so far and the numbers: each distinct combination is joined once.
+    template = "{t}"
+    variables: dict[str, Any] = {"t": texts[idx]}
+    for i, piece in enumerate(pieces):
         if isinstance(piece, tuple):
             values, spec = piece
-            sub = sub + _num_txt(np.asarray(values, dtype=float)[idx], spec)
+            template += f"{{n{i}:{spec}}}"
+            variables[f"n{i}"] = np.asarray(values, dtype=float)[idx]
         else:
-            sub = sub + piece
-    texts[idx] = sub
+            template += piece.replace("{", "{{").replace("}", "}}")
+    texts[idx] = render(template, len(idx), variables)
     return texts
 
 
