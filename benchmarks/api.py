@@ -27,7 +27,7 @@ PG_ADMIN_DSN = os.environ.get("MUJUN_TEST_PG_ADMIN", "host=127.0.0.1 port=5432 u
 
 def write_inputs(n: int, folder: Path) -> dict[str, Path]:
     """Synthetic data as real files (GeoPackage + CSV), the way planners deliver them."""
-    from gis.sample_data import make_synthetic
+    from data.sample_parcels.synthetic import make_synthetic
 
     t = time.perf_counter()
     data = make_synthetic(n, seed=7)

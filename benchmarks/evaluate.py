@@ -30,7 +30,7 @@ def write_files(n: int, folder: Path) -> None:
     """``make_synthetic(n, seed=1)`` as the files both sides read."""
     import pyogrio
 
-    from gis.sample_data import make_synthetic
+    from data.sample_parcels.synthetic import make_synthetic
 
     data = make_synthetic(n, seed=1)
     folder.mkdir(parents=True, exist_ok=True)

@@ -3,9 +3,10 @@
 Run: ``.venv/bin/python benchmarks/maps.py [--sizes 1000 10000 100000] [--verdicts 4]``.
 The map is built as the app builds it: legend from chengdu-2023, verdict texts in the rule set's words
 (``api.cli_maps.with_texts``, timed apart as "texts s"), then ``save_compliance_map``.
-Parcels come from ``gis.sample_data.make_synthetic(n)`` when it exists, else from a grid of 80 m squares
-around 天府广场. Time to first paint = ``performance.now()`` two animation frames after the parcel layer was
-added (the canvas has been drawn), measured in Debian's headless Chromium with the network blocked.
+Parcels come from ``data/sample_parcels/synthetic.py``'s ``make_synthetic(n)``, with verdict statuses drawn as
+for ``grid_parcels`` (a grid of 80 m squares around 天府广场, also used by the map tests). Time to first paint =
+``performance.now()`` two animation frames after the parcel layer was added (the canvas has been drawn), measured
+in Debian's headless Chromium with the network blocked.
 """
 
 from __future__ import annotations
@@ -66,15 +67,10 @@ def grid_parcels(n: int, seed: int = 1) -> gpd.GeoDataFrame:
 
 def synthetic(n: int, per_parcel: int) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """Parcels and ``per_parcel`` verdicts each (values, thresholds and messages vary per parcel)."""
-    try:
-        from gis.sample_data import make_synthetic  # written by another engineer; optional
+    from data.sample_parcels.synthetic import make_synthetic
 
-        data = make_synthetic(n, seed=1)
-        parcels = data["parcels"]
-        if "status" not in parcels.columns:
-            parcels = parcels.assign(status=grid_parcels(n)["status"].to_numpy())
-    except (ImportError, KeyError, TypeError):
-        parcels = grid_parcels(n)
+    # make_synthetic's `status` is the land's (built / vacant …); the map colours the verdict status
+    parcels = make_synthetic(n, seed=1)["parcels"].assign(status=grid_parcels(n)["status"].to_numpy())
     rng = np.random.default_rng(2)
     k = n * per_parcel
     rule_idx = np.tile(np.arange(per_parcel) % len(RULES), n)

@@ -568,7 +568,7 @@ def sample_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The committed sample data, or the same generated afresh when it is not there yet."""
     if (DATA_DIR / "parcels.gpkg").exists():
         return DATA_DIR
-    from gis.sample_data import write_sample
+    from data.sample_parcels._sample import write_sample
 
     out = tmp_path_factory.mktemp("sample_parcels")
     write_sample(out)

@@ -11,8 +11,8 @@ ce04d83 (before the speed work) by
     .venv/bin/python -m tests.test_results_identical 20000 100000
 
 and must only be re-recorded with an unchanged engine (a ``git worktree`` of that commit) when the synthetic
-data itself changes (``gis/sample_data.py``); the file records the digest of the input files too, so a change
-of the data is told apart from a change of the engine.
+data itself changes (``data/sample_parcels/synthetic.py``, formerly ``gis/sample_data.py``); the file records the
+digest of the input files too, so a change of the data is told apart from a change of the engine.
 
 The 20k case always runs (≈ 10 s). The 100k case takes ≈ 30 s on the 2-core CI machine; it runs unless
 ``MUJUN_SKIP_SLOW=1``.
@@ -40,7 +40,7 @@ def write_files(n: int, folder: Path) -> None:
     """``make_synthetic(n, seed=1)`` as the benchmark writes it (GeoParquet, GPKG, CSV)."""
     import pyogrio
 
-    from gis.sample_data import make_synthetic
+    from data.sample_parcels.synthetic import make_synthetic
 
     data = make_synthetic(n, seed=1)
     folder.mkdir(parents=True, exist_ok=True)

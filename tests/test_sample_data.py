@@ -1,4 +1,4 @@
-"""gis.sample_data: the committed Chengdu sample set and synthetic benchmark parcels."""
+"""data/sample_parcels: the committed Chengdu sample set, its generator, and the synthetic benchmark parcels."""
 
 from __future__ import annotations
 
@@ -14,11 +14,13 @@ import pyogrio
 import pytest
 import shapely
 
-from gis import sample_data as sd
+from data.sample_parcels import _common as common
+from data.sample_parcels import _sample as sample
+from data.sample_parcels import synthetic
 
 DATA_DIR = Path(__file__).parents[1] / "data" / "sample_parcels"
 MU = 10000 / 15  # m² per 亩
-CONTRACT_COLUMNS = set(sd.PARCEL_COLUMNS)
+CONTRACT_COLUMNS = set(common.PARCEL_COLUMNS)
 CSV_FILES = ("enterprises.csv", "occupancy.csv", "land_supply.csv", "examples.csv", "parks.csv")
 
 
@@ -26,7 +28,7 @@ CSV_FILES = ("enterprises.csv", "occupancy.csv", "land_supply.csv", "examples.cs
 def fresh(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The sample set generated afresh with the default seed."""
     out = tmp_path_factory.mktemp("sample")
-    sd.write_sample(out)
+    sample.write_sample(out)
     return out
 
 
@@ -50,7 +52,7 @@ def parcels():
 
 @pytest.fixture(scope="module")
 def zones():
-    return {layer: pyogrio.read_dataframe(DATA_DIR / "zones.gpkg", layer=layer) for layer in sd.ZONE_LAYERS}
+    return {layer: pyogrio.read_dataframe(DATA_DIR / "zones.gpkg", layer=layer) for layer in common.ZONE_LAYERS}
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +78,7 @@ def result():
 
 
 def test_same_seed_same_bytes_and_geometries(fresh: Path, tmp_path: Path) -> None:
-    sd.write_sample(tmp_path)
+    sample.write_sample(tmp_path)
     for name in (*CSV_FILES, "parcels.gpkg", "zones.gpkg", "parcels.geojson", "enterprises.xlsx"):
         a, b = (tmp_path / name).read_bytes(), (fresh / name).read_bytes()
         # Compare digests (a failing bytes comparison would make pytest diff megabytes); name what differs.
@@ -99,8 +101,8 @@ def test_committed_files_are_the_generator_output(fresh: Path) -> None:
 
 
 def test_other_seed_differs() -> None:
-    a = sd.make_synthetic(300, seed=1)["parcels"]
-    b = sd.make_synthetic(300, seed=2)["parcels"]
+    a = synthetic.make_synthetic(300, seed=1)["parcels"]
+    b = synthetic.make_synthetic(300, seed=2)["parcels"]
     assert not shapely.equals_exact(a.geometry.values, b.geometry.values, tolerance=0).all()
 
 
@@ -110,7 +112,7 @@ def test_other_seed_differs() -> None:
 def test_files_read_back_with_the_right_crs() -> None:
     assert pyogrio.read_info(DATA_DIR / "parcels.gpkg", layer="parcels")["crs"] == "EPSG:4544"
     assert pyogrio.read_info(DATA_DIR / "parcels.geojson")["crs"] == "EPSG:4490"
-    for layer in sd.ZONE_LAYERS:
+    for layer in common.ZONE_LAYERS:
         assert pyogrio.read_info(DATA_DIR / "zones.gpkg", layer=layer)["crs"] == "EPSG:4544", layer
     gj = pyogrio.read_dataframe(DATA_DIR / "parcels.geojson")
     x0, y0, x1, y1 = gj.total_bounds  # lon/lat order, inside Chengdu
@@ -146,13 +148,13 @@ def test_enterprises_csv_has_bom_and_xlsx_holds_the_same_rows(tables) -> None:
     assert (DATA_DIR / "enterprises.csv").read_bytes()[:3] == b"\xef\xbb\xbf"
     xl = pd.read_excel(DATA_DIR / "enterprises.xlsx")
     csv = tables["enterprises"]
-    assert list(xl.columns) == list(csv.columns) == list(sd.ENTERPRISE_COLUMNS)
+    assert list(xl.columns) == list(csv.columns) == list(common.ENTERPRISE_COLUMNS)
     assert list(xl.enterprise_id) == list(csv.enterprise_id)
     np.testing.assert_allclose(xl.revenue_10k, csv.revenue_10k)
 
 
 def test_dates_are_iso_strings(parcels) -> None:
-    for col in sd.DATE_COLUMNS:
+    for col in common.DATE_COLUMNS:
         s = parcels[col].dropna()
         assert s.str.fullmatch(r"\d{4}-\d{2}-\d{2}").all(), col
 
@@ -183,7 +185,7 @@ def test_ring_follows_g4202_not_a_circle(zones) -> None:
     assert abs(lat0 - 30.53) < 0.02 and abs(lat1 - 30.79) < 0.02
     # 天府广场 (E 410 449, N 3 383 928 per policy.md) is inside, 双流机场 (103.947°E 30.578°N) is not
     assert ring.contains(shapely.Point(410_449, 3_383_928))
-    ax, ay = sd._to_xy(103.947, 30.578)
+    ax, ay = common._to_xy(103.947, 30.578)
     assert not ring.contains(shapely.Point(float(ax), float(ay)))
 
 
@@ -211,8 +213,8 @@ def test_parks_sit_at_their_real_sites_and_are_irregular(zones) -> None:
     assert shapely.is_valid(g).all() and (shapely.get_type_id(g) == 3).all()  # one polygon each
     left, right = shapely.STRtree(g).query(g, predicate="intersects")
     assert (left < right).sum() == 0
-    for pk, geom in zip(sd.PARKS, g, strict=True):
-        x, y = sd._to_xy(pk.lon, pk.lat)
+    for pk, geom in zip(sample.PARKS, g, strict=True):
+        x, y = common._to_xy(pk.lon, pk.lat)
         c, r = geom.centroid, np.sqrt(geom.area / np.pi)
         assert np.hypot(c.x - x, c.y - y) < 0.25 * r, pk.park_id  # centred on its real site
         # not a circle: part of it lies outside the circle of the same area, and its outline's distance from
@@ -248,7 +250,7 @@ def test_lines_lie_in_the_boundaries_and_red_lines_in_their_parks(zones) -> None
         g = zones[layer].geometry.to_numpy()
         assert (shapely.area(shapely.difference(g, udb)) / shapely.area(g)).max() < 1e-6, layer
     red = zones["red_line"]
-    for pk, park in zip(sd.PARKS, parks, strict=True):
+    for pk, park in zip(sample.PARKS, parks, strict=True):
         own = red.geometry[red.name.str.startswith(pk.name)].to_numpy()
         assert len(own) >= 1 and shapely.area(shapely.difference(own, park)).max() < 1.0, pk.park_id
 
@@ -301,7 +303,7 @@ def test_districts_cover_parcels_and_some_reach_25_percent(parcels, zones) -> No
     cent = parcels.geometry.centroid
     idx = np.array([np.flatnonzero(d.contains(p))[0] for p in cent.iloc[::50]])  # every 50th parcel
     assert len(idx) == len(cent.iloc[::50])
-    ind = parcels.land_use.isin(sd.INDUSTRIAL_CODES).to_numpy()
+    ind = parcels.land_use.isin(common.INDUSTRIAL_CODES).to_numpy()
     area = parcels.area.to_numpy()
     share = np.array([area[ind & cent.within(g).to_numpy()].sum() for g in d.geometry]) / d.construction_land_m2
     assert (share >= 0.25).sum() >= 2 and ((share > 0) & (share < 0.25)).sum() >= 2
@@ -309,7 +311,7 @@ def test_districts_cover_parcels_and_some_reach_25_percent(parcels, zones) -> No
 
 def test_land_supply_years_above_and_below_30_percent(tables) -> None:
     ls = tables["land_supply"]
-    ind = ls.land_use.isin(sd.INDUSTRIAL_CODES)
+    ind = ls.land_use.isin(common.INDUSTRIAL_CODES)
     share = ls.area_m2.where(ind, 0).groupby(ls.year).sum() / ls.area_m2.groupby(ls.year).sum()
     assert len(share) >= 5 and (share >= 0.3).sum() >= 2 and (share < 0.3).sum() >= 2
 
@@ -349,7 +351,7 @@ def test_enterprise_figures_are_plausible(parcels, tables) -> None:
     codes = ent.industry_code
     assert codes.str.match(r"^C\d{4}$").all()
     assert codes.str.startswith(("C39", "C36", "C27", "C37", "C38")).mean() > 0.6
-    assert codes.str.startswith(sd._RESTRICTED).sum() >= 20
+    assert codes.str.startswith(common._RESTRICTED).sum() >= 20
     # land-weighted per-mu output of above-scale firms in parks (apportioned as in the data contract):
     # Chengdu parks a bit above Sichuan's 2020 averages (427.4 / 14.3) but mostly below 650 / 30
     p = parcels.set_index("parcel_id")
@@ -435,7 +437,7 @@ def test_examples_match_the_rules_engine(tables, result) -> None:
     v = result.verdicts[result.verdicts.level == "parcel"].set_index(["subject_id", "rule"])
     overall = result.parcels.set_index("parcel_id").status.astype(str)
     ex = tables["examples"].fillna("")
-    assert len(ex) == len(sd.EXAMPLE_CASES)
+    assert len(ex) == len(sample.load_cases())
     wrong = []
     for r in ex.itertuples():
         got = v.loc[(r.parcel_id, r.rule)]
@@ -450,6 +452,49 @@ def test_examples_match_the_rules_engine(tables, result) -> None:
     assert v.loc[(by_case.parcel_id["park_not_block"], "zone.park_management")].status == "not_applicable"
 
 
+def test_cases_file_is_the_examples_table(tables) -> None:
+    """cases.yaml, read as the generator reads it, is examples.csv without the parcel ids (same cases, same text)."""
+    cases = sample.load_cases()
+    ex = tables["examples"].fillna("").set_index("case")
+    assert sorted(c["case"] for c in cases) == sorted(ex.index)  # examples.csv is sorted by rule, case
+    for c in cases:
+        row = ex.loc[c["case"]]
+        assert (row.rule, row.expected, row.note) == (c["rule"], c["expected"], c["note"]), c["case"]
+        assert (row.code, row.overall) == (c.get("code", ""), c.get("overall", "")), c["case"]
+    # YAML pitfalls the file avoids by quoting: land-use codes stay text ("0701" is not the octal number 449),
+    # dates stay ISO text (not datetime.date), an empty value is None and a missing number NaN
+    by = {c["case"]: c["parcel"] for c in cases}
+    assert by["red_to_0701"]["planned_use"] == "0701" and by["far_vacant"]["transfer_date"] == "2025-01-10"
+    assert by["far_vacant"]["actual_start_date"] is None and np.isnan(by["far_missing"]["floor_area_m2"])
+    # a case without its own firm gets a copy of the default firm (so no two cases share one dict)
+    plain = [c["firm"] for c in cases if c["case"] in ("far_in_low", "far_in_min")]
+    assert plain[0] == plain[1] == {"industry_code": "C3982", "rev_mu": 720.0, "tax_mu": 34.0}
+    assert plain[0] is not plain[1]
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("{case: a, rule: far.bounds, expected: pass, note: x}", "missing ['candidates']"),
+        ("{case: a, rule: far.bounds, expected: pass, note: x, candidates: ring_in, parcels: {}}", "unknown keys"),
+    ],
+)
+def test_cases_file_errors_name_the_case(tmp_path: Path, case: str, message: str) -> None:
+    path = tmp_path / "cases.yaml"
+    path.write_text(f"default_firm: {{}}\ncases:\n  - {case}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="cases.yaml: case 'a'") as ei:
+        sample.load_cases(path)
+    assert message in str(ei.value)
+
+
+def test_cases_file_refuses_a_name_used_twice(tmp_path: Path) -> None:
+    path = tmp_path / "cases.yaml"
+    one = "{case: a, rule: far.bounds, expected: pass, note: x, candidates: ring_in}"
+    path.write_text(f"default_firm: {{}}\ncases:\n  - {one}\n  - {one}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="name used twice"):
+        sample.load_cases(path)
+
+
 def test_the_verdicts_are_a_believable_mix(parcels, result) -> None:
     """Contract v2 on the sample: per-mu mostly 预警, residential land 不适用, a minority 不合规."""
     v = result.verdicts[result.verdicts.level == "parcel"]
@@ -460,7 +505,7 @@ def test_the_verdicts_are_a_believable_mix(parcels, result) -> None:
     overall = result.parcels.set_index("parcel_id").status.astype(str)
     # non-industrial plots with no industrial plan: every rule is n/a, so the parcel is 不适用 (grey), never 合规
     p = parcels.set_index("parcel_id")
-    plain = p.land_use.isin(sd.NON_INDUSTRIAL_CODES) & ~p.planned_use.isin(sd.INDUSTRIAL_CODES)
+    plain = p.land_use.isin(common.NON_INDUSTRIAL_CODES) & ~p.planned_use.isin(common.INDUSTRIAL_CODES)
     assert plain.sum() >= 100 and (overall[plain[plain].index] == "not_applicable").all()
     by = result.summary["by_status"]
     assert by["fail"] < 0.5 * len(p) and by["warn"] > 0.25 * len(p)  # the dot-sized parks gave 56 % 不合规
@@ -472,13 +517,13 @@ def test_the_verdicts_are_a_believable_mix(parcels, result) -> None:
 
 
 def test_make_synthetic_10k() -> None:
-    data = sd.make_synthetic(10_000, seed=3)
+    data = synthetic.make_synthetic(10_000, seed=3)
     p = data["parcels"]
     assert len(p) == 10_000 and p.crs.to_epsg() == 4544 and p.parcel_id.is_unique
     assert CONTRACT_COLUMNS <= set(p.columns)
     left, right = shapely.STRtree(p.geometry.values).query(p.geometry.values, predicate="intersects")
     assert (left < right).sum() == 0
-    assert set(data["zones"]) == set(sd.ZONE_LAYERS)
+    assert set(data["zones"]) == set(common.ZONE_LAYERS)
     assert set(data["occupancy"].parcel_id) <= set(p.parcel_id)
     assert set(data["occupancy"].enterprise_id) <= set(data["enterprises"].enterprise_id)
     assert len(data["enterprises"]) > 5000 and len(data["land_supply"]) > 0
@@ -487,7 +532,7 @@ def test_make_synthetic_10k() -> None:
 
 
 def test_write_synthetic_file_set(tmp_path: Path) -> None:
-    written = sd.write_synthetic(500, tmp_path, seed=5)
+    written = synthetic.write_synthetic(500, tmp_path, seed=5)
     names = {w.name for w in written}
     assert {"parcels.gpkg", "parcels.geojson", "zones.gpkg", "enterprises.csv", "occupancy.csv"} <= names
     assert len(pyogrio.read_dataframe(tmp_path / "parcels.gpkg")) == 500
@@ -498,13 +543,15 @@ def test_synthetic_frames_look_like_loaded_files(tmp_path: Path) -> None:
     """make_synthetic's parcels can go straight into the engine: same dtypes and values as after gis.io."""
     from gis.io import read_parcels
 
-    mem = sd.make_synthetic(400, seed=9)["parcels"]
-    sd.write_synthetic(400, tmp_path, seed=9)
+    mem = synthetic.make_synthetic(400, seed=9)["parcels"]
+    synthetic.write_synthetic(400, tmp_path, seed=9)
     loaded, _ = read_parcels(tmp_path / "parcels.gpkg")
-    for col in sd.PARCEL_COLUMNS:
+    for col in common.PARCEL_COLUMNS:
         assert mem[col].dtype == loaded[col].dtype, col
     pd.testing.assert_frame_equal(
-        pd.DataFrame(mem[list(sd.PARCEL_COLUMNS)]), pd.DataFrame(loaded[list(sd.PARCEL_COLUMNS)]), check_dtype=True
+        pd.DataFrame(mem[list(common.PARCEL_COLUMNS)]),
+        pd.DataFrame(loaded[list(common.PARCEL_COLUMNS)]),
+        check_dtype=True,
     )
     td = mem.transfer_date.dropna()
     assert td.min() >= pd.Timestamp("2003-01-01") and td.max() <= pd.Timestamp("2025-06-30")
@@ -519,7 +566,7 @@ def test_synthetic_frames_look_like_loaded_files(tmp_path: Path) -> None:
     ],
 )
 def test_group_position(sizes, owner, pos) -> None:
-    o, p, _ = sd._group_position(np.array(sizes))
+    o, p, _ = common._group_position(np.array(sizes))
     assert list(o) == owner and list(p) == pos
 
 
@@ -528,12 +575,12 @@ def test_group_position(sizes, owner, pos) -> None:
     [("2021-04-01", 3, "2024-04-01"), ("2024-02-29", 1, "2025-03-01"), ("2023-12-31", 2, "2025-12-31")],
 )
 def test_add_years_is_calendar(day, years, expected) -> None:
-    assert str(sd._add_years(np.array([np.datetime64(day)]), years)[0]) == expected
+    assert str(common._add_years(np.array([np.datetime64(day)]), years)[0]) == expected
 
 
 def test_make_synthetic_rejects_bad_n() -> None:
     with pytest.raises(ValueError, match="n"):
-        sd.make_synthetic(0)
+        synthetic.make_synthetic(0)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
@@ -543,7 +590,7 @@ def test_split_block_tiles_the_block_with_2m_gaps(seed) -> None:
     # at most the strip's width (≤ 400 m, so ≤ 800 m²).  Hence, with k strips and s cross cuts:
     #   120 000 − 600 (k − 1) − 800 s  ≤  Σ parcel areas  ≤  120 000 − 600 (k − 1).
     cells = {"bx0": np.array([0.0]), "bx1": np.array([400.0]), "by0": np.array([0.0]), "by1": np.array([300.0])}
-    coords, cell_of = sd._split_blocks(np.random.default_rng(seed), cells)
+    coords, cell_of = common._split_blocks(np.random.default_rng(seed), cells)
     g = shapely.polygons(coords)
     assert shapely.is_valid(g).all() and (cell_of == 0).all()
     k = int((coords[:, 0, 1] == 0).sum())  # each strip's lower (or only) part starts on the block's bottom

@@ -1,8 +1,9 @@
-"""Regenerate the committed sample files in this folder: ``python data/sample_parcels/generate.py``.
+"""Regenerate the committed sample files in this folder: ``python data/sample_parcels/generate.py [seed]``.
 
-Writes the files with ``gis.sample_data.write_sample`` and refreshes the generated blocks of README.md: the
-example table, the park table (public area beside the drawn area) and the verdict counts of the real engine
-(rule set chengdu-2023, as of 2025-06-30).
+Writes the files with ``_sample.write_sample`` (the generator beside this script, with the example cases of
+``cases.yaml``) and refreshes the generated blocks of README.md: the example table, the park table (public area
+beside the drawn area) and the verdict counts of the real engine (rule set chengdu-2023, as of 2025-06-30).
+The generator is not part of the installed library; benchmarks take their data from ``synthetic.py`` here.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pandas as pd  # noqa: E402
 import pyogrio  # noqa: E402
 import shapely  # noqa: E402
 
-from gis.sample_data import SAMPLE_SEED, write_sample  # noqa: E402
+from data.sample_parcels._sample import SAMPLE_SEED, write_sample  # noqa: E402
 
 AS_OF = "2025-06-30"
 RULESET = "chengdu-2023"
