@@ -29,14 +29,17 @@ def import_command(
     name: Annotated[str | None, typer.Option(help="数据集名称 (default: the parcels file name)")] = None,
 ) -> None:
     """导入数据到数据库 (import the contract's files into the configured store; all-or-nothing)."""
+    from api.services import datasets
+    from api.settings import get_settings
     from api.store.engine import get_engine
     from api.store.errors import StoreError
-    from api.store.importer import import_files
     from gis.errors import GisError
 
+    files = {"parcels": parcels, "enterprises": enterprises, "occupancy": occupancy, "zones": zones,
+             "land_supply": land_supply}
     try:
-        outcome = import_files(get_engine(), parcels, enterprises, occupancy, zones, land_supply, crs=crs,
-                               name=name, actor="cli")
+        outcome = datasets.import_paths(get_engine(), files, crs=crs, name=name, actor="cli",
+                                        limits=datasets.limits_of(get_settings()))
     except GisError as exc:
         _fail(f"导入失败，数据库未改动 (import failed; the store is unchanged)\n{exc}")
     except StoreError as exc:

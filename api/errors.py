@@ -72,6 +72,7 @@ _HTTP_MESSAGES = {404: "资源不存在 (not found)", 405: "不支持该请求�
 
 def register_error_handlers(app: FastAPI) -> None:
     """Install the exception → JSON error mapping on ``app``."""
+    from gis.archive import NotAnArchiveError, UnsafeArchiveError
     from gis.errors import GisError
     from rules.errors import RuleSetError
 
@@ -81,8 +82,9 @@ def register_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(GisError)
     async def _gis_error(_req: Request, exc: GisError) -> JSONResponse:
-        return _json(422, "invalid_input", f"输入数据有问题 (invalid input): {exc.message}",
-                     gis_error_details(exc))
+        code = ("unsafe_archive" if isinstance(exc, UnsafeArchiveError)
+                else "invalid_archive" if isinstance(exc, NotAnArchiveError) else "invalid_input")
+        return _json(422, code, f"输入数据有问题 (invalid input): {exc.message}", gis_error_details(exc))
 
     @app.exception_handler(RuleSetError)
     async def _ruleset_error(_req: Request, exc: RuleSetError) -> JSONResponse:

@@ -25,6 +25,7 @@ import pyogrio
 import shapely
 
 from gis import _validate as v
+from gis.archive import check_zip
 from gis.columns import alias_renames, canonical_name
 from gis.crs import WORKING_CRS, to_working_crs
 from gis.errors import CrsError, GisError, InputFileError, ValidationError, combine
@@ -267,6 +268,7 @@ def _shp_encoding(dbf: bytes, has_cpg: bool) -> str | None:
 
 def _zip_shapefile(p: Path, layer: str | None) -> tuple[str, str | None]:
     """GDAL path of the shapefile inside a zip (any folder depth) and its text encoding."""
+    check_zip(p)  # unsafe paths, links and bombs are refused before GDAL unpacks anything
     try:
         zf = zipfile.ZipFile(p)
     except zipfile.BadZipFile as e:
@@ -664,6 +666,13 @@ def _read_raw_table(p: Path, kind: str, layer: str | None) -> tuple[pd.DataFrame
         return df, False
     if suffix in (".xlsx", ".xlsm"):
         import openpyxl
+
+        if not zipfile.is_zipfile(p):
+            raise InputFileError("不是 Excel 工作簿（.xlsx 实为其他格式，可能是改了扩展名的 CSV）"
+                                 "(not an xlsx workbook: a renamed CSV?)", path=p.name,
+                                 hint="请用 Excel 另存为 .xlsx，或把 CSV 文件改回 .csv "
+                                 "(re-save as .xlsx or rename to .csv)")
+        check_zip(p)  # a workbook is a zip: a bomb is refused before openpyxl inflates it
 
         try:
             wb = openpyxl.load_workbook(p, read_only=True, data_only=True)

@@ -250,12 +250,14 @@ def test_zip_traversal_and_bomb_refused(client):
     h = client.as_role("analyst")
     r = client.post("/datasets", files={"parcels": ("p.zip", _zip({"../evil.shp": b"x"}))}, headers=h)
     assert r.status_code == 422 and _error_shape(r)["code"] == "unsafe_archive"
-    assert r.json()["details"][0]["entry"] == "../evil.shp"
+    # details: one problem per file, naming the archive and each refused entry
+    assert r.json()["details"][0]["file"] == "p.zip"
+    assert r.json()["details"][0]["ids"] == ["../evil.shp 路径不安全 (unsafe path)"]
     r = client.post("/datasets", files={"parcels": ("p.zip", _zip({"/etc/x.shp": b"x"}))}, headers=h)
-    assert r.status_code == 422 and r.json()["details"][0]["problem"] == "unsafe path"
+    assert r.status_code == 422 and r.json()["details"][0]["ids"] == ["/etc/x.shp 路径不安全 (unsafe path)"]
     bomb = _zip({"big.shp": b"\0" * (50 * 1024 * 1024)})  # 50 MB of zeros compress ~1000:1
     r = client.post("/datasets", files={"parcels": ("p.zip", bomb)}, headers=h)
-    assert r.status_code == 422 and r.json()["details"][0]["problem"] == "compression ratio too high"
+    assert r.status_code == 422 and "compression ratio too high" in r.json()["details"][0]["ids"][0]
     r = client.post("/datasets", files={"parcels": ("p.zip", b"not a zip")}, headers=h)
     assert r.status_code == 422 and r.json()["code"] == "invalid_archive"
 

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from sqlalchemy import Connection, Engine, LargeBinary, bindparam, func, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from api.store import models as m
 from api.store.errors import ImportRejected
@@ -67,20 +68,20 @@ def import_files(
     actor: str | None = None,
     display_names: dict[str, str] | None = None,
 ) -> ImportOutcome:
-    """Validate the contract's files with ``gis.io.load_inputs``; store them as one dataset (or find it)."""
+    """Validate the contract's files with ``gis.io.load_inputs``; store them as one dataset (or find it).
+
+    Validation comes first: files that fail are reported as such even when their bytes were seen before (a CSV
+    renamed ``.xlsx`` is an error, never "already imported"); only valid files are matched by content hash.
+    """
     paths = {"parcels": parcels, "enterprises": enterprises, "occupancy": occupancy, "zones": zones,
              "land_supply": land_supply}
     paths = {k: Path(v) for k, v in paths.items() if v is not None}
-    hashes = {k: file_sha256(p) for k, p in paths.items() if p.is_file()}
-    digest = content_hash(hashes, crs)
-    with engine.connect() as conn:
-        existing = find_dataset(conn, digest)
-        if existing is not None:
-            return _existing_outcome(conn, existing)
 
     from gis.io import load_inputs  # validation lives in gis/; it raises GisError naming files and ids
 
     inputs = load_inputs(crs=crs, **{k: str(v) for k, v in paths.items()})
+    hashes = {k: file_sha256(p) for k, p in paths.items() if p.is_file()}
+    digest = content_hash(hashes, crs)
     names = display_names or {k: p.name for k, p in paths.items()}
     sources = {k: {"name": names.get(k, p.name), "sha256": hashes.get(k), "size": _size(p)}
                for k, p in paths.items()}
@@ -118,6 +119,22 @@ def import_inputs(
     parcels = _checked_parcels(inputs.parcels)
     warnings = _warnings(inputs)
     missing = list(getattr(inputs.parcels, "attrs", {}).get("missing_columns", []) or [])
+    try:
+        return _store(engine, inputs, parcels, name=name, actor=actor, content_sha256=content_sha256,
+                      sources=sources, warnings=warnings, missing=missing)
+    except IntegrityError:
+        # The same files imported at the same moment by someone else: theirs won the unique content hash.
+        with engine.connect() as conn:
+            existing = find_dataset(conn, content_sha256)
+            if existing is None:
+                raise
+            return _existing_outcome(conn, existing)
+
+
+def _store(engine: Engine, inputs: Any, parcels: gpd.GeoDataFrame, *, name: str, actor: str | None,
+           content_sha256: str, sources: dict[str, Any], warnings: list[dict[str, Any]], missing: list[str],
+           ) -> ImportOutcome:
+    """Write one dataset in one transaction (or return the one already stored with this content hash)."""
     with engine.begin() as conn:
         existing = find_dataset(conn, content_sha256)
         if existing is not None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from api.web import service
+from api.services import datasets
 
 # form field -> (contract column, kind)
 FIELDS: dict[str, tuple[str, str]] = {
@@ -121,7 +121,7 @@ def check_parcel(
         folder = Path(tmp)
         paths: dict[str, Path] = {}
         if upload is not None:
-            paths["parcels"] = folder / service.safe_name(upload[0])
+            paths["parcels"] = folder / datasets.safe_name(upload[0], "parcels")
             paths["parcels"].write_bytes(upload[1])
         else:
             text = (values.get("geojson") or "").strip()
@@ -141,7 +141,7 @@ def check_parcel(
                 encoding="utf-8",
             )
         try:
-            inputs = service.validate(paths, values.get("crs") or None)
+            inputs = datasets.validate(paths, values.get("crs") or None)
         except GisError as exc:
             raise ValueError(str(exc)) from exc
     if len(inputs.parcels) > 50:

@@ -18,6 +18,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Redirect
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import UploadFile
 
+from api.services import datasets
 from api.settings import Settings
 from api.web import service
 from api.web.charts import GRADE_COLORS, bar_svg, histogram_svg
@@ -193,56 +194,42 @@ def router(settings: Settings | None = None) -> APIRouter:
     @r.get("/import", response_class=HTMLResponse)
     def import_form(request: Request) -> HTMLResponse:
         user = require_user(request, "analyst")
-        return _tpl(request, "import.html", user, nav="import", kinds=service.KIND_LABELS, problems=None, preview=None)
+        return _tpl(request, "import.html", user, nav="import", kinds=datasets.KIND_LABELS, problems=None, preview=None)
 
     @r.post("/import", response_class=HTMLResponse)
     async def import_upload(request: Request) -> HTMLResponse:
         user = require_user(request, "analyst")
         form = await request.form()
-        files: dict[str, tuple[str, bytes]] = {}
-        for kind in service.INPUT_KINDS:
-            up = form.get(kind)
-            if isinstance(up, UploadFile) and up.filename:
-                files[kind] = (up.filename, await up.read())
+        incoming = [
+            datasets.Incoming(kind, up.filename, up.file)
+            for kind in datasets.INPUT_KINDS
+            for up in form.getlist(kind)
+            if isinstance(up, UploadFile) and up.filename
+        ]
         crs = str(form.get("crs") or "").strip() or None
         name = str(form.get("name") or "").strip() or None
-        if "parcels" not in files:
-            return _tpl(
-                request,
-                "import.html",
-                user,
-                nav="import",
-                kinds=service.KIND_LABELS,
-                status_code=400,
-                problems=[
-                    {
-                        "file": "宗地图层",
-                        "message": "必须上传宗地图层 (the parcels layer is required)",
-                        "ids": [],
-                        "hint": "GeoPackage、GeoJSON、Shapefile（zip）、FlatGeobuf 或 GeoParquet",
-                    }
-                ],
-                preview=None,
-            )
-        stage = service.stage_uploads(_data_dir(request), files)
+
+        def problem_page(status: int, problems: list[dict[str, Any]], summary: str | None = None) -> HTMLResponse:
+            return _tpl(request, "import.html", user, nav="import", kinds=datasets.KIND_LABELS,
+                        status_code=status, problems=problems, preview=None, summary=summary)
+
+        from api.errors import gis_error_details
+        from api.store.errors import ImportRejected
         from gis.errors import GisError
 
+        settings = request.app.state.settings
         try:
-            inputs = service.validate(stage.paths, crs)
+            stage = datasets.stage(settings.data_dir, incoming, datasets.limits_of(settings))
+        except ImportRejected as exc:
+            hint = "GeoPackage、GeoJSON、Shapefile（zip 或 .shp/.shx/.dbf/.prj 一起）、FlatGeobuf 或 GeoParquet"
+            return problem_page(400, [{"file": "上传文件", "message": exc.message, "ids": [], "hint": hint}])
         except GisError as exc:
-            from api.errors import gis_error_details
-
-            return _tpl(
-                request,
-                "import.html",
-                user,
-                nav="import",
-                kinds=service.KIND_LABELS,
-                status_code=422,
-                problems=gis_error_details(exc),
-                preview=None,
-                summary=exc.message,
-            )
+            return problem_page(422, gis_error_details(exc), exc.message)
+        try:
+            inputs = datasets.validate(stage.paths, crs)
+        except GisError as exc:
+            datasets.discard(stage)
+            return problem_page(422, gis_error_details(exc), exc.message)
         counts = {"parcels": len(inputs.parcels)}
         for kind in ("enterprises", "occupancy", "land_supply"):
             frame = getattr(inputs, kind)
@@ -253,9 +240,9 @@ def router(settings: Settings | None = None) -> APIRouter:
         preview = {
             "token": stage.token,
             "counts": counts,
-            "name": name or files["parcels"][0],
+            "name": name or stage.names["parcels"],
             "crs": crs or "",
-            "files": {k: v[0] for k, v in files.items()},
+            "files": dict(stage.names),
             "warnings": [
                 {"file": i.file, "message": i.message, "ids": i.ids[:30], "n": len(i.ids)}
                 for i in inputs.report.warnings
@@ -267,7 +254,7 @@ def router(settings: Settings | None = None) -> APIRouter:
             "import.html",
             user,
             nav="import",
-            kinds=service.KIND_LABELS,
+            kinds=datasets.KIND_LABELS,
             problems=None,
             preview=preview,
         )
@@ -276,7 +263,7 @@ def router(settings: Settings | None = None) -> APIRouter:
     def import_confirm(request: Request, token: str = Form(...), name: str = Form(""), crs: str = Form("")) -> Response:
         user = require_user(request, "analyst")
         try:
-            stage = service.staged(_data_dir(request), token)
+            stage = datasets.staged(request.app.state.settings.data_dir, token)
         except KeyError:
             return _tpl(
                 request,
@@ -285,13 +272,8 @@ def router(settings: Settings | None = None) -> APIRouter:
                 status_code=404,
                 message="待确认的上传已失效，请重新上传 (the staged upload is gone; upload again)",
             )
-        outcome = service.commit_import(
-            request.app.state.engine,
-            _data_dir(request),
-            stage,
-            name=name or None,
-            crs=crs or None,
-            actor=user.name,
+        outcome = datasets.import_staged(
+            request.app.state.engine, stage, name=name or None, crs=crs or None, actor=user.name
         )
         return RedirectResponse(
             f"{PREFIX}/evaluate?dataset={outcome.dataset_id}&imported={1 if outcome.created else 0}",

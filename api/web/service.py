@@ -1,33 +1,20 @@
-"""Server-side work behind the pages: staged uploads, store evaluation runs, cached result files.
+"""Server-side work behind the pages: store evaluation runs and cached result files.
 
-The pages call the same functions as the CLI and API: ``gis.io.load_inputs`` to validate, the store's
-``import_files`` to store, ``rules.engine.evaluate`` to evaluate and ``rules.export.write_result`` to write
-the downloads. Runs are the store's (``api.store.evaluations``); downloads are cached under ``web/exports``.
+Imports go through ``api.services.datasets`` as for the API and the CLI. Runs are the store's
+(``api.store.evaluations``); downloads are cached under ``web/exports``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
-import shutil
 import threading
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
 
-INPUT_KINDS = ("parcels", "enterprises", "occupancy", "zones", "land_supply")
-KIND_LABELS = {
-    "parcels": "宗地图层",
-    "enterprises": "企业表",
-    "occupancy": "宗地占用表",
-    "zones": "分区图层",
-    "land_supply": "土地供应表",
-}
 DOWNLOADS = {"xlsx": "XLSX 报表", "gpkg": "GeoPackage", "geojson": "GeoJSON", "csv": "CSV（逐条结论）"}
-_SAFE = re.compile(r"[^0-9A-Za-z._\-\u4e00-\u9fff]+")
 _lock = threading.Lock()
 
 
@@ -36,80 +23,6 @@ def web_dir(data_dir: Path) -> Path:
     path = Path(data_dir) / "web"
     path.mkdir(parents=True, exist_ok=True)
     return path
-
-
-def safe_name(name: str) -> str:
-    """A file name without directories or odd characters (keeps the suffix and Chinese)."""
-    base = Path(name.replace("\\", "/")).name
-    cleaned = _SAFE.sub("_", base).strip("._") or "upload"
-    return cleaned[-120:]
-
-
-# --- import ------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Staged:
-    """Uploaded files waiting for confirmation: a token and the saved path per input kind."""
-
-    token: str
-    paths: dict[str, Path]
-
-
-def stage_uploads(data_dir: Path, files: dict[str, tuple[str, bytes]]) -> Staged:
-    """Save uploaded files (kind -> (file name, bytes)) into a fresh staging folder."""
-    token = uuid.uuid4().hex
-    folder = web_dir(data_dir) / "staging" / token
-    folder.mkdir(parents=True)
-    paths = {}
-    for kind, (name, data) in files.items():
-        sub = folder / kind
-        sub.mkdir()
-        path = sub / safe_name(name)
-        path.write_bytes(data)
-        paths[kind] = path
-    return Staged(token, paths)
-
-
-def staged(data_dir: Path, token: str) -> Staged:
-    """The staging folder for ``token`` (KeyError when unknown or already used)."""
-    if not re.fullmatch(r"[0-9a-f]{32}", token or ""):
-        raise KeyError(token)
-    folder = web_dir(data_dir) / "staging" / token
-    if not folder.is_dir():
-        raise KeyError(token)
-    paths = {}
-    for kind in INPUT_KINDS:
-        found = sorted((folder / kind).glob("*")) if (folder / kind).is_dir() else []
-        if found:
-            paths[kind] = found[0]
-    return Staged(token, paths)
-
-
-def validate(paths: dict[str, Path], crs: str | None = None) -> Any:
-    """Read and check the files with ``gis.io.load_inputs`` (raises ``GisError`` listing every problem)."""
-    from gis.io import load_inputs
-
-    return load_inputs(crs=crs or None, **{k: str(v) for k, v in paths.items()})
-
-
-def commit_import(
-    engine: Engine, data_dir: Path, stage: Staged, *, name: str | None, crs: str | None, actor: str | None
-) -> Any:
-    """Store the staged files as one dataset (the store's ``import_files``), then drop the staging folder."""
-    from api.store.importer import import_files
-
-    try:
-        return import_files(
-            engine,
-            crs=crs or None,
-            name=name or None,
-            actor=actor,
-            display_names={k: p.name for k, p in stage.paths.items()},
-            **{k: v for k, v in stage.paths.items()},
-        )
-    finally:
-        shutil.rmtree(web_dir(data_dir) / "staging" / stage.token, ignore_errors=True)
 
 
 # --- runs (the store's evaluation runs) -------------------------------------------------------------------
