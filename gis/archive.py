@@ -62,8 +62,15 @@ def check_zip(path: str | Path, limits: ArchiveLimits = DEFAULT_LIMITS, *, name:
         with zipfile.ZipFile(p) as zf:
             infos = zf.infolist()
     except (zipfile.BadZipFile, OSError) as exc:
-        raise NotAnArchiveError(f"不是有效的 zip 文件 (not a valid zip archive: {exc})", path=label,
-                             hint="请确认文件完整、未被改名 (check that the file is complete and not renamed)") from exc
+        if p.suffix.lower() in (".xlsx", ".xlsm"):
+            raise NotAnArchiveError(
+                "不是 Excel 工作簿（.xlsx 实为其他格式，可能是改了扩展名的 CSV）(not an xlsx workbook: a renamed CSV?)",
+                path=label, hint="请用 Excel 另存为 .xlsx，或把 CSV 文件改回 .csv (re-save as .xlsx or rename to .csv)",
+            ) from exc
+        raise NotAnArchiveError(
+            f"不是有效的 zip 文件 (not a valid zip archive: {exc})", path=label,
+            hint="请确认文件完整、未被改名 (check that the file is complete and not renamed)",
+        ) from exc
     problems: list[str] = []
     if len(infos) > limits.max_entries:
         problems.append(f"共 {len(infos)} 个文件，超过 {limits.max_entries} 个上限 (too many entries)")

@@ -667,12 +667,7 @@ def _read_raw_table(p: Path, kind: str, layer: str | None) -> tuple[pd.DataFrame
     if suffix in (".xlsx", ".xlsm"):
         import openpyxl
 
-        if not zipfile.is_zipfile(p):
-            raise InputFileError("不是 Excel 工作簿（.xlsx 实为其他格式，可能是改了扩展名的 CSV）"
-                                 "(not an xlsx workbook: a renamed CSV?)", path=p.name,
-                                 hint="请用 Excel 另存为 .xlsx，或把 CSV 文件改回 .csv "
-                                 "(re-save as .xlsx or rename to .csv)")
-        check_zip(p)  # a workbook is a zip: a bomb is refused before openpyxl inflates it
+        check_zip(p)  # a workbook is a zip: a renamed CSV or a bomb is refused before openpyxl opens it
 
         try:
             wb = openpyxl.load_workbook(p, read_only=True, data_only=True)
