@@ -8,10 +8,22 @@ tiles are only requested from a basemap the user picks.
 
 Examples
 --------
->>> layers = read_result_layers("result.gpkg")                               # doctest: +SKIP
->>> legend = load_ruleset(layers.ruleset_id).legend()                        # doctest: +SKIP
->>> save_compliance_map("map.html", layers.parcels, layers.verdicts, layers.zones,
-...                     layers.aggregates, legend=legend, inline=True)       # doctest: +SKIP
+A result file as ``mujun evaluate`` writes it (here of the committed sample, run from the repository root), drawn
+as one e-mailable HTML file:
+
+>>> import tempfile
+>>> from gis.io import load_inputs
+>>> from rules.engine import evaluate
+>>> from rules.export import write_result
+>>> from rules.ruleset import load_ruleset
+>>> d, out = "data/sample_parcels/", Path(tempfile.mkdtemp())
+>>> inputs = load_inputs(d + "parcels.gpkg", d + "enterprises.csv", d + "occupancy.csv", d + "zones.gpkg")
+>>> path = write_result(evaluate(inputs, load_ruleset("chengdu-2023"), "2025-06-30"), out / "result.gpkg")
+>>> layers = read_result_layers(path)
+>>> legend = load_ruleset(layers.ruleset_id).legend()
+>>> save_compliance_map(out / "map.html", layers.parcels, layers.verdicts, layers.zones,
+...                     layers.aggregates, legend=legend, inline=True).name
+'map.html'
 """
 
 from __future__ import annotations
@@ -399,9 +411,19 @@ def compliance_map(
 
     Examples
     --------
-    >>> legend = load_ruleset("chengdu-2023").legend()                             # doctest: +SKIP
-    >>> m = compliance_map(parcels, verdicts, zones, legend=legend, inline=True)  # doctest: +SKIP
-    >>> save_map(m, "map.html")                                                   # doctest: +SKIP
+    One parcel (lon/lat) failing one rule, drawn with the legend of the rule set that judged it:
+
+    >>> import tempfile
+    >>> import shapely
+    >>> from rules.ruleset import load_ruleset
+    >>> legend = load_ruleset("chengdu-2023").legend()
+    >>> parcels = gpd.GeoDataFrame({"parcel_id": ["CD-GX-0001"], "status": ["fail"]},
+    ...                            geometry=[shapely.box(104.050, 30.650, 104.052, 30.652)], crs="EPSG:4490")
+    >>> verdicts = pd.DataFrame({"subject_id": ["CD-GX-0001"], "rule": ["far.bounds"], "status": ["fail"],
+    ...                          "value": [1.6], "code": ["below_min"], "message": ["容积率 1.6 低于下限 2.0"]})
+    >>> m = compliance_map(parcels, verdicts, legend=legend, inline=True)
+    >>> save_map(m, Path(tempfile.mkdtemp()) / "map.html").name
+    'map.html'
     """
     lg = md.read_legend(legend)
     parcels = _as_gdf(parcels, "parcels")

@@ -8,8 +8,15 @@ Parameters come from the rule set; ``is_industrial`` is passed in (the land-use 
 
 Examples
 --------
->>> zones = propose_zones(parcels, parks, boundary, is_industrial=flags)  # doctest: +SKIP
->>> zones["red_line"][["zone_id", "area_mu", "parcel_count"]]             # doctest: +SKIP
+On the committed sample (run from the repository root):
+
+>>> from gis.io import read_parcels, read_zones
+>>> parcels, _ = read_parcels("data/sample_parcels/parcels.gpkg")
+>>> zones, _ = read_zones("data/sample_parcels/zones.gpkg")
+>>> out = propose_zones(parcels, zones["parks"], zones["urban_dev_boundary"], zones["planned_construction_area"],
+...                     is_industrial=parcels["land_use"].str.startswith("1001"))
+>>> out["parcels"]["proposed"].value_counts().to_dict()
+{'red_line': 1068, 'blue_line': 62, '': 40}
 """
 
 from __future__ import annotations
@@ -116,8 +123,21 @@ def propose_zones(
 
     Examples
     --------
-    >>> out = propose_zones(parcels, zones["parks"], zones["urban_dev_boundary"],
-    ...                     is_industrial=parcels["land_use"].str.startswith("1001"))  # doctest: +SKIP
+    Three 100 m squares (15 亩 each): A in a park, B 10 m east of it, C 900 m further; all inside the boundary.
+    A and B chain into one block of 30 亩 (gap ≤ 30 m), C is a block of 15 亩; both are below 50 亩, so only A,
+    in the park, is red, and B and C are two separate blue zones (790 m apart).
+
+    >>> import shapely
+    >>> x, y = 407_000, 3_391_000
+    >>> squares = [shapely.box(x + dx, y, x + dx + 100, y + 100) for dx in (0, 110, 1000)]
+    >>> parcels = gpd.GeoDataFrame({"parcel_id": ["A", "B", "C"]}, geometry=squares, crs="EPSG:4544")
+    >>> park = parcels.iloc[:1].buffer(5).to_frame("geometry")
+    >>> boundary = gpd.GeoDataFrame(geometry=[shapely.box(x - 50, y - 50, x + 1200, y + 200)], crs="EPSG:4544")
+    >>> out = propose_zones(parcels, park, boundary, is_industrial=[True, True, True])
+    >>> out["parcels"][["parcel_id", "proposed", "block_mu", "zone_id"]].values.tolist()
+    [['A', 'red_line', 30.0, 'R001'], ['B', 'blue_line', 30.0, 'B001'], ['C', 'blue_line', 15.0, 'B002']]
+    >>> out["red_line"]["area_mu"].tolist(), out["blue_line"]["area_mu"].tolist()
+    ([15.0], [15.0, 15.0])
     """
     if "parcel_id" not in parcels.columns:
         raise ValidationError("parcels 缺少 parcel_id 列 / parcels have no parcel_id column")

@@ -904,8 +904,17 @@ def write_result(result: EvaluationResult, path: str | Path) -> Path:
 
     Examples
     --------
-    >>> write_result(result, "out/result.gpkg")   # doctest: +SKIP
-    PosixPath('out/result.gpkg')
+    The committed sample (run from the repository root), evaluated and written as a GeoPackage:
+
+    >>> import tempfile
+    >>> from gis.io import load_inputs
+    >>> from rules.engine import evaluate
+    >>> from rules.ruleset import load_ruleset
+    >>> d = "data/sample_parcels/"
+    >>> result = evaluate(load_inputs(d + "parcels.gpkg", zones=d + "zones.gpkg"), load_ruleset("chengdu-2023"),
+    ...                   "2025-06-30")
+    >>> write_result(result, Path(tempfile.mkdtemp()) / "result.gpkg").name
+    'result.gpkg'
     """
     path = Path(path)
     writer = WRITERS.get(path.suffix.lower())
