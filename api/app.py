@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -12,19 +11,10 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import RedirectResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import openapi30
+from api import ogc, openapi30, routes_admin, routes_check, routes_datasets, routes_evaluations, routes_rulesets, web
 from api.errors import ApiError, error_body, register_error_handlers
 from api.settings import Settings, get_settings
 from api.store.engine import get_engine
-
-_ROUTER_MODULES = (
-    "api.ogc",
-    "api.routes_datasets",
-    "api.routes_rulesets",
-    "api.routes_evaluations",
-    "api.routes_check",
-    "api.routes_admin",
-)
 
 
 class BodyLimitMiddleware:
@@ -107,7 +97,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 def create_app(settings: Settings | None = None, *, routers: Sequence[APIRouter] = ()) -> FastAPI:
     """Build the app: store engine (migrated), error mapping, upload limit, API routers, extra ``routers``.
 
-    The web pages (``api.web``), when present, are included too: that module's ``register(app)`` is called.
+    The web pages are included too (``api.web.register``).
     """
     settings = settings or get_settings()
     app = FastAPI(
@@ -122,21 +112,17 @@ def create_app(settings: Settings | None = None, *, routers: Sequence[APIRouter]
     app.state.engine = get_engine(settings)
     register_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=int(settings.max_upload_mb * 1024 * 1024))
-    for name in _ROUTER_MODULES:
-        module = _optional_module(name)
-        if module is not None:
-            app.include_router(module.router)
-            if hasattr(module, "setup"):
-                module.setup(app)
+    app.include_router(ogc.router)
+    ogc.setup(app)  # the same endpoints again under /datasets/{id}/ogc/
+    for module in (routes_datasets, routes_rulesets, routes_evaluations, routes_check, routes_admin):
+        app.include_router(module.router)
+    routes_evaluations.setup(app)  # the evaluation worker pool
     for router in routers:
         app.include_router(router)
-    web = _optional_module("api.web")
-    if web is not None and hasattr(web, "register"):
-        web.register(app)
+    web.register(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     _offline_docs(app)
-    if web is not None:
-        app.add_middleware(_BrowserHomeMiddleware)
+    app.add_middleware(_BrowserHomeMiddleware)
     return app
 
 
@@ -176,12 +162,3 @@ class _BrowserHomeMiddleware:
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
-
-
-def _optional_module(name: str) -> Any:
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name == name:
-            return None
-        raise
