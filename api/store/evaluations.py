@@ -21,7 +21,6 @@ from api.store.repository import analyze, audit
 
 log = logging.getLogger("mujun.store")
 _BATCH = 5000
-RUN_STATES = ("queued", "running", "done", "failed")
 
 # gis.io column kinds → pandas dtypes of a freshly read input.
 _KIND_DTYPES = {"number": "float64", "int": "Int64", "bool": "boolean", "date": "datetime64[ns]"}

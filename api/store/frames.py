@@ -74,23 +74,6 @@ def extra_records(frame: pd.DataFrame, known: set[str]) -> list[dict[str, Any] |
     return jsonable(frame[extra_cols]).to_dict("records")
 
 
-def typed_frame(rows: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
-    """Give database columns the contract dtypes: datetime64[ns], boolean, float64, str."""
-    out = rows.copy()
-    for name, kind in columns.items():
-        if name not in out.columns:
-            out[name] = None
-        if kind == "date":
-            out[name] = pd.to_datetime(out[name], errors="coerce").astype("datetime64[ns]")
-        elif kind == "float":
-            out[name] = pd.to_numeric(out[name], errors="coerce").astype("float64")
-        elif kind == "bool":
-            out[name] = out[name].astype("boolean")
-        else:
-            out[name] = out[name].astype("str").where(out[name].notna(), None).astype("str")
-    return out
-
-
 def expand_extra(frame: pd.DataFrame, column: str = "extra") -> pd.DataFrame:
     """Spread the JSON dicts of ``column`` back into columns (the input's extra columns)."""
     if column not in frame.columns:
@@ -113,11 +96,6 @@ def to_multipolygons(geoms: np.ndarray) -> np.ndarray:
     if keep.any():
         shapely.multipolygons(parts[keep], indices=index[keep], out=out)
     return out
-
-
-def bbox_to_working(bbox: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
-    """A CRS84 bbox as the enclosing EPSG:4544 bbox (edges densified so the box is not cut short)."""
-    return _FROM_CRS84.transform_bounds(*bbox, densify_pts=11)
 
 
 def bbox_polygon_working(bbox: tuple[float, float, float, float], points_per_edge: int = 16
@@ -149,17 +127,6 @@ def geometries_to_crs84(wkb: list[bytes | None], precision: int = 7) -> list[dic
     projected = shapely.transform(geoms, _project)
     texts = shapely.to_geojson(projected)
     return [json.loads(t) if t is not None else None for t in texts]
-
-
-def geometries_from_geojson(geometries: list[dict[str, Any]]) -> np.ndarray:
-    """CRS84 GeoJSON geometry dicts → EPSG:4544 shapely geometries."""
-    geoms = shapely.from_geojson([json.dumps(g) for g in geometries])
-
-    def _project(coords: np.ndarray) -> np.ndarray:
-        x, y = _FROM_CRS84.transform(coords[:, 0], coords[:, 1])
-        return np.column_stack([x, y])
-
-    return shapely.transform(geoms, _project)
 
 
 def crs84_bounds(geoms: np.ndarray) -> list[float] | None:
