@@ -19,8 +19,9 @@ from fastapi.templating import Jinja2Templates
 from starlette.datastructures import UploadFile
 
 from api.services import datasets
+from api.services import runs as runs_service
 from api.settings import Settings
-from api.web import service
+from api.store.errors import NotFound
 from api.web.charts import GRADE_COLORS, bar_svg, histogram_svg
 from api.web.session import COOKIE, Forbidden, NeedsSignIn, WebUser, current_user, require_user, token_user
 from gis.vocabulary import (
@@ -80,8 +81,12 @@ def _engine(request: Request) -> Any:
     return request.app.state.engine
 
 
+def _runs(request: Request) -> runs_service.Runs:
+    return request.app.state.runs
+
+
 def _result(request: Request, run_id: int) -> Any:
-    return service.load_result(_engine(request), request.app.state.settings, run_id)
+    return _runs(request).result(run_id)
 
 
 def _fmt(value: Any, digits: int = 2) -> str:
@@ -170,7 +175,7 @@ def router(settings: Settings | None = None) -> APIRouter:
 
         with request.app.state.engine.connect() as conn:
             datasets = list_datasets(conn)
-        runs = service.list_runs(_engine(request))
+        runs = _runs(request).list()
         latest = next((run for run in runs if run["status"] == "done"), None)
         ctx: dict[str, Any] = {
             "datasets": datasets,
@@ -319,7 +324,7 @@ def router(settings: Settings | None = None) -> APIRouter:
                 message=f"评估基准日“{as_of}”不是有效日期，应为 YYYY-MM-DD (as-of date must be ISO 8601)",
             )
         try:
-            run_id = service.start_run(request.app, dataset, ruleset, day, user.name)
+            run_id = _runs(request).start(dataset, ruleset, day, user.name)
         except StoreError as exc:
             return _tpl(request, "error.html", user, status_code=404, message=exc.message)
         return RedirectResponse(f"{PREFIX}/runs/{run_id}", status_code=303)
@@ -327,8 +332,8 @@ def router(settings: Settings | None = None) -> APIRouter:
     # --- a run ---------------------------------------------------------------------------------------
     def _run_or_404(request: Request, run_id: int) -> dict[str, Any]:
         try:
-            return service.get_run(_engine(request), run_id)
-        except KeyError as exc:
+            return _runs(request).get(run_id)
+        except NotFound as exc:
             raise _NotFound(f"评估 {run_id} 不存在 (evaluation {run_id} not found)") from exc
 
     @r.get("/runs/{run_id}/status.json")
@@ -399,7 +404,7 @@ def router(settings: Settings | None = None) -> APIRouter:
             words=words,
             districts=_options(res.parcels, "district"),
             parks=[(pid, parks.get(pid, pid)) for pid in _options(res.parcels, "park_id")],
-            downloads=service.DOWNLOADS,
+            downloads=runs_service.DOWNLOADS,
         )
 
     @r.get("/runs/{run_id}/map", response_class=HTMLResponse)
@@ -424,18 +429,13 @@ def router(settings: Settings | None = None) -> APIRouter:
         if run["status"] != "done":
             raise _NotFound(f"评估 {run_id} 尚未完成 (evaluation not finished)")
         try:
-            path = service.result_file(_engine(request), request.app.state.settings, run_id, fmt)
+            if fmt not in (*runs_service.DOWNLOADS, "json", "png"):
+                raise KeyError(fmt)
+            path = _runs(request).file(run_id, fmt)
         except KeyError as exc:
             raise _NotFound(f"不支持的下载格式 {fmt} (unknown format)") from exc
         name = f"mujun_{run['ruleset']['id']}_{run['as_of']}_run{run_id}.{fmt}"
-        media = {
-            "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            "gpkg": "application/geopackage+sqlite3",
-            "geojson": "application/geo+json",
-            "csv": "text/csv; charset=utf-8",
-            "json": "application/json",
-            "png": "image/png",
-        }[fmt]
+        media = runs_service.EXPORT_MEDIA_TYPES[fmt]
         if fmt == "png":
             return FileResponse(path, media_type=media)
         return FileResponse(path, media_type=media, filename=name)
@@ -446,7 +446,7 @@ def router(settings: Settings | None = None) -> APIRouter:
         run = _run_or_404(request, run_id)
         res = _result(request, run_id)
         try:
-            has_map = service.result_file(_engine(request), request.app.state.settings, run_id, "png").is_file()
+            has_map = _runs(request).file(run_id, "png").is_file()
         except Exception:  # the summary prints without the picture
             has_map = False
         words = _run_words(_engine(request), run)
@@ -586,7 +586,7 @@ def router(settings: Settings | None = None) -> APIRouter:
     @r.get("/mujun")
     def mujun_latest(request: Request) -> Response:
         require_user(request)
-        latest = next((x for x in service.list_runs(_engine(request)) if x["status"] == "done"), None)
+        latest = next((x for x in _runs(request).list() if x["status"] == "done"), None)
         if latest is None:
             return _tpl(
                 request,
@@ -600,7 +600,7 @@ def router(settings: Settings | None = None) -> APIRouter:
     @r.get("/runs", response_class=HTMLResponse)
     def runs_page(request: Request) -> HTMLResponse:
         user = require_user(request)
-        return _tpl(request, "runs.html", user, nav="runs", runs=service.list_runs(_engine(request)))
+        return _tpl(request, "runs.html", user, nav="runs", runs=_runs(request).list())
 
     # --- check one parcel ----------------------------------------------------------------------------
     def _check_ctx(request: Request) -> dict[str, Any]:
@@ -1218,7 +1218,7 @@ _context_cache: dict[tuple[str, int], str] = {}
 
 def _zone_context(request: Request, dataset_id: int) -> str:
     """The zone layers of a dataset in EPSG:4326 (simplified to ~5 m) as GeoJSON text, cached per dataset."""
-    key = (service.store_key(request.app.state.settings), dataset_id)
+    key = (runs_service.store_key(request.app.state.settings), dataset_id)
     if key in _context_cache:
         return _context_cache[key]
     import geopandas as gpd

@@ -7,14 +7,14 @@ from typing import Any
 
 from fastapi import Request
 
-from api.web import service
+from api.services.runs import store_key
 
 
 def proposal_file(request: Request, dataset_id: int, name: str) -> Path:
     """A file of a dataset's proposal (``map.html``, ``zones.gpkg``) in the pages' folder."""
     settings = request.app.state.settings
     return (
-        service.web_dir(Path(settings.data_dir)) / "zones" / service.store_key(settings) / str(int(dataset_id)) / name
+        Path(settings.data_dir) / "web" / "zones" / store_key(settings) / str(int(dataset_id)) / name
     )
 
 
