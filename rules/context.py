@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from rules.ruleset import RuleSet
 
 M2_PER_MU = 10000.0 / 15.0  # 1 亩 = 10000/15 m², exactly
+_MODES = ["equal_split", "by_floor_area", "single"]  # how an occupant's land was apportioned
 
 
 def _num(series: pd.Series | None, n: int) -> np.ndarray:
@@ -76,6 +77,18 @@ def _arrow_text(series: pd.Series) -> pa.Array | pa.ChunkedArray | None:
 _WHITESPACE = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())  # what str.strip() removes
 
 
+def _shared_objects(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """An Arrow text array as an object array (None = NA) holding one string object per distinct value."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    encoded = pc.dictionary_encode(arr)
+    words = np.empty(len(encoded.dictionary) + 1, dtype=object)
+    words[:-1] = encoded.dictionary.to_numpy(zero_copy_only=False)
+    words[-1] = None
+    codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
+    return words[codes]
+
+
 def _is_clean(arr: pa.Array | pa.ChunkedArray) -> bool:
     """No value has white space at either end (as Python's str.strip() sees it) and none is empty."""
     length = pc.binary_length(arr)
@@ -91,8 +104,9 @@ def _text(series: pd.Series | None, n: int) -> np.ndarray:
         return np.full(n, None, dtype=object)
     arr = _arrow_text(series)
     if arr is not None and _is_clean(arr):
-        # Text as the loader gives it (trimmed, empty cells as NA) needs no per-value stripping
-        return series.to_numpy(dtype=object, na_value=None)
+        # Text as the loader gives it (trimmed, empty cells as NA) needs no per-value stripping. One Python
+        # string per distinct value, shared by its rows (a million rows of "built" are one object, not a million).
+        return _shared_objects(arr)
     if series.nunique(dropna=True) <= 100_000:
         return _by_distinct(series, _strip, None)
     s = series.astype("string").str.strip()
@@ -379,7 +393,7 @@ class Context:
                 pos = mapped.fillna(-1).to_numpy(dtype=np.intp)
             keep = pos >= 0
             pidx = pos[keep]
-            eid = occ["enterprise_id"].astype(str).to_numpy(dtype=object)[keep]
+            eid = occ["enterprise_id"].astype(str).iloc[np.flatnonzero(keep)].reset_index(drop=True)
             floor = _num(occ["floor_area_m2"] if "floor_area_m2" in occ.columns else None, len(occ))[keep]
             given = ~np.isnan(floor)
             any_given = np.bincount(pidx, weights=given.astype(float), minlength=self.n) > 0
@@ -392,7 +406,9 @@ class Context:
                 by_floor = area * np.nan_to_num(floor) / divisor
             equal = ~any_given[pidx]
             land = np.where(equal, area / count[pidx], np.nan_to_num(by_floor))
-            mode = np.where(equal, "equal_split", np.where(count[pidx] > 1, "by_floor_area", "single"))
+            mode = pd.Categorical.from_codes(
+                np.where(equal, 0, np.where(count[pidx] > 1, 1, 2)).astype(np.int8), categories=_MODES
+            )
             frames.append(pd.DataFrame({"enterprise_id": eid, "parcel_idx": pidx, "land_m2": land, "mode": mode}))
             covered[pidx] = True
         shortcut = self.text("enterprise_id")
@@ -401,7 +417,12 @@ class Context:
             idx = np.flatnonzero(use)
             frames.append(
                 pd.DataFrame(
-                    {"enterprise_id": shortcut[idx], "parcel_idx": idx, "land_m2": self.area_m2[idx], "mode": "single"}
+                    {
+                        "enterprise_id": shortcut[idx],
+                        "parcel_idx": idx,
+                        "land_m2": self.area_m2[idx],
+                        "mode": pd.Categorical.from_codes(np.full(len(idx), 2, dtype=np.int8), categories=_MODES),
+                    }
                 )
             )
         if not frames:

@@ -50,22 +50,26 @@ def _verdict_table(parts: list[tuple[str, np.ndarray, str, Outcome, str]]) -> pd
     def objects(arrays: list[np.ndarray]) -> pd.Series:
         return pd.Series(np.concatenate([np.asarray(a, dtype=object) for a in arrays]), dtype=object, copy=False)
 
-    return pd.DataFrame(
-        {
-            "level": categorical([p[0] for p in parts]),
-            "subject_id": objects([p[1] for p in parts]),
-            "rule": categorical([p[2] for p in parts]),
-            "status": pd.Categorical.from_codes(
-                np.concatenate([p[3].status_code for p in parts]), categories=list(STATUSES)
-            ),
-            "value": np.concatenate([p[3].value for p in parts]),
-            "code": objects([p[3].code for p in parts]),
-            "threshold": objects([p[3].threshold for p in parts]),
-            "message": objects([p[3].message for p in parts]),
-            "citation": categorical([p[4] for p in parts]),
-        },
-        copy=False,
-    )
+    def take(attr: str) -> list[np.ndarray]:
+        # The table holds these values from here on: each outcome lets go of its own array, so a million
+        # parcels never hold two copies of every column at once.
+        arrays = [getattr(p[3], attr) for p in parts]
+        for p in parts:
+            setattr(p[3], attr, None)
+        return arrays
+
+    columns = {
+        "level": categorical([p[0] for p in parts]),
+        "subject_id": objects([p[1] for p in parts]),
+        "rule": categorical([p[2] for p in parts]),
+        "status": pd.Categorical.from_codes(np.concatenate(take("status_code")), categories=list(STATUSES)),
+        "value": np.concatenate(take("value")),
+        "code": objects(take("code")),
+        "threshold": objects(take("threshold")),
+        "message": objects(take("message")),
+        "citation": categorical([p[4] for p in parts]),
+    }
+    return pd.DataFrame(columns, copy=False)
 
 
 def _text_column(values: np.ndarray) -> pd.Series:
