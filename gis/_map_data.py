@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gis.crs import M2_PER_MU, WORKING_CRS
 from gis.vocabulary import display_value
 
 # A popup lists a parcel's verdicts in groups: what is wrong first, the data notes (数据提示) after them, and
@@ -30,7 +31,7 @@ GROUP_FAIL, GROUP_WARN, GROUP_MISSING, GROUP_EXEMPT, GROUP_NOTE, GROUP_REST = ra
 _GROUP_OF_STATUS = {"fail": GROUP_FAIL, "warn": GROUP_WARN, "missing_data": GROUP_MISSING, "exempt": GROUP_EXEMPT}
 NO_VERDICT_TITLE = "未列入图例的规则"
 
-_MU_PER_M2 = 15 / 10000
+_MU_PER_M2 = 1.0 / M2_PER_MU
 
 
 @dataclass(frozen=True)
@@ -493,5 +494,5 @@ def area_mu(parcels: gpd.GeoDataFrame) -> np.ndarray:
     if parcels.crs is not None and parcels.crs.is_projected:
         computed = parcels.geometry.area.to_numpy() * _MU_PER_M2
     else:
-        computed = parcels.geometry.to_crs(4544).area.to_numpy() * _MU_PER_M2
+        computed = parcels.geometry.to_crs(WORKING_CRS).area.to_numpy() * _MU_PER_M2
     return np.where(np.isfinite(vals), vals, computed)

@@ -17,6 +17,8 @@ from pyproj import Transformer
 from gis.errors import CrsError
 
 WORKING_CRS = "EPSG:4544"
+#: Square metres in one 亩 (mu): 1 亩 = 10000/15 m², exactly (the contract's unit of land).
+M2_PER_MU = 10000.0 / 15.0
 GEOGRAPHIC_CRS = "EPSG:4490"
 #: Rough box around Sichuan (lon, lat); data outside it gets a warning, not an error.
 SICHUAN_LON = (97.0, 109.0)

@@ -27,12 +27,12 @@ import pandas as pd
 import shapely
 
 from gis import overlay
-from gis.crs import WORKING_CRS
+from gis.crs import M2_PER_MU, WORKING_CRS
 from gis.errors import ValidationError
 
 __all__ = ["ZONE_COLUMNS", "compare_zones", "propose_zones"]
 
-MU_PER_M2 = 15 / 10000
+MU_PER_M2 = 1.0 / M2_PER_MU
 ZONE_COLUMNS = ["zone_id", "name", "area_mu", "parcels_mu", "parcel_count", "parcel_ids"]
 _MEMBERSHIP = 0.5  # a parcel belongs to a zone when ≥ half its area lies inside (data contract)
 

@@ -8,11 +8,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import Transformer
+from pyproj import CRS, Transformer
 
-SRID = 4544
-_TO_CRS84 = Transformer.from_crs("EPSG:4544", "OGC:CRS84", always_xy=True)
-_FROM_CRS84 = Transformer.from_crs("OGC:CRS84", "EPSG:4544", always_xy=True)
+from gis.crs import WORKING_CRS
+
+SRID = CRS(WORKING_CRS).to_epsg()
+_TO_CRS84 = Transformer.from_crs(WORKING_CRS, "OGC:CRS84", always_xy=True)
+_FROM_CRS84 = Transformer.from_crs("OGC:CRS84", WORKING_CRS, always_xy=True)
 
 
 def column_values(series: pd.Series, kind: str) -> pd.Series:
