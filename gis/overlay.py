@@ -215,9 +215,27 @@ def within_distance(parcels, zones, distance: float, tree: shapely.STRtree | Non
     zg = _geoms(zones)
     if len(pg) == 0 or len(zg) == 0:
         return out
-    grown = shapely.buffer(subdivide(zg)[0], distance, quad_segs=16)
-    _, p_idx = (tree or shapely.STRtree(pg)).query(grown, predicate="intersects")
-    out[p_idx] = True
+    grown = shapely.get_parts(shapely.buffer(subdivide(zg)[0], distance, quad_segs=16))
+    tree = tree or shapely.STRtree(pg)
+    z_c, p_c = tree.query(grown)
+    # As in overlay_pairs: a parcel whose bounding box meets no grown outline is wholly inside or wholly
+    # outside each grown piece, so its centre decides; only parcels near an outline are tested exactly.
+    bounds = shapely.bounds(pg)
+    extent = np.fmax(bounds[:, 2] - bounds[:, 0], bounds[:, 3] - bounds[:, 1])
+    step = float(np.nanmedian(extent)) if np.isfinite(extent).any() else 1.0
+    outline = _boundary_boxes(grown, max(2.0 * step, 1e-6))
+    near = np.zeros(len(pg), dtype=bool)
+    if len(outline):
+        near[tree.query(outline)[1]] = True
+    shapely.prepare(grown)
+    far = ~near[p_c]
+    zf, pf = z_c[far], p_c[far]
+    inside = shapely.contains_xy(grown[zf], (bounds[pf, 0] + bounds[pf, 2]) / 2, (bounds[pf, 1] + bounds[pf, 3]) / 2)
+    out[pf[inside]] = True
+    zn, pn = z_c[~far], p_c[~far]
+    todo = ~out[pn]  # parcels already found near a park need no further test
+    hit = shapely.intersects(grown[zn[todo]], pg[pn[todo]])
+    out[pn[todo][hit]] = True
     return out
 
 

@@ -133,3 +133,20 @@ def test_contiguous_blocks_equal_brute_force() -> None:
     assert 1 < len(set(got.tolist())) < len(boxes)
     # same partition (labels may be numbered differently)
     assert len({(a, b) for a, b in zip(got, expected, strict=True)}) == len(set(expected.tolist()))
+
+
+def test_within_distance_equals_buffer_query() -> None:
+    # The centre-point shortcut gives exactly what intersecting every parcel with the buffered zones gives.
+    from gis import overlay
+
+    rng = np.random.default_rng(3)
+    parcels = np.array([shapely.box(x, y, x + w, y + h) for (x, y), (w, h) in
+                        zip(rng.uniform(0, 2000, (5000, 2)), rng.uniform(1, 30, (5000, 2)), strict=True)])
+    zones = [shapely.Point(x, y).buffer(r, quad_segs=64) for x, y, r in
+             zip(*rng.uniform(0, 2000, (2, 12)), rng.uniform(20, 200, 12), strict=True)]
+    grown = shapely.buffer(overlay.subdivide(zones)[0], 50.0, quad_segs=16)
+    expected = np.zeros(len(parcels), dtype=bool)
+    expected[shapely.STRtree(parcels).query(grown, predicate="intersects")[1]] = True
+    got = overlay.within_distance(parcels, zones, 50.0)
+    assert 0 < expected.sum() < len(parcels)
+    np.testing.assert_array_equal(got, expected)
