@@ -6,6 +6,8 @@ same projected CRS (the working CRS, EPSG:4544) so that areas are in square metr
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import shapely
 from scipy.sparse import coo_matrix
@@ -27,7 +29,26 @@ def _geoms(values) -> np.ndarray:
     return np.asarray(getattr(values, "values", values), dtype=object)
 
 
+_SUBDIVIDED: dict[tuple[int, str], tuple[np.ndarray, np.ndarray]] = {}
+
+
 def subdivide(zones, max_vertices: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_subdivide`, remembered for the last few zone layers (one evaluation asks for a layer's pieces
+    in several rules; the key is the layer's WKB, so equal layers share pieces and changed ones never do)."""
+    zg = _geoms(zones)
+    digest = hashlib.sha1()
+    for wkb in shapely.to_wkb(zg).tolist():  # one per zone (a layer has few), position by position
+        digest.update(b"-" if wkb is None else len(wkb).to_bytes(8, "little") + wkb)
+    key = (max_vertices, digest.hexdigest())
+    if key not in _SUBDIVIDED:
+        if len(_SUBDIVIDED) >= 16:
+            _SUBDIVIDED.pop(next(iter(_SUBDIVIDED)))
+        _SUBDIVIDED[key] = _subdivide(zg, max_vertices)
+    pieces, owner = _SUBDIVIDED[key]
+    return pieces.copy(), owner.copy()
+
+
+def _subdivide(zones, max_vertices: int = 256) -> tuple[np.ndarray, np.ndarray]:
     """Cut zones into small pieces: ``(pieces, owner)`` with ``owner[i]`` the index of piece i's zone.
 
     Multi-part zones are exploded and any part with more than ``max_vertices`` vertices is halved along
@@ -67,11 +88,12 @@ def subdivide(zones, max_vertices: int = 256) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _boundary_boxes(pieces: np.ndarray, step: float) -> np.ndarray:
-    """Small boxes that together cover every ring of ``pieces``: each edge cut into lengths of about ``step``.
+    """Small boxes that together cover every ring of ``pieces``, each about ``step`` across.
 
-    A parcel whose bounding box meets none of them lies wholly inside or wholly outside each piece. The boxes
-    are widened by a hair (far above floating-point error, far below a millimetre) so that the cut points,
-    computed in floating point, can never leave a sliver of an edge uncovered.
+    Long edges are cut into lengths of about ``step``; runs of short edges are gathered until they span
+    about ``step`` of the ring. A parcel whose bounding box meets none of the boxes lies wholly inside or
+    wholly outside each piece. The boxes are widened by a hair (far above floating-point error, far below a
+    millimetre) so that the cut points, computed in floating point, can never leave a sliver of an edge out.
     """
     rings = shapely.get_rings(pieces)
     coords, ring = shapely.get_coordinates(rings, return_index=True)
@@ -87,6 +109,14 @@ def _boundary_boxes(pieces: np.ndarray, step: float) -> np.ndarray:
     p0 = a[edge] + (b[edge] - a[edge]) * t0
     p1 = a[edge] + (b[edge] - a[edge]) * t1
     lo, hi = np.minimum(p0, p1), np.maximum(p0, p1)
+    # Gather consecutive pieces of one ring into runs of about ``step`` of its length: one box per run.
+    seg_ring = ring[:-1][same][edge]
+    run_length = np.cumsum(length[edge] / cuts[edge])
+    ring_start = np.r_[True, seg_ring[1:] != seg_ring[:-1]]
+    start_length = np.maximum.accumulate(np.where(ring_start, run_length - length[edge] / cuts[edge], 0.0))
+    run = np.floor((run_length - length[edge] / cuts[edge] - start_length) / step).astype(np.int64)
+    first = np.flatnonzero(ring_start | np.r_[True, run[1:] != run[:-1]])
+    lo, hi = np.minimum.reduceat(lo, first, axis=0), np.maximum.reduceat(hi, first, axis=0)
     eps = 1e-9 * (1.0 + np.abs(np.concatenate([lo, hi], axis=1)).max(axis=1))[:, None]
     return shapely.box(*(lo - eps).T, *(hi + eps).T)
 

@@ -150,3 +150,33 @@ def test_within_distance_equals_buffer_query() -> None:
     got = overlay.within_distance(parcels, zones, 50.0)
     assert 0 < expected.sum() < len(parcels)
     np.testing.assert_array_equal(got, expected)
+
+
+def test_boundary_boxes_cover_every_outline() -> None:
+    # Points sampled densely along every ring (circles of many short edges, a long thin box with a hole)
+    # all fall in some box, and no box is much larger than the step asked for.
+    from gis.overlay import _boundary_boxes
+
+    rng = np.random.default_rng(0)
+    pieces = np.array([shapely.Point(x, y).buffer(r, quad_segs=32) for x, y, r in
+                       zip(*rng.uniform(0, 1000, (2, 20)), rng.uniform(5, 300, 20), strict=True)]
+                      + [shapely.box(0, 0, 1000, 3).difference(shapely.box(10, 1, 20, 2))])
+    boxes = _boundary_boxes(pieces, 25.0)
+    rings = shapely.get_rings(pieces)
+    points = shapely.line_interpolate_point(np.repeat(rings, 400), np.tile(np.linspace(0, 1, 400), len(rings)),
+                                            normalized=True)
+    hit = np.zeros(len(points), dtype=bool)
+    hit[shapely.STRtree(boxes).query(points, predicate="intersects")[0]] = True
+    assert hit.all()
+    b = shapely.bounds(boxes)
+    assert np.fmax(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]).max() < 2 * 25.0
+    assert len(boxes) < shapely.get_num_coordinates(rings).sum() / 2  # runs of short edges share a box
+
+
+def test_subdivide_remembers_layers_by_content() -> None:
+    from gis.overlay import subdivide
+
+    a, b = shapely.box(0, 0, 10, 10), shapely.box(20, 0, 30, 10)
+    _, owner1 = subdivide(np.array([a, None, b], dtype=object))
+    _, owner2 = subdivide(np.array([a, b, None], dtype=object))
+    assert sorted(owner1.tolist()) == [0, 2] and sorted(owner2.tolist()) == [0, 1]
