@@ -143,6 +143,14 @@ class Context:
         # Outcomes of rules already evaluated in this run, by rule id (later rules may read earlier ones).
         self.outcomes: dict[str, Any] = {}
 
+    def release(self) -> None:
+        """Let go of the working state the rules shared (overlay pairs, the parcel index, text arrays, the
+        outcomes by rule id) once every rule has run: at a million parcels that is several hundred MB that the
+        result tables no longer need. Figures already computed (areas, zones, firms, occupants) stay."""
+        for name in ("_pairs", "tree", "bounds", "_texts", "_occupant_firm_pos", "_firm_pos"):
+            self.__dict__.pop(name, None)
+        self.outcomes = {}
+
     # ---- parcel columns -------------------------------------------------------------------------
     def column(self, name: str) -> pd.Series | None:
         """A parcel column, or ``None`` when the input does not have it (or has it all empty)."""

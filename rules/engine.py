@@ -175,6 +175,7 @@ def evaluate(
         crs=ctx.parcels.crs,
     )
 
+    ctx.release()
     verdicts = _verdict_table([parcel_parts[r] for r in in_yaml_order] + firm_parts)
 
     firms = firm_frame(ctx)

@@ -40,9 +40,21 @@ def _fmt_dates(values: np.ndarray) -> np.ndarray:
     return _by_distinct_dates(values, fmt)
 
 
-def _dicts(keys: list[np.ndarray], make: Any) -> np.ndarray:
-    """An object array of ``make(*row)`` dicts, one dict per distinct row of ``keys`` shared by its repeats."""
+def _dicts(keys: list[np.ndarray], make: Any, by: np.ndarray | None = None) -> np.ndarray:
+    """An object array of ``make(*row)`` dicts, one dict per distinct row of ``keys`` shared by its repeats.
+
+    ``by``: one array the rows are known to be determined by (distinct ``by`` → distinct rows), to group on.
+    """
     out = np.empty(len(keys[0]), dtype=object)
+    if by is not None:
+        inverse, uniq = pd.factorize(by)
+        first = np.empty(len(uniq), dtype=np.intp)
+        first[inverse] = np.arange(len(inverse))
+        made = np.empty(len(first), dtype=object)
+        firsts = [k[first].tolist() for k in keys]  # Python scalars, as the dicts always held
+        made[:] = [make(*(f[j] for f in firsts)) for j in range(len(first))]
+        out[:] = made[inverse]
+        return out
     if len(out) == 0:
         return out
     # floats by their bits (NaN is one value, -0.0 stays apart from 0.0), text by value
@@ -422,6 +434,7 @@ def idle_order53(ctx: Context, rule: RuleSpec) -> Outcome:
     thr[has_ref] = _dicts(
         [ref_txt[has_ref], fee_txt[has_ref], rec_txt[has_ref]],
         lambda r, f, c: {"reference_date": r, "fee_date": f, "recover_date": c, "warning_days": p.warning_days},
+        by=ref[has_ref].view(np.int64),  # the fee and recovery dates follow from the reference date
     )
     info = dict(
         value=days, threshold=thr, days=days, start_date=ref_txt, fee_date=fee_txt, recover_date=rec_txt, basis=basis
