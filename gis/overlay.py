@@ -7,6 +7,7 @@ same projected CRS (the working CRS, EPSG:4544) so that areas are in square metr
 from __future__ import annotations
 
 import hashlib
+import threading
 
 import numpy as np
 import shapely
@@ -30,6 +31,7 @@ def _geoms(values) -> np.ndarray:
 
 
 _SUBDIVIDED: dict[tuple[int, str], tuple[np.ndarray, np.ndarray]] = {}
+_SUBDIVIDED_LOCK = threading.Lock()
 
 
 def subdivide(zones, max_vertices: int = 256) -> tuple[np.ndarray, np.ndarray]:
@@ -40,11 +42,15 @@ def subdivide(zones, max_vertices: int = 256) -> tuple[np.ndarray, np.ndarray]:
     for wkb in shapely.to_wkb(zg).tolist():  # one per zone (a layer has few), position by position
         digest.update(b"-" if wkb is None else len(wkb).to_bytes(8, "little") + wkb)
     key = (max_vertices, digest.hexdigest())
-    if key not in _SUBDIVIDED:
-        if len(_SUBDIVIDED) >= 16:
-            _SUBDIVIDED.pop(next(iter(_SUBDIVIDED)))
-        _SUBDIVIDED[key] = _subdivide(zg, max_vertices)
-    pieces, owner = _SUBDIVIDED[key]
+    with _SUBDIVIDED_LOCK:
+        known = _SUBDIVIDED.get(key)
+    if known is None:
+        known = _subdivide(zg, max_vertices)
+        with _SUBDIVIDED_LOCK:
+            if len(_SUBDIVIDED) >= 16:
+                _SUBDIVIDED.pop(next(iter(_SUBDIVIDED)))
+            _SUBDIVIDED[key] = known
+    pieces, owner = known
     return pieces.copy(), owner.copy()
 
 

@@ -22,6 +22,22 @@ from rules.vocabulary import STATUSES, is_note, overall_status
 
 Progress = Callable[[int, int, str], None]
 
+# Zone layers a run overlays anyway: the parcel table shows ring, zone, park and district; some kinds add more.
+_TABLE_LAYERS = ("ring", "red_line", "blue_line", "parks", "districts")
+_KIND_LAYERS = {"outside_parks": ("planned_construction_area",), "park_blocks": ("urban_dev_boundary",)}
+
+
+def _layers_used(rules: list[RuleSpec]) -> list[str]:
+    names = list(_TABLE_LAYERS)
+    for r in rules:
+        names += _KIND_LAYERS.get(r.kind, ())
+        layers = getattr(r.p, "layers", None)  # straddles: every layer it checks
+        names += list(layers) if isinstance(layers, dict) else []
+        layer = getattr(r.p, "layer", None)  # protection_line
+        names += [layer] if isinstance(layer, str) else []
+    return names
+
+
 # Kinds whose outcome other kinds read (low_efficiency reads idle.order53) run first.
 _RUN_FIRST = ("idle_order53",)
 
@@ -108,6 +124,7 @@ def evaluate(
         land_supply=inputs.land_supply,
     )
     rules = _order(ruleset.rules)
+    ctx.prefetch(_layers_used(rules))
     yaml_order = {r.id: i for i, r in enumerate(ruleset.rules)}
     parcel_parts: dict[str, tuple[str, np.ndarray, str, Outcome, str]] = {}
     firm_parts: list[tuple[str, np.ndarray, str, Outcome, str]] = []
