@@ -14,6 +14,7 @@ import io as _io
 import os
 import zipfile
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -615,29 +616,34 @@ def _find_header(df: pd.DataFrame, required: tuple[str, ...]) -> tuple[pd.DataFr
 _ARROW_STR = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas' "str"
 
 
-def _read_csv_arrow(text: str, sep: str) -> pd.DataFrame | None:
+def _read_csv_arrow(text: str | bytes, sep: str) -> pd.DataFrame | None:
     """A CSV with a plain header, every cell as text, parsed by Arrow (many times faster than pandas).
 
+    ``text`` is the file's text, or its bytes when they are UTF-8 (Arrow checks every cell is valid UTF-8).
     Gives exactly what ``pd.read_csv(dtype=str, keep_default_na=False)`` gives for such a file: the header's
     names as written, empty cells as "", pandas' ``str`` columns. Returns None where pandas' own rules would
-    matter (a quoted, empty or repeated header name, a multi-byte separator, rows of unequal length, …):
-    the caller then reads the file with pandas as before.
+    matter (a quoted, empty or repeated header name, a multi-byte separator, rows of unequal length, bytes
+    that are not UTF-8, …): the caller then reads the file as before.
     """
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
     if len(sep) != 1 or not sep.isascii():
         return None
-    first = text.split("\n", 1)[0]
+    data = text if isinstance(text, bytes) else text.encode("utf-8")
+    try:
+        first = data.split(b"\n", 1)[0].decode("utf-8")
+    except UnicodeDecodeError:
+        return None
     first = first[:-1] if first.endswith("\r") else first
     names = first.split(sep)
     if '"' in first or "\r" in first or any(not n for n in names) or len(set(names)) != len(names):
         return None
     try:
         table = pacsv.read_csv(
-            _io.BytesIO(text.encode("utf-8")),
+            _io.BytesIO(data),
             read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
-            parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values='"' in text),
+            parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=b'"' in data),
             convert_options=pacsv.ConvertOptions(
                 column_types={n: pa.large_string() for n in names},
                 strings_can_be_null=False,
@@ -649,14 +655,30 @@ def _read_csv_arrow(text: str, sep: str) -> pd.DataFrame | None:
     return table.to_pandas(types_mapper={pa.large_string(): _ARROW_STR}.get)
 
 
+def _sniff_separator(first: str) -> str:
+    sep = "\t" if "\t" in first and "," not in first else ("；" if "；" in first else ",")
+    if sep == "," and ";" in first and "," not in first:
+        sep = ";"
+    return sep
+
+
 def _read_raw_table(p: Path, kind: str, layer: str | None) -> tuple[pd.DataFrame, bool]:
     suffix = p.suffix.lower()
     if suffix in (".csv", ".txt"):
+        raw = p.read_bytes()
+        if not raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            # UTF-8 (the common case): Arrow reads the bytes as they are, no decoding into Python text
+            utf8 = raw[len(codecs.BOM_UTF8):] if raw.startswith(codecs.BOM_UTF8) else raw
+            try:
+                first = utf8.split(b"\n", 1)[0].decode("utf-8")
+            except UnicodeDecodeError:
+                first = None
+            df = _read_csv_arrow(utf8, _sniff_separator(first)) if first is not None else None
+            if df is not None:
+                return df, False
+        del raw
         text, _enc = _decode_text_file(p)
-        first = text.split("\n", 1)[0]
-        sep = "\t" if "\t" in first and "," not in first else ("；" if "；" in first else ",")
-        if sep == "," and ";" in first and "," not in first:
-            sep = ";"
+        sep = _sniff_separator(text.split("\n", 1)[0])
         df = _read_csv_arrow(text, sep)
         if df is None:
             try:
@@ -967,24 +989,39 @@ def load_inputs(
     sources: dict[str, SourceFile] = {}
     result: dict[str, object] = {}
 
-    def run(key: str, path: PathLike | None, reader: Callable[[PathLike], tuple[Any, LoadReport]]) -> None:
-        if path is None:
-            return
+    def attempt(reader: Callable[[PathLike], tuple[Any, LoadReport]], path: PathLike) -> tuple[Any, Any]:
         try:
-            value, rep = reader(path)
+            return reader(path), None
         except GisError as e:
-            failures.extend(_problems_of(e))
-            for prob in _problems_of(e):
-                report.error(prob.path or _name(path), prob.message, prob.ids)
-            return
-        report.extend(rep)
-        result[key] = value
-        sources[key] = source_file(path)
+            return None, e
 
-    run("parcels", parcels, lambda p: read_parcels(p, crs=crs))
-    for key, path in (("enterprises", enterprises), ("occupancy", occupancy), ("land_supply", land_supply)):
-        run(key, path, functools.partial(_read_table_kind, kind=key, above_scale=above_scale_revenue_10k))
-    run("zones", zones, lambda p: read_zones(p, crs=crs))
+    readers: list[tuple[str, PathLike | None, Callable[[PathLike], tuple[Any, LoadReport]]]] = [
+        ("parcels", parcels, lambda p: read_parcels(p, crs=crs)),
+        *(
+            (key, path, functools.partial(_read_table_kind, kind=key, above_scale=above_scale_revenue_10k))
+            for key, path in (("enterprises", enterprises), ("occupancy", occupancy), ("land_supply", land_supply))
+        ),
+        ("zones", zones, lambda p: read_zones(p, crs=crs)),
+    ]
+    # The files are read (and hashed) side by side: Arrow, GDAL, GEOS and hashlib work outside the GIL. The
+    # outcomes are then taken in the fixed order above, so reports and errors read the same as one by one.
+    with ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:
+        jobs = [
+            (key, path, pool.submit(attempt, reader, path), pool.submit(source_file, path))
+            for key, path, reader in readers
+            if path is not None
+        ]
+        for key, path, job, digest in jobs:
+            outcome, err = job.result()
+            if err is not None:
+                failures.extend(_problems_of(err))
+                for prob in _problems_of(err):
+                    report.error(prob.path or _name(path), prob.message, prob.ids)
+                continue
+            value, rep = outcome
+            report.extend(rep)
+            result[key] = value
+            sources[key] = digest.result()
 
     if failures:
         files = sorted({f.path.split(":")[0] for f in failures if f.path})
