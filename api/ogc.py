@@ -7,13 +7,16 @@ land) and one ``zone_<layer>`` per zone layer. Geometries in CRS84; ``bbox`` goe
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy import Connection
 
-from api.deps import MAX_ID, Conn, Reader
+from api.deps import MAX_ID, Reader
 from api.errors import ApiError
 from api.store import features as fs
 
@@ -45,6 +48,19 @@ class GeoJSONResponse(JSONResponse):
 
 
 DATASET_PREFIX = "/datasets/{dataset_id}/ogc"
+
+
+@contextmanager
+def _store(request: Request) -> Iterator[Connection]:
+    """A pooled connection for the body of a handler only.
+
+    Not the ``Conn`` dependency: a dependency's connection is taken before the handler waits for a worker
+    thread and given back after the response is sent, so under load hundreds of waiting requests each held
+    one and the threads that were running found the pool empty (200 clients: 500s after 30 s). Taken here, a
+    connection is held only while a worker thread runs the handler: never more than the threads.
+    """
+    with request.app.state.engine.connect() as conn:
+        yield conn
 
 
 def _path_dataset(request: Request) -> int | None:
@@ -128,10 +144,11 @@ def _collection_json(request: Request, c: fs.Collection, dataset: int | None) ->
 
 
 @router.get("/collections", summary="要素集列表 (collections)")
-def collections(request: Request, conn: Conn, _user: Reader, dataset: DatasetParam = None) -> dict[str, Any]:
+def collections(request: Request, _user: Reader, dataset: DatasetParam = None) -> dict[str, Any]:
     """Every collection of the dataset (default: the newest)."""
     dataset = _dataset(request, dataset)
-    cols = fs.list_collections(conn, dataset)
+    with _store(request) as conn:
+        cols = fs.list_collections(conn, dataset)
     return {
         "links": [_link(_url(request, "/collections", dataset=dataset), "self", "application/json",
                         "要素集")],
@@ -143,11 +160,13 @@ CollectionId = Annotated[str, Path(description="parcels, enterprises, zone_<laye
 
 
 @router.get("/collections/{collection_id}", summary="要素集 (collection)")
-def collection(request: Request, collection_id: CollectionId, conn: Conn, _user: Reader,
+def collection(request: Request, collection_id: CollectionId, _user: Reader,
                dataset: DatasetParam = None) -> dict[str, Any]:
     """One collection's description."""
     dataset = _dataset(request, dataset)
-    return _collection_json(request, fs.get_collection(conn, collection_id, dataset), dataset)
+    with _store(request) as conn:
+        found = fs.get_collection(conn, collection_id, dataset)
+    return _collection_json(request, found, dataset)
 
 
 def parse_bbox(raw: str | None) -> tuple[float, float, float, float] | None:
@@ -187,7 +206,6 @@ def _check_params(request: Request, c: fs.Collection) -> dict[str, str | None]:
 def items(
     request: Request,
     collection_id: CollectionId,
-    conn: Conn,
     _user: Reader,
     bbox: Annotated[str | None, Query(description="minLon,minLat,maxLon,maxLat (CRS84)")] = None,
     limit: Annotated[int | None, Query(ge=1, le=MAX_ID, description="每页要素数 (page size), 默认 10")] = None,
@@ -202,11 +220,12 @@ def items(
 ) -> GeoJSONResponse:
     """A page of features: bbox, property filters, limit/offset, numberMatched/numberReturned, next/prev."""
     settings = request.app.state.settings
-    c = fs.get_collection(conn, collection_id, _dataset(request, dataset))
-    filters = _check_params(request, c)
-    box = parse_bbox(bbox)
     page_size = min(limit or settings.items_default_limit, settings.items_max_limit)
-    page = fs.query_collection(conn, c, bbox=box, filters=filters, limit=page_size, offset=offset, run_id=run)
+    with _store(request) as conn:
+        c = fs.get_collection(conn, collection_id, _dataset(request, dataset))
+        filters = _check_params(request, c)
+        box = parse_bbox(bbox)
+        page = fs.query_collection(conn, c, bbox=box, filters=filters, limit=page_size, offset=offset, run_id=run)
     params = {k: v for k, v in request.query_params.items() if k not in ("offset", "limit")}
     params["limit"] = str(page_size)
     path = f"/collections/{collection_id}/items"
@@ -233,11 +252,12 @@ def items(
 
 @router.get("/collections/{collection_id}/items/{feature_id}", summary="单个要素 (one feature)",
             response_class=GeoJSONResponse)
-def item(request: Request, collection_id: CollectionId, feature_id: str, conn: Conn, _user: Reader,
+def item(request: Request, collection_id: CollectionId, feature_id: str, _user: Reader,
          dataset: DatasetParam = None, run: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None) -> GeoJSONResponse:
     """One feature by id (parcel_id, enterprise_id, or a zone feature's number)."""
-    c = fs.get_collection(conn, collection_id, _dataset(request, dataset))
-    page = fs.query_collection(conn, c, feature_id=feature_id, limit=1, offset=0, run_id=run)
+    with _store(request) as conn:
+        c = fs.get_collection(conn, collection_id, _dataset(request, dataset))
+        page = fs.query_collection(conn, c, feature_id=feature_id, limit=1, offset=0, run_id=run)
     if not page.features:
         raise ApiError(404, "not_found",
                        f"要素集 {collection_id} 中没有要素 '{feature_id}' (feature not found)",

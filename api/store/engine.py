@@ -6,7 +6,9 @@ import atexit
 import json
 import os
 import threading
+import weakref
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
@@ -20,6 +22,18 @@ MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
 _engines: dict[str, Engine] = {}
 _schema_ready: set[str] = set()
 _lock = threading.Lock()
+
+# Pool sizes. Requests run in the server's worker threads (anyio's 40 by default, ``mujun serve``) and each
+# holds at most one connection at a time (the caller's lookup returns its own before the route takes one).
+# SpatiaLite in WAL mode: every reader can have its own connection and they do not block each other; a
+# connection costs ~15 ms and ~2 MB to open (mod_spatialite loads per connection), so the pool keeps one per
+# worker thread plus the evaluation workers' and never churns overflow connections under load.
+# PostGIS: connections are server processes shared by every client of the database (max_connections,
+# 100 by default): 20 per server process; threads beyond that wait their turn for a few milliseconds.
+SQLITE_POOL_SIZE = 48
+PG_POOL_SIZE = 20
+PG_MAX_OVERFLOW = 10
+POOL_TIMEOUT_S = 30
 
 
 def _on_sqlite_connect(dbapi_conn, _record) -> None:  # noqa: ANN001 - DB-API connection
@@ -65,18 +79,36 @@ def make_engine(url: str) -> Engine:
             module=sqlite_module,
             connect_args={"check_same_thread": False, "timeout": 30},
             json_serializer=_json_dumps,
-            pool_size=8,
-            max_overflow=8,
+            pool_size=SQLITE_POOL_SIZE,
+            max_overflow=0,
+            pool_timeout=POOL_TIMEOUT_S,
         )
         event.listen(engine, "connect", _on_sqlite_connect)
         return engine
     if sa_url.get_backend_name() == "postgresql":
-        return create_engine(sa_url, pool_size=8, max_overflow=8, pool_pre_ping=True,
-                             json_serializer=_json_dumps)
+        return create_engine(sa_url, pool_size=PG_POOL_SIZE, max_overflow=PG_MAX_OVERFLOW,
+                             pool_timeout=POOL_TIMEOUT_S, pool_pre_ping=True, json_serializer=_json_dumps)
     raise ValueError(
         f"不支持的数据库 (unsupported database) '{sa_url.get_backend_name()}': "
         "请使用 sqlite:///… (SpatiaLite) 或 postgresql+psycopg://… (PostGIS)"
     )
+
+
+_memos: weakref.WeakKeyDictionary[Engine, dict[Any, Any]] = weakref.WeakKeyDictionary()
+
+
+def memo(engine: Engine) -> dict[Any, Any]:
+    """A dict kept with ``engine`` for what never changes once stored (a dataset's collections and zone layers,
+    a rule set version's parsed text): readers compute such things once per server, not once per request.
+
+    Tied to the engine object, so a disposed and re-created store (tests) starts empty. Keys are tuples whose
+    first item names the kind of thing kept.
+    """
+    with _lock:
+        found = _memos.get(engine)
+        if found is None:
+            found = _memos[engine] = {}
+    return found
 
 
 def is_sqlite(engine: Engine) -> bool:

@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.sql.elements import ColumnElement
 
 from api.store import models as m
+from api.store.engine import memo
 from api.store.errors import NotFound
 from api.store.frames import bbox_polygon_working, geometries_to_crs84
 
@@ -38,7 +39,7 @@ _R = m.ParcelResult.__table__
 _V = m.Verdict.__table__
 
 
-@dataclass
+@dataclass(frozen=True)
 class Collection:
     """One feature collection of a dataset: id, titles, extent and the filters it accepts."""
 
@@ -71,6 +72,8 @@ def latest_run_id(conn: Connection, dataset_id: int) -> int | None:
 def resolve_dataset(conn: Connection, dataset_id: int | None, *, with_zones: bool = False) -> int:
     """The dataset asked for, or the newest one (with zones, for zone collections); NotFound when none."""
     if dataset_id is not None:
+        if ("collections", dataset_id) in memo(conn.engine):
+            return dataset_id  # seen before; datasets are never deleted
         if conn.scalar(select(m.Dataset.id).where(m.Dataset.id == dataset_id)) is None:
             raise NotFound(f"数据集 {dataset_id} 不存在 (dataset {dataset_id} not found)",
                            details=[{"parameter": "dataset", "value": dataset_id}])
@@ -93,6 +96,17 @@ def list_collections(conn: Connection, dataset_id: int | None = None) -> list[Co
         if dataset_id is not None:
             raise
         return []
+    return list(_collections(conn, ds_id))
+
+
+def _collections(conn: Connection, ds_id: int) -> tuple[Collection, ...]:
+    """A stored dataset's collections, read once per server: a dataset, its counts and extents and the zone
+    layers it uses (its own, else the newest earlier dataset's) never change once it is imported."""
+    cache = memo(conn.engine)
+    key = ("collections", ds_id)
+    found = cache.get(key)
+    if found is not None:
+        return found
     row = conn.execute(select(m.Dataset.counts, m.Dataset.extents).where(m.Dataset.id == ds_id)).one()
     counts, extents = row.counts or {}, row.extents or {}
     out = [Collection("parcels", "宗地", "工业用地宗地及最近一次评估的合规状态 (parcels with the latest "
@@ -111,7 +125,8 @@ def list_collections(conn: Connection, dataset_id: int | None = None) -> list[Co
             cid = f"zone_{layer}"
             out.append(Collection(cid, ZONE_TITLES.get(layer, layer), f"分区图层 {layer} (zone layer)",
                                   zone_ds, zone_extents.get(cid), (), layer=layer, count=n))
-    return out
+    found = cache[key] = tuple(out)
+    return found
 
 
 def get_collection(conn: Connection, collection_id: str, dataset_id: int | None = None) -> Collection:
@@ -151,6 +166,14 @@ def _iso(value: Any) -> Any:
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
     return value
+
+
+def _matched(conn: Connection, count: Any, rows: list[Any], limit: int, offset: int) -> int:
+    """numberMatched: counted only when the page does not show where the matches end (a full page, or an
+    empty one past the first); a short page ends them at ``offset`` + its length."""
+    if len(rows) < limit and (rows or offset == 0):
+        return offset + len(rows)
+    return int(conn.scalar(count) or 0)
 
 
 def _features(rows: list[Any], id_key: str, skip: set[str]) -> list[dict[str, Any]]:
@@ -216,9 +239,9 @@ def query_parcels(conn: Connection, dataset_id: int, *, bbox: tuple[float, float
     if bbox is not None:
         where.append(_bbox_clause(conn, _P, bbox))
     where += _run_filters(filters, run_id, "parcel", _P.c.parcel_id, _R)
-    matched = conn.scalar(select(func.count()).select_from(joined).where(*where))
     rows = conn.execute(select(*_parcel_columns(conn)).select_from(joined).where(*where)
                         .order_by(_P.c.id).limit(limit).offset(offset)).all()
+    matched = _matched(conn, select(func.count()).select_from(joined).where(*where), rows, limit, offset)
     feats = _features(rows, "parcel_id", {"_pk", "geom_wkb", "extra", "rule_statuses"})
     for feat, row in zip(feats, rows, strict=True):
         props = feat["properties"]
@@ -227,7 +250,7 @@ def query_parcels(conn: Connection, dataset_id: int, *, bbox: tuple[float, float
             props["st_" + rule.replace(".", "_")] = status
         for key, value in (row.extra or {}).items():
             props.setdefault(key, value)
-    return FeaturePage(feats, int(matched or 0), run_id)
+    return FeaturePage(feats, matched, run_id)
 
 
 # --- enterprises ----------------------------------------------------------------------------------
@@ -247,8 +270,8 @@ def query_enterprises(conn: Connection, dataset_id: int, *,
     where += _run_filters(filters, run_id, "enterprise", _E.c.enterprise_id, None)
     cols = [_E.c.enterprise_id, _E.c.dataset_id, *(_E.c[n] for n in m.ENTERPRISE_COLUMNS), _E.c.extra,
             _wkb(conn, _E.c.geom)]
-    matched = conn.scalar(select(func.count()).select_from(_E).where(*where))
     rows = conn.execute(select(*cols).where(*where).order_by(_E.c.id).limit(limit).offset(offset)).all()
+    matched = _matched(conn, select(func.count()).select_from(_E).where(*where), rows, limit, offset)
     feats = _features(rows, "enterprise_id", {"geom_wkb", "extra"})
     results: dict[str, dict[str, Any]] = {}
     if run_id is not None and feats:
@@ -263,7 +286,7 @@ def query_enterprises(conn: Connection, dataset_id: int, *,
             props[key] = results.get(feat["id"], {}).get(key)
         for key, value in (row.extra or {}).items():
             props.setdefault(key, value)
-    return FeaturePage(feats, int(matched or 0), run_id)
+    return FeaturePage(feats, matched, run_id)
 
 
 # --- zones ----------------------------------------------------------------------------------------
@@ -279,15 +302,15 @@ def query_zones(conn: Connection, dataset_id: int, layer: str, *,
         where.append(_Z.c.id == int(feature_id))
     if bbox is not None:
         where.append(_bbox_clause(conn, _Z, bbox))
-    matched = conn.scalar(select(func.count()).select_from(_Z).where(*where))
     rows = conn.execute(select(_Z.c.id, _Z.c.layer, _Z.c.zone_id, _Z.c.name, _Z.c.properties,
                                _wkb(conn, _Z.c.geom)).where(*where).order_by(_Z.c.id)
                         .limit(limit).offset(offset)).all()
+    matched = _matched(conn, select(func.count()).select_from(_Z).where(*where), rows, limit, offset)
     feats = _features(rows, "id", {"geom_wkb", "properties", "id"})
     for feat, row in zip(feats, rows, strict=True):
         for key, value in (row.properties or {}).items():
             feat["properties"].setdefault(key, value)
-    return FeaturePage(feats, int(matched or 0))
+    return FeaturePage(feats, matched)
 
 
 def query_collection(conn: Connection, collection: Collection, **kwargs: Any) -> FeaturePage:

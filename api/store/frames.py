@@ -13,8 +13,23 @@ from pyproj import CRS, Transformer
 from gis.crs import WORKING_CRS
 
 SRID = CRS(WORKING_CRS).to_epsg()
-_TO_CRS84 = Transformer.from_crs(WORKING_CRS, "OGC:CRS84", always_xy=True)
-_FROM_CRS84 = Transformer.from_crs("OGC:CRS84", WORKING_CRS, always_xy=True)
+
+
+def _per_thread_cheap(transformer: Transformer) -> Transformer:
+    """The same coordinate operation as ``transformer``, rebuilt from its pipeline text.
+
+    pyproj keeps a Transformer's PROJ object per thread and makes it again in every thread that uses it; for
+    CGCS2000 ↔ CRS84 that means PROJ's operation search, ~0.25 s each, one thread after another (40 server
+    threads meeting their first bbox request at once waited 10 s). From the pipeline a thread's copy takes
+    about a millisecond; the coordinates are the same to the bit. (A pipeline knows no CRS, so its
+    ``transform_bounds`` gives inf: bounds keep the CRS-aware one, used once per dataset import.)
+    """
+    return Transformer.from_pipeline(transformer.definition)
+
+
+_BOUNDS_TO_CRS84 = Transformer.from_crs(WORKING_CRS, "OGC:CRS84", always_xy=True)
+_TO_CRS84 = _per_thread_cheap(_BOUNDS_TO_CRS84)
+_FROM_CRS84 = _per_thread_cheap(Transformer.from_crs("OGC:CRS84", WORKING_CRS, always_xy=True))
 
 
 def column_values(series: pd.Series, kind: str) -> pd.Series:
@@ -136,4 +151,4 @@ def crs84_bounds(geoms: np.ndarray) -> list[float] | None:
     bounds = shapely.total_bounds(np.asarray(geoms, dtype=object))
     if not np.isfinite(bounds).all():
         return None
-    return [round(float(v), 7) for v in _TO_CRS84.transform_bounds(*bounds, densify_pts=11)]
+    return [round(float(v), 7) for v in _BOUNDS_TO_CRS84.transform_bounds(*bounds, densify_pts=11)]
