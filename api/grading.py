@@ -35,7 +35,6 @@ class Distribution:
     run_id: int | None  # the evaluation the scores come from (None: evaluated for this check)
 
 
-_cache: dict[tuple[str, int, str, int | None], Distribution] = {}
 _lock = threading.Lock()
 
 
@@ -49,17 +48,27 @@ def distribution(engine: Engine, dataset_id: int, ruleset: Any, as_of: dt.date) 
     else evaluated now (cached per run: stored datasets, rule sets and runs never change)."""
     from api.store import evaluations as ev
     from api.store import models as m
+    from api.store.engine import memo
 
     rule = grade_rule(ruleset)
     if rule is None:
         return None
+    r = m.EvaluationRun.__table__
     with engine.connect() as conn:
-        runs = ev.list_runs(conn, dataset_id=int(dataset_id), limit=1000)
-        run = next((r for r in runs if r["status"] == "done" and r["ruleset_sha256"] == ruleset.sha256), None)
-        key = (str(engine.url), int(dataset_id), str(ruleset.sha256), None if run is None else int(run["id"]))
+        # The newest finished run of the dataset with this very rule set (its id only: the run rows carry
+        # large JSON summaries that a check must not read each time).
+        run_id = conn.scalar(
+            select(r.c.id)
+            .where(r.c.dataset_id == int(dataset_id), r.c.status == "done", r.c.ruleset_sha256 == ruleset.sha256)
+            .order_by(r.c.id.desc())
+            .limit(1)
+        )
+        run = None if run_id is None else {"id": int(run_id)}
+        key = ("grading", int(dataset_id), str(ruleset.sha256), None if run is None else int(run["id"]))
+        cache = memo(engine)
         with _lock:
-            if key in _cache:
-                return _cache[key]
+            if key in cache:
+                return cache[key]
         if run is not None:
             v = m.Verdict.__table__
             rows = conn.execute(
@@ -91,7 +100,7 @@ def distribution(engine: Engine, dataset_id: int, ruleset: Any, as_of: dt.date) 
         run_id=None if run is None else int(run["id"]),
     )
     with _lock:
-        _cache[key] = dist
+        cache[key] = dist
     return dist
 
 

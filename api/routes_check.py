@@ -13,7 +13,6 @@ from pydantic import BaseModel, Field
 
 from api.deps import MAX_ID, Reader
 from api.errors import ApiError
-from api.store import evaluations as ev
 from api.store.features import resolve_dataset
 
 router = APIRouter(tags=["即时核查 check"])
@@ -81,7 +80,9 @@ def check_parcel(body: CheckRequest, request: Request, _user: Reader) -> dict[st
     import pandas as pd
 
     from api.grading import grade_firms
-    from gis.io import ZONE_COLUMNS, Inputs, load_inputs
+    from api.services import checks
+    from api.store.errors import NotFound
+    from gis.io import Inputs, load_inputs
     from rules.engine import evaluate
     from rules.vocabulary import STATUS_LABELS, is_note
 
@@ -95,24 +96,27 @@ def check_parcel(body: CheckRequest, request: Request, _user: Reader) -> dict[st
         path = _feature_file(feature, body.crs, Path(tmp))
         parsed = load_inputs(parcels=str(path))
     parcel = parsed.parcels
+    # What the check reads from the store is read once per server (api.services.checks), not per request.
+    ruleset = checks.ruleset(engine, body.ruleset)
     with engine.connect() as conn:
-        _, ruleset = ev.resolve_ruleset(conn, body.ruleset)
         try:
             zone_ds = resolve_dataset(conn, body.dataset, with_zones=body.dataset is None)
-        except Exception:
+        except NotFound:
+            if body.dataset is not None:
+                raise  # a dataset that does not exist is the caller's mistake (404), not "no zones"
             zone_ds = None
-        zones = ev.load_zones(conn, zone_ds, ZONE_COLUMNS) if zone_ds is not None else {}
-        enterprises = None
-        eid = parcel["enterprise_id"].iloc[0] if "enterprise_id" in parcel.columns else None
-        if body.enterprise is not None:
-            firm = body.enterprise.model_dump()
-            if firm["above_scale"] is None:
-                del firm["above_scale"]
-            enterprises = pd.DataFrame([firm])
-        elif zone_ds is not None and eid is not None and str(eid) not in ("", "nan", "<NA>", "None"):
-            stored = ev.load_inputs_from_store(conn, zone_ds).enterprises
-            if stored is not None:
-                enterprises = stored[stored["enterprise_id"] == str(eid)].reset_index(drop=True)
+    zones = checks.zones(engine, zone_ds) if zone_ds is not None else {}
+    enterprises = None
+    eid = parcel["enterprise_id"].iloc[0] if "enterprise_id" in parcel.columns else None
+    if body.enterprise is not None:
+        firm = body.enterprise.model_dump()
+        if firm["above_scale"] is None:
+            del firm["above_scale"]
+        enterprises = pd.DataFrame([firm])
+    elif zone_ds is not None and eid is not None and str(eid) not in ("", "nan", "<NA>", "None"):
+        stored = checks.firms(engine, zone_ds)
+        if stored is not None:
+            enterprises = stored[stored["enterprise_id"] == str(eid)].reset_index(drop=True)
     inputs = Inputs(parcels=parcel, zones=zones, enterprises=enterprises, report=parsed.report)
     as_of = body.as_of or dt.date.today()
     result = evaluate(inputs, ruleset, as_of)

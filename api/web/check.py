@@ -101,7 +101,7 @@ def check_parcel(
     (亩产论英雄) against that dataset's firms with :func:`api.grading.grade_firms`.
     """
     from api.grading import grade_firms
-    from api.store import evaluations as ev
+    from api.services import checks
     from api.store.errors import NotFound
     from gis.errors import GisError
     from rules.engine import evaluate
@@ -109,8 +109,7 @@ def check_parcel(
 
     ref = values.get("ruleset") or "chengdu-2023"
     try:
-        with engine.begin() as conn:
-            ruleset = ev.resolve_ruleset(conn, ref)[1]
+        ruleset = checks.ruleset(engine, ref)  # read once per server, as for POST /check
     except NotFound as exc:
         raise ValueError(f"未知规则集 {ref} (unknown rule set)") from exc
     try:
@@ -151,8 +150,10 @@ def check_parcel(
         )
     dataset = _dataset(values.get("dataset"), zones_dataset)
     if dataset is not None:
-        with engine.connect() as conn:
-            inputs.zones = ev.load_zones(conn, dataset)
+        try:
+            inputs.zones = checks.zones(engine, dataset)
+        except NotFound as exc:
+            raise ValueError(f"数据集 {dataset} 不存在 (dataset not found)") from exc
     result = evaluate(inputs, ruleset, as_of)
     verdicts = result.verdicts
     parcels = result.parcels.drop(columns=result.parcels.geometry.name)

@@ -1,0 +1,96 @@
+"""What checking one proposed parcel reads from the store, read once per server instead of once per request.
+
+``POST /check`` and the web check page evaluate one parcel against a rule set, a dataset's zone layers and
+(to grade a firm) that dataset's firms. None of these change once stored — datasets and rule set versions are
+immutable, rows are only ever added — so each is read and parsed once and kept with the store's engine
+(:func:`api.store.engine.memo`); a request then costs the evaluation of its one parcel, not a YAML parse and
+the zone layers' reading (at 50 concurrent checks that repeated work was most of the 11 s p95).
+
+The frames handed out are copies, so a caller may add columns without touching what other requests share.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+from sqlalchemy import Engine, func, select
+
+from api.store import evaluations as ev
+from api.store import models as m
+from api.store.engine import memo
+from api.store.errors import NotFound
+
+KEEP_DATASETS = 4  # zone layers and firm tables kept for this many datasets (least recently used dropped)
+_lock = threading.Lock()
+
+
+def _kept(engine: Engine, kind: str, key: Any, compute: Callable[[], Any], keep: int = KEEP_DATASETS) -> Any:
+    """``compute()`` once per (engine, kind, key), the ``keep`` most recently used kept."""
+    cache = memo(engine)
+    with _lock:
+        store = cache.setdefault(("checks", kind), OrderedDict())
+        if key in store:
+            store.move_to_end(key)
+            return store[key]
+    value = compute()  # outside the lock: two first requests may both compute, one result is kept
+    with _lock:
+        store[key] = value
+        store.move_to_end(key)
+        while len(store) > keep:
+            store.popitem(last=False)
+    return value
+
+
+def ruleset(engine: Engine, ref: str) -> Any:
+    """The rule set ``ref`` names (id, ``id@version`` or sha256), as :func:`api.store.evaluations.resolve_ruleset`
+    resolves it; parsed again only after a rule set version has been stored since (the table only grows).
+
+    Raises the store's ``NotFound`` for an unknown rule set.
+    """
+    with engine.connect() as conn:
+        stamp = conn.scalar(select(func.max(m.RuleSetRecord.id)))
+    cache = memo(engine)
+    key = ("checks", "ruleset", ref)
+    hit = cache.get(key)
+    if hit is not None and hit[0] == stamp:
+        return hit[1]
+    with engine.connect() as conn:  # not committed: a check stores nothing (a built-in is stored by its first run)
+        parsed = ev.resolve_ruleset(conn, ref)[1]
+    with _lock:
+        if len(cache) < 10_000:  # refs are caller's text: only resolvable ones get here, but stay bounded
+            cache[key] = (stamp, parsed)
+    return parsed
+
+
+def zones(engine: Engine, dataset_id: int) -> dict[str, gpd.GeoDataFrame]:
+    """The zone layers stored with ``dataset_id`` (:func:`api.store.evaluations.load_zones`, attribute columns
+    typed as the contract's ``gis.io.ZONE_COLUMNS``: both check paths the same), copies of the kept ones.
+
+    Raises the store's ``NotFound`` when there is no such dataset.
+    """
+    from gis.io import ZONE_COLUMNS
+
+    def read() -> dict[str, gpd.GeoDataFrame]:
+        with engine.connect() as conn:
+            if conn.scalar(select(m.Dataset.id).where(m.Dataset.id == int(dataset_id))) is None:
+                raise NotFound(f"数据集 {dataset_id} 不存在 (dataset not found)",
+                               details=[{"dataset": dataset_id}])
+            return ev.load_zones(conn, dataset_id, ZONE_COLUMNS)
+
+    return {layer: gdf.copy() for layer, gdf in _kept(engine, "zones", int(dataset_id), read).items()}
+
+
+def firms(engine: Engine, dataset_id: int) -> pd.DataFrame | None:
+    """The firm table stored with ``dataset_id`` as the dataset's inputs rebuild it (None without one); a copy."""
+
+    def read() -> pd.DataFrame | None:
+        with engine.connect() as conn:
+            return ev.load_inputs_from_store(conn, dataset_id).enterprises
+
+    table = _kept(engine, "firms", int(dataset_id), read)
+    return None if table is None else table.copy()
