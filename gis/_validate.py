@@ -71,8 +71,10 @@ def isin(values: pd.Series, known: pd.Series | Iterable[str]) -> np.ndarray:
     """
     arr = pa.array(values.astype("str").array)
     known = known if isinstance(known, pd.Series) else pd.Series(list(known), dtype="str")
-    known_arr = pa.array(known.dropna().astype("str").array)
-    mask = pc.is_in(arr, value_set=pc.unique(known_arr).cast(arr.type))
+    known_arr = pc.drop_null(pa.array(known.astype("str").array))  # repeats are fine in a value set
+    if isinstance(known_arr, pa.ChunkedArray):
+        known_arr = known_arr.combine_chunks()
+    mask = pc.is_in(arr, value_set=known_arr.cast(arr.type))
     return np.asarray(pc.fill_null(mask, False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
@@ -211,11 +213,17 @@ def _convert_date(s: pd.Series, *, excel: bool) -> Converted:
 
 def _convert_choice(s: pd.Series, values: dict[str, str], *, excel: bool) -> Converted:
     t = clean_text(s, excel=excel)
-    mapped = pd.Series(_map_distinct(t, lambda u: values.get(u.lower(), values.get(u, np.nan))), index=t.index)
-    bad = (t.notna() & mapped.isna()).to_numpy()
+    # each distinct cell looked up once; the column built in Arrow from the few words it holds
+    codes, uniques = pd.factorize(t, use_na_sentinel=True)
+    words = [values.get(u.lower(), values.get(u)) for u in uniques.tolist()]
+    known = np.array([w is not None for w in words] + [False])
+    vocab = sorted({w for w in words if w is not None})
+    index = np.array([vocab.index(w) if w is not None else -1 for w in words] + [-1], dtype=np.int32)[codes]
+    text = pa.DictionaryArray.from_arrays(pa.array(index, mask=index < 0), pa.array(vocab, pa.large_string()))
+    bad = t.notna().to_numpy() & ~known[codes]
     allowed = " / ".join(dict.fromkeys(values.values())) + "（或 " + " / ".join(
         k for k in values if not k.isascii()) + "）"
-    return Converted(mapped.astype("str"), bad, allowed)
+    return Converted(_str_series(text.dictionary_decode(), t.index), bad, allowed)
 
 
 def convert(s: pd.Series, kind: str, *, excel: bool = False) -> Converted:
