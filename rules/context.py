@@ -551,6 +551,18 @@ class Context:
         out[ok] = values[pos[ok]]
         return out
 
+    def occupant_firm_flag(self, name: str) -> np.ndarray:
+        """A yes/no firms column aligned with :attr:`occupants` rows (False for unknown enterprises or values)."""
+        out = np.zeros(len(self.occupants), dtype=bool)
+        firms = self.firms
+        if firms.empty or name not in firms.columns:
+            return out
+        values = np.asarray(pd.Series(firms[name].to_numpy()).fillna(False), dtype=bool)
+        pos = self._occupant_firm_pos
+        ok = pos >= 0
+        out[ok] = values[pos[ok]]
+        return out
+
     def _positions_in(self, index: pd.Index) -> np.ndarray:
         """Row of each occupant's enterprise in ``index`` (enterprise ids, unique: duplicates were dropped)."""
         occ_ids = self.occupants["enterprise_id"]
@@ -596,8 +608,7 @@ class Context:
         in-scope occupant's figure is unknown.
         """
         land = self.occupants["land_m2"].to_numpy(dtype=float)
-        scope = self.occupant_firm_column("in_scope")
-        scope = np.asarray(pd.Series(scope).fillna(False), dtype=bool)
+        scope = self.occupant_firm_flag("in_scope")
         vals = self.occupant_firm_column(column).astype(float)
         w = np.where(scope, land, 0.0)
         w_sum = self.parcel_sum(w)

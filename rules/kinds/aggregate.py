@@ -102,7 +102,7 @@ def park_per_mu(ctx: Context, rule: RuleSpec) -> tuple[pd.DataFrame, Outcome]:
     pidx = occ["parcel_idx"].to_numpy(dtype=np.intp)
     assert ctx.park_id is not None  # in_park is known
     park = ctx.park_id[pidx]
-    scope = np.asarray(pd.Series(ctx.occupant_firm_column("in_scope")).fillna(False), dtype=bool) & pd.notna(park)
+    scope = ctx.occupant_firm_flag("in_scope") & pd.notna(park)
     land = occ["land_m2"].to_numpy(dtype=float)
     firm_land = ctx.occupant_firm_column("land_m2").astype(float)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -330,7 +330,7 @@ def per_mu(ctx: Context, rule: RuleSpec) -> Outcome:
     thr = {"min": p.min}
     out.case(~ctx.in_park, "not_applicable", "outside_park", code="outside_park")
     out.case(ctx.occupant_count == 0, "not_applicable", "no_occupant", code="no_occupant")
-    above = ctx.occupant_flags(pd.Series(ctx.occupant_firm_column("above_scale")).fillna(False))
+    above = ctx.occupant_flags(ctx.occupant_firm_flag("above_scale"))
     out.case(
         ~above & (scope_land == 0),
         "not_applicable",
