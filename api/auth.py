@@ -1,17 +1,31 @@
-"""Bearer-token auth with roles: viewer (read), analyst (import, evaluate), admin (rule sets, users)."""
+"""Who is calling, resolved once per request: a bearer token (API) or a signed web-session cookie (pages).
+
+Roles: viewer (read), analyst (import, evaluate), admin (rule sets, users). Tokens and session ids are kept
+hashed in the store; a revoked or expired token, and every session opened with it, is refused on the next
+request. :func:`identify` looks the caller up with its own short-lived connection and returns it to the pool
+before the route takes its connection (``api.deps.get_conn`` calls it first), so a request never holds two.
+"""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import Request
 
 from api.errors import ApiError
-from api.store.repository import ROLES, user_for_token
+from api.store import repository as repo
+from api.store.repository import ROLES
 
 ROLE_RANK = {role: rank for rank, role in enumerate(ROLES, start=1)}
 ANONYMOUS = "anonymous"
+COOKIE = "mujun_session"
+_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+_SECRET_NAME = "session_cookie"
 
 
 @dataclass(frozen=True)
@@ -26,24 +40,107 @@ class Principal:
         return ROLE_RANK.get(self.role, 0) >= ROLE_RANK[role]
 
 
-_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+@dataclass(frozen=True)
+class Caller:
+    """The credentials a request carried, each looked up once.
+
+    ``bearer`` is the Authorization header's user when its token is valid, else ``bearer_error`` says why it
+    was refused; ``session`` is the cookie's user when its session is live, and ``session_ended`` is True
+    when a genuine (signed) cookie came whose session is over: revoked, expired, signed out.
+    """
+
+    bearer: Principal | None = None
+    bearer_error: ApiError | None = None
+    session: Principal | None = None
+    session_ended: bool = False
 
 
-def _principal(request: Request) -> Principal | None:
+def _day(value: Any) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value is not None else "?"
+
+
+def token_refusal(owner: dict[str, Any] | None) -> tuple[str, str] | None:
+    """Why a token is refused, as (code, Chinese message), or None when it is valid; one wording for API and pages."""
+    if owner is None:
+        return "invalid_token", "令牌无效或已停用，请向管理员索取 (invalid or revoked token)"
+    if owner["state"] == "revoked":
+        return "token_revoked", (f"令牌已于 {_day(owner['revoked_at'])} 被管理员吊销，请向管理员索取新令牌 "
+                                 "(mujun users rotate 用户名) (token revoked)")
+    if owner["state"] == "expired":
+        return "token_expired", (f"令牌已于 {_day(owner['expires_at'])} 过期，请管理员执行 mujun users rotate "
+                                 f"{owner['name']} 换发新令牌 (token expired)")
+    return None
+
+
+# --- signed session cookie ---------------------------------------------------------------------------
+
+def _session_key(request: Request) -> bytes:
+    """The cookie-signing key: MUJUN_SESSION_SECRET, else one kept in the store and shared by every process."""
+    key = getattr(request.app.state, "session_key", None)
+    if key is None:
+        secret = request.app.state.settings.session_secret or repo.server_secret(
+            request.app.state.engine, _SECRET_NAME)
+        key = request.app.state.session_key = hashlib.sha256(secret.encode()).digest()
+    return key
+
+
+def _signature(key: bytes, session_id: str) -> str:
+    mac = hmac.new(key, session_id.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+
+def session_cookie(request: Request, session_id: str) -> str:
+    """The cookie value for ``session_id``: ``<id>.<HMAC-SHA256 of the id>``."""
+    return f"{session_id}.{_signature(_session_key(request), session_id)}"
+
+
+def cookie_session_id(request: Request) -> str | None:
+    """The session id in the request's cookie if its signature is ours, else None (forged or garbage)."""
+    raw = request.cookies.get(COOKIE, "")
+    session_id, dot, signature = raw.rpartition(".")
+    if not dot or not session_id or len(raw) > 200:
+        return None
+    if not hmac.compare_digest(signature, _signature(_session_key(request), session_id)):
+        return None
+    return session_id
+
+
+# --- one lookup per request ----------------------------------------------------------------------------
+
+def _bearer_token(request: Request) -> tuple[str | None, ApiError | None]:
     header = request.headers.get("authorization", "")
     if not header:
-        return None
+        return None, None
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise ApiError(401, "unauthorized",
-                       "Authorization 头格式应为 'Bearer <令牌>' (expected a bearer token)",
-                       [{"header": "Authorization"}], _CHALLENGE)
-    with request.app.state.engine.connect() as conn:
-        user = user_for_token(conn, token.strip())
-    if user is None:
-        raise ApiError(401, "invalid_token", "令牌无效或已停用 (invalid or revoked token)",
-                       [{"header": "Authorization"}], _CHALLENGE)
-    return Principal(user["name"], user["role"])
+        return None, ApiError(401, "unauthorized", "Authorization 头格式应为 'Bearer <令牌>' (expected a bearer token)",
+                              [{"header": "Authorization"}], _CHALLENGE)
+    return token.strip(), None
+
+
+def identify(request: Request) -> Caller:
+    """The request's caller, looked up once (cached on ``request.state``) with a connection held only meanwhile."""
+    cached = getattr(request.state, "caller", None)
+    if cached is not None:
+        return cached
+    token, error = _bearer_token(request)
+    session_id = cookie_session_id(request) if request.cookies.get(COOKIE) else None
+    bearer = session = None
+    if token is not None or session_id is not None:
+        with request.app.state.engine.connect() as conn:
+            owner = repo.token_owner(conn, token) if token is not None else None
+            live = repo.session_owner(conn, session_id) if session_id is not None else None
+        if token is not None:
+            refusal = token_refusal(owner)
+            if refusal is None:
+                bearer = Principal(owner["name"], owner["role"])
+            else:
+                error = ApiError(401, refusal[0], refusal[1], [{"header": "Authorization"}], _CHALLENGE)
+        if live is not None:
+            session = Principal(live["name"], live["role"])
+    caller = Caller(bearer, error, session, session_ended=session_id is not None and session is None)
+    request.state.caller = caller
+    return caller
 
 
 def require(role: str) -> Callable[[Request], Principal]:
@@ -52,7 +149,10 @@ def require(role: str) -> Callable[[Request], Principal]:
         raise ValueError(f"unknown role {role!r}")
 
     def dependency(request: Request) -> Principal:
-        principal = _principal(request)
+        caller = identify(request)
+        if caller.bearer_error is not None:
+            raise caller.bearer_error
+        principal = caller.bearer
         if principal is None:
             if role == "viewer" and request.app.state.settings.allow_anonymous_read:
                 return Principal(ANONYMOUS, "viewer")

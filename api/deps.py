@@ -2,19 +2,45 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Connection
 
 from api.settings import Settings
 
 
-def get_conn(request: Request) -> Iterator[Connection]:
-    """A connection to the store for the duration of one request."""
-    with request.app.state.engine.connect() as conn:
-        yield conn
+async def get_conn(request: Request) -> AsyncIterator[Connection]:
+    """A connection to the store for the duration of one request.
+
+    The caller is identified first, with a connection of its own that is back in the pool before this one is
+    taken, so a request never holds two (with both held, 24 concurrent readers emptied the old 8+8 pool and
+    every one waited for the others). And a dependency's connection is held across the request's thread
+    hops, so at most half the pool is lent this way; the rest of the requests wait here, in the event loop,
+    not in a worker thread. (Worker threads blocked on an empty pool cannot run the requests that would give
+    a connection back: 100 readers starved the server that way.)
+    """
+    from api.auth import identify
+
+    await run_in_threadpool(identify, request)
+    async with _request_slots(request):
+        conn = await run_in_threadpool(request.app.state.engine.connect)
+        try:
+            yield conn
+        finally:
+            await run_in_threadpool(conn.close)
+
+
+def _request_slots(request: Request) -> asyncio.Semaphore:
+    """The app's gate for requests holding a dependency's connection: half the pool's base size."""
+    slots = getattr(request.app.state, "request_slots", None)
+    if slots is None:  # made in the event loop's thread, so no two requests race here
+        size = request.app.state.engine.pool.size()
+        slots = request.app.state.request_slots = asyncio.Semaphore(max(1, size // 2))
+    return slots
 
 
 def get_settings_dep(request: Request) -> Settings:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class StoreSettings(BaseSettings):
@@ -43,8 +44,35 @@ class ApiSettings(BaseSettings):
     evaluate_workers: int = 1
 
 
-class Settings(StoreSettings, ApiSettings):
-    """All of mujun's server-side settings in one object (store + API)."""
+class SecuritySettings(BaseSettings):
+    """Token expiry, web sessions and cross-origin access."""
+
+    model_config = SettingsConfigDict(env_prefix="MUJUN_", extra="ignore")
+
+    token_days: int = Field(default=90, ge=0, le=36500,
+                            description="新令牌有效天数，0 = 永不过期 (days a new token is valid; 0 = never)")
+    session_hours: float = Field(default=12.0, gt=0, le=24 * 365,
+                                 description="网页登录有效小时数 (hours a web sign-in lasts)")
+    session_secret: str | None = Field(
+        default=None, min_length=32,
+        description="签名会话 Cookie 的密钥；不设则由数据库生成并在各服务进程间共享 "
+        "(key signing session cookies; unset = one generated once and kept in the store)",
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="允许跨域访问的来源，逗号分隔，默认不允许 (allowed CORS origins, comma-separated; default none)",
+    )
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [o.strip().rstrip("/") for o in value.split(",") if o.strip()]
+        return value
+
+
+class Settings(StoreSettings, ApiSettings, SecuritySettings):
+    """All of mujun's server-side settings in one object (store + API + security)."""
 
     model_config = SettingsConfigDict(env_prefix="MUJUN_", extra="ignore")
 

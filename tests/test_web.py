@@ -14,8 +14,22 @@ import pytest
 DATA_DIR = Path(__file__).parents[1] / "data" / "sample_parcels"
 
 
+_SESSIONS: dict[str, str] = {}  # token -> its web session cookie (the cookie never carries the token)
+
+
+@pytest.fixture(autouse=True)
+def _signed_in(client, tokens):
+    """Sign each role in once per store through the form, as a browser does."""
+    for token in tokens.values():
+        if token not in _SESSIONS:
+            r = client.post("/web/login", data={"token": token}, follow_redirects=False)
+            assert r.status_code == 303, r.text
+            _SESSIONS[token] = r.cookies["mujun_session"]
+            client.cookies.clear()
+
+
 def _cookie(tokens: dict[str, str], role: str) -> dict[str, str]:
-    return {"Cookie": f"mujun_session={tokens[role]}"}
+    return {"Cookie": f"mujun_session={_SESSIONS[tokens[role]]}"}
 
 
 def _text(html: str, element_id: str) -> str:

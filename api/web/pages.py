@@ -23,7 +23,19 @@ from api.services import runs as runs_service
 from api.settings import Settings
 from api.store.errors import NotFound
 from api.web.charts import GRADE_COLORS, bar_svg, histogram_svg
-from api.web.session import COOKIE, Forbidden, NeedsSignIn, WebUser, current_user, require_user, token_user
+from api.web.session import (
+    SESSION_ENDED,
+    Forbidden,
+    NeedsSignIn,
+    WebUser,
+    clear_cookie,
+    current_user,
+    require_user,
+    session_ended,
+    set_cookie,
+    sign_in,
+    sign_out,
+)
 from gis.vocabulary import (
     DELAY_CAUSE_LABELS,
     SITE_STATUS_LABELS,
@@ -135,36 +147,27 @@ def router(settings: Settings | None = None) -> APIRouter:
     # --- sign-in -------------------------------------------------------------------------------------
     @r.get("/login", response_class=HTMLResponse)
     def login_form(request: Request, next: str = "") -> HTMLResponse:
+        if session_ended(request):  # the page that sent the browser here was refused: say why, drop the cookie
+            resp = _tpl(request, "login.html", None, status_code=401, next=next, error=SESSION_ENDED)
+            clear_cookie(resp, request)
+            return resp
         return _tpl(request, "login.html", current_user(request), next=next, error=None)
 
     @r.post("/login", response_class=HTMLResponse)
     def login(request: Request, token: str = Form(""), next: str = Form("")) -> Response:
-        user = token_user(request, token) if token.strip() else None
-        if user is None:
-            return _tpl(
-                request,
-                "login.html",
-                None,
-                status_code=401,
-                next=next,
-                error="令牌无效或已停用，请向管理员索取（mujun users add 姓名 --role 角色）",
-            )
+        outcome = sign_in(request, token)
+        if outcome.user is None:
+            return _tpl(request, "login.html", None, status_code=401, next=next, error=outcome.error)
         target = next if next.startswith(PREFIX + "/") else PREFIX + "/"
         resp = RedirectResponse(target, status_code=303)
-        resp.set_cookie(
-            COOKIE,
-            token.strip(),
-            httponly=True,
-            samesite="strict",
-            path="/",
-            secure=request.url.scheme == "https",
-        )
+        set_cookie(resp, request, outcome)
         return resp
 
     @r.post("/logout")
-    def logout() -> Response:
+    def logout(request: Request) -> Response:
+        sign_out(request)
         resp = RedirectResponse(PREFIX + "/login", status_code=303)
-        resp.delete_cookie(COOKIE, path="/")
+        clear_cookie(resp, request)
         return resp
 
     # --- dashboard -----------------------------------------------------------------------------------
