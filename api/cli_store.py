@@ -1,4 +1,4 @@
-"""CLI commands of the store and server: ``mujun import``, ``mujun serve``, ``mujun users add``."""
+"""CLI commands of the store and server: ``mujun import``, ``mujun serve``."""
 
 from __future__ import annotations
 
@@ -72,42 +72,7 @@ def serve_command(
     uvicorn.run(app, host=host, port=port)
 
 
-users_app = typer.Typer(help="用户与令牌 (users and tokens)", no_args_is_help=True)
-
-
-@users_app.command("add")
-def users_add(
-    name: Annotated[str, typer.Argument(help="用户名")],
-    role: Annotated[str, typer.Option(help="viewer 只读 / analyst 导入评估 / admin 规则集用户")] = "viewer",
-) -> None:
-    """新增用户并打印其令牌（只显示一次）(add a user; its token is printed once, stored hashed)."""
-    from api.store.engine import get_engine
-    from api.store.errors import StoreError
-    from api.store.repository import add_user
-
-    try:
-        with get_engine().begin() as conn:
-            token = add_user(conn, name, role, actor="cli")
-    except StoreError as exc:
-        _fail(exc.message)
-    console.print(f"已创建用户 {name}（角色 {role}）。令牌只显示这一次，请妥善保存 "
-                  "(the token is shown only once):", highlight=False)
-    out.print(token, highlight=False)
-
-
-@users_app.command("list")
-def users_list() -> None:
-    """列出用户 (list users; tokens are never shown)."""
-    from api.store.engine import get_engine
-    from api.store.repository import list_users
-
-    with get_engine().connect() as conn:
-        for u in list_users(conn):
-            out.print(f"{u['id']}\t{u['name']}\t{u['role']}\t{'active' if u['active'] else 'disabled'}")
-
-
 def register(app: typer.Typer) -> None:
-    """Register ``import``, ``serve`` and ``users`` on the ``mujun`` app."""
+    """Register ``import`` and ``serve`` on the ``mujun`` app (``users`` lives in ``api.cli_users``)."""
     app.command("import")(import_command)
     app.command("serve")(serve_command)
-    app.add_typer(users_app, name="users")

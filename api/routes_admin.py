@@ -1,10 +1,11 @@
-"""Admin endpoints: users (``POST /users`` prints a token once) and the audit log."""
+"""Admin endpoints: users and their tokens (issue, revoke, rotate; a token is shown once) and the audit log."""
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Body, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -13,25 +14,93 @@ from api.store import repository as repo
 
 router = APIRouter(tags=["管理 admin"])
 
+UserName = Annotated[str, Path(min_length=1, max_length=100, description="用户名 (user name)")]
+ExpiresDays = Field(
+    default=None, ge=0, le=repo.MAX_TOKEN_DAYS,
+    description="令牌有效天数，0 = 永不过期；不填则用 MUJUN_TOKEN_DAYS (days the token is valid; 0 = never)",
+)
+
 
 class NewUser(BaseModel):
     """A user to create."""
 
     name: str = Field(min_length=1, max_length=100)
     role: str = Field(default="viewer", pattern="^(viewer|analyst|admin)$")
+    expires_days: int | None = ExpiresDays
 
 
-@router.post("/users", status_code=201, summary="新增用户 (add a user; returns its token once)")
+class Rotation(BaseModel):
+    """How long the new token is valid."""
+
+    expires_days: int | None = ExpiresDays
+
+
+class UserOut(BaseModel):
+    """A user and the state of their token (never the token or its hash)."""
+
+    id: int
+    name: str
+    role: str
+    active: bool
+    state: Literal["active", "revoked", "expired"] = Field(description="令牌状态：有效/已吊销/已过期")
+    created_at: dt.datetime
+    expires_at: dt.datetime | None = Field(description="令牌过期时间，空 = 永不过期 (UTC)")
+    revoked_at: dt.datetime | None
+
+
+class IssuedToken(UserOut):
+    """A user with the bearer token just issued: shown this once, only its hash is stored."""
+
+    token: str
+
+
+class UserList(BaseModel):
+    """Every user."""
+
+    users: list[UserOut]
+
+
+def _days(request: Request, requested: int | None) -> int:
+    return request.app.state.settings.token_days if requested is None else requested
+
+
+def _issued(token: str, user: dict[str, Any], status_code: int) -> JSONResponse:
+    body = IssuedToken(token=token, **user).model_dump(mode="json")
+    return JSONResponse(body, status_code=status_code, headers={"Cache-Control": "no-store"})
+
+
+@router.post("/users", status_code=201, response_model=IssuedToken,
+             summary="新增用户 (add a user; returns its token once)")
 def add_user(body: NewUser, request: Request, user: Admin) -> JSONResponse:
     """Create a user and return its bearer token (only now; it is stored hashed)."""
     with request.app.state.engine.begin() as conn:
-        token = repo.add_user(conn, body.name, body.role, actor=user.name)
-    return JSONResponse({"name": body.name, "role": body.role, "token": token}, status_code=201)
+        token = repo.add_user(conn, body.name, body.role, actor=user.name,
+                              expires_days=_days(request, body.expires_days))
+        created = repo.get_user(conn, body.name.strip())
+    return _issued(token, created, 201)
 
 
-@router.get("/users", summary="用户列表 (users)")
+@router.post("/users/{name}/revoke", response_model=UserOut, summary="吊销令牌 (revoke a user's token)")
+def revoke_user(name: UserName, request: Request, user: Admin) -> dict[str, Any]:
+    """Revoke the token now: API calls with it get 401 and the user's web sessions end; idempotent."""
+    with request.app.state.engine.begin() as conn:
+        return repo.revoke_user(conn, name, actor=user.name)
+
+
+@router.post("/users/{name}/rotate", response_model=IssuedToken,
+             summary="换发令牌 (rotate: a new token, shown once; the old one stops working)")
+def rotate_token(name: UserName, request: Request, user: Admin,
+                 body: Annotated[Rotation | None, Body()] = None) -> JSONResponse:
+    """Issue a new token (re-activating a revoked user); the old token and the user's web sessions end now."""
+    days = _days(request, body.expires_days if body else None)
+    with request.app.state.engine.begin() as conn:
+        token, rotated = repo.rotate_token(conn, name, actor=user.name, expires_days=days)
+    return _issued(token, rotated, 200)
+
+
+@router.get("/users", response_model=UserList, summary="用户列表 (users)")
 def list_users(conn: Conn, _user: Admin) -> dict[str, Any]:
-    """Users and roles (never tokens)."""
+    """Users, roles and token states (never tokens)."""
     return {"users": repo.list_users(conn)}
 
 
