@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import RedirectResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -58,6 +59,38 @@ class BodyLimitMiddleware:
             if exc.status_code != 413 or started:
                 raise
             await _too_large(send, limit)
+
+
+SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"x-content-type-options", b"nosniff"),
+    # The results page shows the map in a same-origin frame; nobody else may frame a page (clickjacking).
+    (b"x-frame-options", b"SAMEORIGIN"),
+    (b"content-security-policy", b"frame-ancestors 'self'"),
+    (b"referrer-policy", b"same-origin"),
+)
+
+
+class SecurityHeadersMiddleware:
+    """Add ``SECURITY_HEADERS`` to every HTTP response (a header the response already sets is kept)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on; add the headers to the response start."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers") or [])
+                present = {name.lower() for name, _ in headers}
+                headers.extend((name, value) for name, value in SECURITY_HEADERS if name not in present)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def _too_large_message(limit: int) -> str:
@@ -123,6 +156,12 @@ def create_app(settings: Settings | None = None, *, routers: Sequence[APIRouter]
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     _offline_docs(app)
     app.add_middleware(_BrowserHomeMiddleware)
+    if settings.cors_origins:
+        # Bearer tokens travel in a header, never in cookies, so other origins get no credentials.
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
+                           allow_methods=["GET", "POST"],
+                           allow_headers=["Authorization", "Content-Type", "Accept"], max_age=600)
+    app.add_middleware(SecurityHeadersMiddleware)  # outermost: every response gets them, errors and 413s too
     return app
 
 
