@@ -143,16 +143,16 @@ class Context:
         self.parcels = self.parcels.reset_index(drop=True)
         self.params = self.ruleset.parameters
         self.n = len(self.parcels)
-        # Outcomes of rules already evaluated in this run, by rule id (later rules may read earlier ones).
-        self.outcomes: dict[str, Any] = {}
+        # What kinds already evaluated in this run provide to later ones, by name (KindSpec.provides/needs).
+        self.provided: dict[str, Any] = {}
 
     def release(self) -> None:
-        """Let go of the working state the rules shared (overlay pairs, the parcel index, text arrays, the
-        outcomes by rule id) once every rule has run: at a million parcels that is several hundred MB that the
-        result tables no longer need. Figures already computed (areas, zones, firms, occupants) stay."""
+        """Let go of the working state the rules shared (overlay pairs, the parcel index, text arrays, what the
+        kinds provided each other) once every rule has run: at a million parcels that is several hundred MB that
+        the result tables no longer need. Figures already computed (areas, zones, firms, occupants) stay."""
         for name in ("_pairs", "tree", "bounds", "_texts", "_occupant_firm_pos", "_firm_pos"):
             self.__dict__.pop(name, None)
-        self.outcomes = {}
+        self.provided = {}
 
     # ---- parcel columns -------------------------------------------------------------------------
     def column(self, name: str) -> pd.Series | None:

@@ -24,13 +24,12 @@ Progress = Callable[[int, int, str], None]
 
 # Zone layers a run overlays anyway: the parcel table shows ring, zone, park and district; some kinds add more.
 _TABLE_LAYERS = ("ring", "red_line", "blue_line", "parks", "districts")
-_KIND_LAYERS = {"outside_parks": ("planned_construction_area",), "park_blocks": ("urban_dev_boundary",)}
 
 
 def _layers_used(rules: list[RuleSpec]) -> list[str]:
     names = list(_TABLE_LAYERS)
     for r in rules:
-        names += _KIND_LAYERS.get(r.kind, ())
+        names += KINDS[r.kind].layers if r.kind in KINDS else ()
         layers = getattr(r.p, "layers", None)  # straddles: every layer it checks
         names += list(layers) if isinstance(layers, dict) else []
         layer = getattr(r.p, "layer", None)  # protection_line
@@ -38,12 +37,16 @@ def _layers_used(rules: list[RuleSpec]) -> list[str]:
     return names
 
 
-# Kinds whose outcome other kinds read (low_efficiency reads idle.order53) run first.
-_RUN_FIRST = ("idle_order53",)
-
-
 def _order(rules: list[RuleSpec]) -> list[RuleSpec]:
-    return sorted((r for r in rules if r.enabled), key=lambda r: 0 if r.kind in _RUN_FIRST else 1)
+    """Enabled rules, those whose kind provides what another kind needs first (stable otherwise)."""
+    enabled = [r for r in rules if r.enabled]
+    needed = {name for r in enabled if r.kind in KINDS for name in KINDS[r.kind].needs}
+
+    def first(rule: RuleSpec) -> int:
+        spec = KINDS.get(rule.kind)
+        return 0 if spec is not None and needed & set(spec.provides) else 1
+
+    return sorted(enabled, key=first)
 
 
 def _verdict_table(parts: list[tuple[str, np.ndarray, str, Outcome, str]]) -> pd.DataFrame:
@@ -104,14 +107,14 @@ def evaluate(
 
     Examples
     --------
-    >>> from gis.io import load_inputs                                        # doctest: +SKIP
-    >>> from rules.ruleset import load_ruleset                                # doctest: +SKIP
-    >>> d = "data/sample_parcels/"                                            # doctest: +SKIP
+    >>> from gis.io import load_inputs
+    >>> from rules.ruleset import load_ruleset
+    >>> d = "data/sample_parcels/"
     >>> inputs = load_inputs(d + "parcels.gpkg", d + "enterprises.csv", d + "occupancy.csv",
-    ...                      d + "zones.gpkg", d + "land_supply.csv")         # doctest: +SKIP
-    >>> result = evaluate(inputs, load_ruleset("chengdu-2023"), "2025-06-30")  # doctest: +SKIP
-    >>> result.summary["by_status"]                                           # doctest: +SKIP
-    {'pass': 262, 'warn': 268, 'fail': 1257, 'missing_data': 13}
+    ...                      d + "zones.gpkg", d + "land_supply.csv")
+    >>> result = evaluate(inputs, load_ruleset("chengdu-2023"), "2025-06-30")
+    >>> result.summary["by_status"]
+    {'fail': 809, 'warn': 565, 'missing_data': 18, 'pass': 239, 'exempt': 0, 'not_applicable': 169}
     """
     as_of_ts = pd.Timestamp(as_of or date.today()).normalize()
     ctx = Context(
@@ -132,7 +135,7 @@ def evaluate(
     parcel_status: dict[str, np.ndarray] = {}
     # (ids, status codes) of the rules that count for the firm's overall status
     firm_status: list[tuple[np.ndarray, np.ndarray]] = []
-    grades: pd.DataFrame | None = None
+    firm_extra: pd.DataFrame | None = None  # columns a kind adds to the enterprise table (score, grade)
     for i, rule in enumerate(rules):
         spec = KINDS.get(rule.kind)
         if spec is None:
@@ -140,7 +143,7 @@ def evaluate(
         citation = ruleset.citation_text(rule)
         if spec.level == "parcel":
             out = spec.func(ctx, rule)
-            ctx.outcomes[rule.id] = out
+            ctx.provided.update({name: get(out) for name, get in spec.provides.items()})
             parcel_parts[rule.id] = ("parcel", ctx.ids, rule.id, out, citation)
             parcel_status[rule.id] = out.status_code
             if spec.enterprise is not None:
@@ -151,8 +154,8 @@ def evaluate(
             ids, out = spec.func(ctx, rule)
             firm_parts.append(("enterprise", ids, rule.id, out, citation))
             firm_status.append((ids, out.status_code))
-            if rule.kind == "weighted_score":
-                grades = pd.DataFrame({"score": out.value, "grade": out.code}, index=ids)
+            if spec.firm_columns is not None:
+                firm_extra = pd.DataFrame(dict(spec.firm_columns(out)), index=ids)
         else:
             keys, out = spec.func(ctx, rule)
             agg = keys.copy().reset_index(drop=True)
@@ -197,8 +200,8 @@ def evaluate(
 
     firms = firm_frame(ctx)
     if not firms.empty:
-        if grades is not None:
-            firms = firms.join(grades)
+        if firm_extra is not None:
+            firms = firms.join(firm_extra)
         na = STATUSES.index("not_applicable")
         firm_ids = firms.index.to_numpy(dtype=object)
         statuses = [

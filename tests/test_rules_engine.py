@@ -15,6 +15,7 @@ import pyogrio
 import pytest
 import yaml
 
+from gis.io import Inputs
 from rules.errors import RuleSetError
 from rules.export import write_result
 from rules.ruleset import load_ruleset, parse_ruleset
@@ -397,3 +398,26 @@ def test_sample_geojson_in_degrees_and_gpkg_in_metres_give_the_same_verdicts():
     assert (va != vb).sum() == 0, va[va != vb].head().to_dict()
     # 7-decimal degrees (about 1 cm) move a 1-hectare parcel's area by up to a few 1e-5 of itself
     assert a.parcels["area_m2"].to_numpy() == pytest.approx(b.parcels["area_m2"].to_numpy(), rel=1e-4)
+
+
+def test_the_engine_knows_no_rule_kind_or_rule_by_name():
+    """Kinds declare what they provide and need (KindSpec.provides/needs/firm_columns); the engine names none."""
+    from rules.kinds import KINDS
+
+    source = (REPO / "rules" / "engine.py").read_text(encoding="utf-8")
+    code = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith((">>>", "...", "#")))
+    named = [k for k in KINDS if f'"{k}"' in code] + [r.id for r in RULES.rules if f'"{r.id}"' in code]
+    assert named == []
+    # the one dependency there is, declared: low_efficiency reads the idle land idle_order53 provides
+    assert KINDS["low_efficiency"].needs == ("idle_land",) and "idle_land" in KINDS["idle_order53"].provides
+
+
+def test_a_rule_set_without_the_idle_rule_still_judges_low_efficiency():
+    # Without idle.order53 nothing provides "idle_land": low_efficiency judges every started parcel itself.
+    from rules.engine import evaluate
+
+    no_idle = RULES.model_copy(update={"rules": [r for r in RULES.rules if r.id != "idle.order53"]})
+    gdf = parcels([{"floor_area_m2": 5_000, "footprint_m2": 5_000}])  # FAR 0.5: below every minimum
+    result = evaluate(Inputs(parcels=gdf, zones=WHOLE_RING), no_idle, "2025-06-30")
+    v = result.verdicts.set_index("rule").loc["low_efficiency"]
+    assert v["status"] == "fail" and "far" in v["code"]

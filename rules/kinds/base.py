@@ -8,7 +8,7 @@ its status, code, value, threshold and message. No per-parcel Python.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -46,6 +46,15 @@ class KindSpec:
     enterprise: Callable[..., Any] | None = None
     # What ``value`` measures, a key of ``rules.vocabulary.UNIT_FORMATS`` ("" = a plain ratio such as FAR).
     unit: str = ""
+    # What other kinds may read of this kind's outcome (name → function of the Outcome), and what this kind
+    # reads of others (names): the engine runs providers first and hands the values over in ``ctx.provided``.
+    provides: Mapping[str, Callable[[Outcome], Any]] = field(default_factory=dict)
+    needs: tuple[str, ...] = ()
+    # Columns an enterprise-level kind adds to the enterprise table (the 亩产论英雄 score and grade).
+    firm_columns: Callable[[Outcome], Mapping[str, Any]] | None = None
+    # Zone layers the kind always overlays (besides any its parameters name), so the engine can overlay them
+    # all side by side before the rules run.
+    layers: tuple[str, ...] = ()
 
 
 KINDS: dict[str, KindSpec] = {}
@@ -69,11 +78,20 @@ def register(
     fields: tuple[str, ...] = (),
     params: type[BaseModel] = NoParams,
     unit: str = "",
+    provides: Mapping[str, Callable[[Outcome], Any]] | None = None,
+    needs: tuple[str, ...] = (),
+    firm_columns: Callable[[Outcome], Mapping[str, Any]] | None = None,
+    layers: tuple[str, ...] = (),
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a rule kind under ``name`` (decorator); ``unit`` is what its verdicts' ``value`` measures."""
+    """Register a rule kind under ``name`` (decorator); ``unit`` is what its verdicts' ``value`` measures,
+    ``provides``/``needs`` what it hands to or reads from other kinds, ``firm_columns`` what it adds to the
+    enterprise table."""
 
     def deco(func: Callable[..., Any]) -> Callable[..., Any]:
-        KINDS[name] = KindSpec(name, func, level, params, messages, frozenset(fields) | {"value"}, unit=unit)
+        KINDS[name] = KindSpec(
+            name, func, level, params, messages, frozenset(fields) | {"value"}, unit=unit,
+            provides=dict(provides or {}), needs=needs, firm_columns=firm_columns, layers=layers,
+        )
         return func
 
     return deco

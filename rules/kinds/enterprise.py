@@ -76,6 +76,7 @@ class GradeParams(BaseModel):
 @register(
     "weighted_score",
     level="enterprise",
+    firm_columns=lambda out: {"score": out.value, "grade": out.code},
     unit="分",
     params=GradeParams,
     messages=("A", "B", "C", "D", "not_evaluated", "missing_data"),

@@ -193,6 +193,7 @@ def protection_line(ctx: Context, rule: RuleSpec) -> Outcome:
 @register(
     "outside_parks",
     level="parcel",
+    layers=("planned_construction_area",),
     messages=("retain", "exit", "unknown", "inside", "non_industrial", _MISSING_LAND_USE, "missing_layer"),
 )
 def outside_parks(ctx: Context, rule: RuleSpec) -> Outcome:
@@ -216,6 +217,7 @@ def outside_parks(ctx: Context, rule: RuleSpec) -> Outcome:
 @register(
     "park_blocks",
     level="parcel",
+    layers=("urban_dev_boundary",),
     unit="亩",
     messages=(
         "include_in_park",
@@ -375,6 +377,8 @@ def _add_years(values: np.ndarray, years: int) -> np.ndarray:
     level="parcel",
     unit="天",
     params=IdleParams,
+    # land found idle under Order 53 (fee, recovery or negotiated disposal): low_efficiency does not judge it again
+    provides={"idle_land": lambda out: np.isin(out.code, ["idle_fee_20pct", "idle_recover", "idle_negotiate"])},
     messages=(
         "not_idle",
         "not_due",
@@ -475,6 +479,7 @@ class LowEffParams(_Params):
     level="parcel",
     unit="万元/亩",
     params=LowEffParams,
+    needs=("idle_land",),
     messages=("pass", "low_efficiency", "idle", "not_started", "missing_data", _MISSING_LAND_USE),
     fields=("tax", "far", "coverage", "reasons", "routes", "missing"),
 )
@@ -532,9 +537,8 @@ def low_efficiency(ctx: Context, rule: RuleSpec) -> Outcome:
     out.case(~ctx.industrial, "not_applicable", "not_started")
     started = (status == "built") | (status == "under_construction") | ~np.isnat(ctx.dates("actual_start_date"))
     out.case(~started, "not_applicable", "not_started")
-    idle = ctx.outcomes.get("idle.order53")
-    if idle is not None:
-        is_idle = np.isin(idle.code, ["idle_fee_20pct", "idle_recover", "idle_negotiate"])
+    is_idle = ctx.provided.get("idle_land")  # absent when the rule set has no idle-land rule
+    if is_idle is not None:
         out.case(is_idle, "not_applicable", "idle", code="idle")
     any_low = low_tax | low_far | low_cov
     out.case(any_low, "fail", "low_efficiency", code=code, value=tax, threshold=thr, reasons=reasons, routes=routes)
