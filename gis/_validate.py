@@ -152,8 +152,12 @@ def _convert_number(s: pd.Series, *, excel: bool) -> Converted:
         t2 = pc.replace_substring(pc.replace_substring(t, ",", ""), "，", "")
         v = to_float(_str_series(t2, s.index))
         bad = (np.asarray(pc.is_valid(t).to_numpy(zero_copy_only=False), dtype=bool) & v.isna().to_numpy())
+    # NaN typed into a GeoPackage, "inf" or 1e400 in a CSV: a number, but not a measurement — refused by row
+    infinite = np.isinf(v.to_numpy(dtype=float, na_value=np.nan))
+    bad = bad | infinite
+    v = v.mask(infinite)
     neg = (v < 0).to_numpy(na_value=False) if hasattr(v, "to_numpy") else np.asarray(v < 0)
-    return Converted(v, bad, "数字 (a number)", negative=neg)
+    return Converted(v, bad, "有限的数字 (a finite number)", negative=neg)
 
 
 def _map_distinct(t: pd.Series, func) -> np.ndarray:
@@ -284,6 +288,7 @@ class GeometryCheck:
     reasons: np.ndarray
     dropped_parts: np.ndarray
     collapsed: np.ndarray
+    nonfinite: np.ndarray  # NaN or infinite coordinates: refused, never repaired
 
 
 def check_polygons(geoms: np.ndarray, *, allow_types: tuple = POLYGON_TYPES) -> GeometryCheck:
@@ -299,9 +304,17 @@ def check_polygons(geoms: np.ndarray, *, allow_types: tuple = POLYGON_TYPES) -> 
         g[zm] = shapely.force_2d(g[zm])
     invalid = ok & ~shapely.is_valid(g)
     reasons = np.full(n, None, dtype=object)
+    nonfinite = np.zeros(n, dtype=bool)
     if invalid.any():
         reasons[invalid] = shapely.is_valid_reason(g[invalid])
-        g[invalid] = shapely.make_valid(g[invalid])
+        # GEOS reports a NaN or infinite coordinate as "Invalid Coordinate"; make_valid would throw on it
+        nonfinite[invalid] = pd.Series(reasons[invalid], dtype=object).str.startswith("Invalid Coordinate").to_numpy(
+            dtype=bool
+        )
+        invalid &= ~nonfinite
+        ok &= ~nonfinite
+        if invalid.any():
+            g[invalid] = shapely.make_valid(g[invalid])
     out = np.full(n, None, dtype=object)
     # a valid Polygon is one part already: wrapped as a MultiPolygon directly (the common case, no flattening)
     simple = ok & ~invalid & (tid == int(shapely.GeometryType.POLYGON))
@@ -320,4 +333,4 @@ def check_polygons(geoms: np.ndarray, *, allow_types: tuple = POLYGON_TYPES) -> 
         uniq, compact = np.unique(keep_owner, return_inverse=True)
         out[uniq] = shapely.multipolygons(parts2[is_poly], indices=compact)
     collapsed = ok & shapely.is_missing(out)
-    return GeometryCheck(out, null, wrong_type, invalid, reasons, dropped_parts & ~collapsed, collapsed)
+    return GeometryCheck(out, null, wrong_type, invalid, reasons, dropped_parts & ~collapsed, collapsed, nonfinite)

@@ -28,7 +28,7 @@ import shapely
 from gis import _validate as v
 from gis.archive import check_zip
 from gis.columns import alias_renames, canonical_name
-from gis.crs import WORKING_CRS, to_working_crs
+from gis.crs import M2_PER_MU, WORKING_CRS, to_working_crs
 from gis.errors import CrsError, GisError, InputFileError, ValidationError, combine
 from gis.vocabulary import ZONE_LAYER_LABELS, column_label
 
@@ -230,6 +230,37 @@ def _labels(ids: pd.Series | None, n: int, offset: int = 1) -> Labels:
         return out
 
     return Labels(make)
+
+
+#: Beyond these a figure is a typing or unit error, not a fact: warned about by row, never silently used.
+PLAUSIBLE_FAR_MAX = 50.0
+PLAUSIBLE_PER_MU_10K_MAX = 1e6
+
+
+def _warn_implausible_per_mu(
+    parcels: gpd.GeoDataFrame, ent: pd.DataFrame, occ: pd.DataFrame | None, source: str, report: LoadReport
+) -> None:
+    """Warn about firms whose revenue per 亩 is above 10⁶ 万元 even over all the land of their parcels.
+
+    A firm's apportioned land is at most the area of the parcels it occupies, so revenue ÷ that area is a lower
+    bound of its per-mu figure whatever the apportioning: above the limit, the revenue is surely mistyped.
+    """
+    pairs = pd.DataFrame({"enterprise_id": parcels["enterprise_id"], "parcel_id": parcels["parcel_id"]})
+    if occ is not None:
+        pairs = pd.concat([pairs, occ[["enterprise_id", "parcel_id"]]], ignore_index=True)
+    pairs = pairs.dropna().drop_duplicates()
+    area = pd.Series(shapely.area(parcels.geometry.to_numpy()), index=parcels["parcel_id"].to_numpy())
+    land_mu = (area.reindex(pairs["parcel_id"].to_numpy()).to_numpy() / M2_PER_MU)
+    most_mu = pd.Series(land_mu).groupby(pairs["enterprise_id"].to_numpy()).sum()
+    revenue = pd.Series(ent["revenue_10k"].to_numpy(dtype=float, na_value=np.nan),
+                        index=ent["enterprise_id"].to_numpy())
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_mu = revenue / most_mu.reindex(revenue.index).to_numpy()
+    huge = np.nan_to_num(per_mu.to_numpy(), posinf=0.0) > PLAUSIBLE_PER_MU_10K_MAX
+    if huge.any():
+        report.warn(source, f"{int(huge.sum())} 家企业的亩均营收超过 {PLAUSIBLE_PER_MU_10K_MAX:,.0f} 万元/亩，"
+                    "营业收入可能录入有误（单位应为万元）(revenue per mu implausible)",
+                    revenue.index[huge].astype(str).tolist())
 
 
 def source_file(path: PathLike) -> SourceFile:
@@ -451,8 +482,8 @@ def read_layer(path: PathLike, layer: str | None = None, crs: str | int | None =
 
     Examples
     --------
-    >>> gdf = read_layer("data/sample_parcels/zones.gpkg", layer="parks")  # doctest: +SKIP
-    >>> gdf.crs.to_epsg()  # doctest: +SKIP
+    >>> gdf = read_layer("data/sample_parcels/zones.gpkg", layer="parks")
+    >>> gdf.crs.to_epsg()
     4544
     """
     raw = _read_raw_vector(path, layer, preferred=layer or "")
@@ -476,6 +507,12 @@ def _finish_geometries(
             f"{int(chk.wrong_type.sum())} 个要素不是面（{kinds}）(features are not polygons: {kinds})",
             path=source, ids=labels[chk.wrong_type].tolist(),
             hint="宗地必须是面 Polygon/MultiPolygon (parcels must be polygons)"))
+    if chk.nonfinite.any():
+        problems.append(ValidationError(
+            f"{int(chk.nonfinite.sum())} 个要素的坐标含 NaN 或无穷大 "
+            f"({int(chk.nonfinite.sum())} features have NaN or infinite coordinates)",
+            path=source, ids=labels[chk.nonfinite].tolist(),
+            hint="请在 GIS 软件中修正或重新绘制这些要素 (fix or redraw them in a GIS)"))
     if chk.collapsed.any():
         problems.append(ValidationError(
             f"{int(chk.collapsed.sum())} 个要素修复后不剩任何面 "
@@ -520,8 +557,8 @@ def read_parcels(
 
     Examples
     --------
-    >>> parcels, report = read_parcels("data/sample_parcels/parcels.gpkg")  # doctest: +SKIP
-    >>> parcels.crs.to_epsg(), parcels["parcel_id"].is_unique  # doctest: +SKIP
+    >>> parcels, report = read_parcels("data/sample_parcels/parcels.gpkg")
+    >>> parcels.crs.to_epsg(), parcels["parcel_id"].is_unique
     (4544, True)
     """
     source = _name(path)
@@ -561,6 +598,13 @@ def read_parcels(
     for msg, note_ids in notes:
         report.warn(source, msg, note_ids)
     gdf = gdf.set_geometry(gpd.GeoSeries(chk.geoms, index=gdf.index, crs=gdf.crs))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        far = gdf["floor_area_m2"].to_numpy(dtype=float, na_value=np.nan) / shapely.area(chk.geoms.astype(object))
+    huge = np.nan_to_num(far) > PLAUSIBLE_FAR_MAX
+    if huge.any():
+        report.warn(source, f"{int(huge.sum())} 个宗地的容积率超过 {PLAUSIBLE_FAR_MAX:g}，计容建筑面积可能录入有误"
+                    f"（单位应为平方米）(floor area implausible: FAR above {PLAUSIBLE_FAR_MAX:g})",
+                    labels[huge].tolist())
     ordered = list(PARCEL_COLUMNS) + [c for c in gdf.columns if c not in PARCEL_COLUMNS and c != "geometry"]
     gdf = gdf[ordered + ["geometry"]]
     gdf.attrs["missing_columns"] = missing
@@ -662,6 +706,41 @@ def _sniff_separator(first: str) -> str:
     return sep
 
 
+def _merged_cells(p: Path, sheet: str) -> list[tuple[str, int]]:
+    """Merged ranges of one worksheet as ``(ref, last row)``, read from the workbook's XML (openpyxl's read-only
+    mode does not report them)."""
+    import re as _re
+
+    with zipfile.ZipFile(p) as zf:
+        workbook = zf.read("xl/workbook.xml").decode("utf-8", "replace")
+        rels = zf.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
+        rid = None
+        for attrs in _re.findall(r"<(?:\w+:)?sheet\b([^>]*)/?>", workbook):
+            name = _re.search(r'\bname="([^"]*)"', attrs)
+            if name and _xml_text(name.group(1)) == sheet:
+                found = _re.search(r'\br:id="([^"]*)"|\bid="([^"]*)"', attrs)
+                rid = found and (found.group(1) or found.group(2))
+        target = None
+        for attrs in _re.findall(r"<Relationship\b([^>]*)/?>", rels):
+            if rid and _re.search(rf'\bId="{_re.escape(rid)}"', attrs):
+                target = _re.search(r'\bTarget="([^"]*)"', attrs)
+        if target is None:
+            return []
+        path = target.group(1).lstrip("/")
+        path = path if path.startswith("xl/") else f"xl/{path}"
+        if path not in zf.namelist():
+            return []
+        xml = zf.read(path)
+    refs = [r.decode() for r in _re.findall(rb'<(?:\w+:)?mergeCell\b[^>]*\bref="([A-Z]+[0-9]+:[A-Z]+[0-9]+)"', xml)]
+    return [(ref, int(_re.sub(r"^[A-Z]+", "", ref.split(":")[1]))) for ref in refs]
+
+
+def _xml_text(value: str) -> str:
+    import html
+
+    return html.unescape(value)
+
+
 def _read_raw_table(p: Path, kind: str, layer: str | None) -> tuple[pd.DataFrame, bool]:
     suffix = p.suffix.lower()
     if suffix in (".csv", ".txt"):
@@ -702,6 +781,7 @@ def _read_raw_table(p: Path, kind: str, layer: str | None) -> tuple[pd.DataFrame
         if sheet not in sheets:
             raise InputFileError(f"工作簿中没有工作表 {sheet} (no sheet {sheet!r})", path=p.name, ids=sheets)
         df = pd.read_excel(p, sheet_name=sheet, dtype=object, engine="openpyxl")
+        df.attrs["merged_cells"] = _merged_cells(p, sheet)
         return df, True
     if suffix == ".gpkg":
         name = _gpkg_layer(p, layer, kind, spatial=False)
@@ -739,8 +819,8 @@ def read_table(
 
     Examples
     --------
-    >>> ent, report = read_table("data/sample_parcels/enterprises.csv", "enterprises")  # doctest: +SKIP
-    >>> ent["enterprise_id"].dtype  # doctest: +SKIP
+    >>> ent, report = read_table("data/sample_parcels/enterprises.csv", "enterprises")
+    >>> ent["enterprise_id"].dtype
     <StringDtype(na_value=nan)>
     """
     if kind not in TABLE_COLUMNS:
@@ -749,8 +829,17 @@ def read_table(
     source = p.name
     report = LoadReport()
     raw, excel = _read_raw_table(p, kind, layer)
+    merged = raw.attrs.get("merged_cells", [])
     raw, skipped = _find_header(raw, TABLE_REQUIRED[kind])
     first_row = 2 + skipped  # spreadsheet row of the first data row (the header is row 1 + skipped)
+    # A merged range below the header reads as one value and blanks: refuse it rather than guess (a merged
+    # title above the header is fine).
+    in_data = [ref for ref, last_row in merged if last_row >= first_row]
+    if in_data:
+        raise InputFileError(
+            f"{len(in_data)} 处合并单元格位于数据区，合并区域内除左上角外的单元格会被读成空值 "
+            "(merged cells in the data rows would read as blanks)", path=source, ids=in_data,
+            hint="请取消合并并在每个单元格填入值后重新保存 (unmerge and fill every cell, then save again)")
     schema = TABLE_COLUMNS[kind]
     raw = _restore_truncated(raw, schema, source, report)
     problems: list[GisError] = []
@@ -859,9 +948,9 @@ def read_zones(
 
     Examples
     --------
-    >>> zones, report = read_zones("data/sample_parcels/zones.gpkg")  # doctest: +SKIP
-    >>> sorted(zones)  # doctest: +SKIP
-    ['blue_line', 'districts', 'parks', 'red_line', 'ring']
+    >>> zones, report = read_zones("data/sample_parcels/zones.gpkg")
+    >>> sorted(zones)
+    ['blue_line', 'districts', 'parks', 'planned_construction_area', 'red_line', 'ring', 'urban_dev_boundary']
     """
     p = _require_file(path, (".gpkg",), "分区")
     source = p.name
@@ -980,8 +1069,8 @@ def load_inputs(
     >>> from pathlib import Path
     >>> d = Path("data/sample_parcels")
     >>> inputs = load_inputs(d / "parcels.gpkg", enterprises=d / "enterprises.csv",
-    ...                      occupancy=d / "occupancy.csv", zones=d / "zones.gpkg")  # doctest: +SKIP
-    >>> inputs.parcels.crs.to_epsg(), len(inputs.report.errors)  # doctest: +SKIP
+    ...                      occupancy=d / "occupancy.csv", zones=d / "zones.gpkg")
+    >>> inputs.parcels.crs.to_epsg(), len(inputs.report.errors)
     (4544, 0)
     """
     report = LoadReport()
@@ -1047,6 +1136,7 @@ def load_inputs(
                             "(occupancy rows with unknown enterprise_id)",
                             pd.unique(occ.loc[unknown_e, "enterprise_id"]).tolist())
     if ent is not None:
+        _warn_implausible_per_mu(parcel_gdf, ent, occ, _name(enterprises), report)  # type: ignore[arg-type]
         pe = parcel_gdf["enterprise_id"]
         unknown = pe.notna().to_numpy() & ~v.isin(pe, ent["enterprise_id"])
         if unknown.any():
@@ -1077,8 +1167,11 @@ def write_layer(gdf: gpd.GeoDataFrame | pd.DataFrame, path: PathLike, layer: str
 
     Examples
     --------
-    >>> write_layer(parcels, "out/parcels.gpkg", layer="parcels")  # doctest: +SKIP
-    PosixPath('out/parcels.gpkg')
+    >>> import tempfile
+    >>> parcels, _ = read_parcels("data/sample_parcels/parcels.gpkg")
+    >>> out = write_layer(parcels, Path(tempfile.mkdtemp()) / "parcels.gpkg", layer="parcels")
+    >>> out.name, len(read_layer(out, layer="parcels"))
+    ('parcels.gpkg', 1800)
     """
     p = Path(path)
     suffix = p.suffix.lower()

@@ -122,3 +122,88 @@ def test_stale_staging_folders_are_swept(tmp_path):
     os.utime(old, (stale, stale))
     assert datasets.sweep(tmp_path) == 1
     assert not old.exists() and new.exists()
+
+
+# --- numbers and coordinates that are not measurements ----------------------------------------------------
+def _nan_parcels(path: Path) -> Path:
+    import geopandas as gpd
+    import shapely
+
+    x, y = 400_000.0, 3_390_000.0  # EPSG:4544, near 天府广场
+    polys = [
+        shapely.box(x, y, x + 100, y + 100),
+        shapely.Polygon([(x + 200, y), (x + 300, float("nan")), (x + 300, y + 100), (x + 200, y)]),
+        shapely.Polygon([(x + 400, y), (x + 500, float("inf")), (x + 500, y + 100), (x + 400, y)]),
+    ]
+    gdf = gpd.GeoDataFrame({"parcel_id": ["A", "B", "C"], "land_use": ["1001"] * 3}, geometry=polys, crs="EPSG:4544")
+    gdf.to_file(path, layer="parcels")
+    return path
+
+
+def test_nan_and_infinite_coordinates_are_refused_by_feature(client, store, tmp_path):
+    path = _nan_parcels(tmp_path / "nan.gpkg")
+    before = _datasets(store.engine)
+    r = client.post("/datasets", files={"parcels": (path.name, path.read_bytes())}, headers=client.as_role("analyst"))
+    assert r.status_code == 422, r.text
+    problem = next(p for p in r.json()["details"] if "NaN" in p["message"])
+    assert problem["file"] == "nan.gpkg" and problem["ids"] == ["B", "C"]
+    assert _datasets(store.engine) == before
+    res = _mujun("evaluate", "--parcels", str(path), "--out", str(tmp_path / "r.json"), data_dir=tmp_path / "var")
+    assert res.returncode == 2 and "NaN 或无穷大" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_infinite_and_implausible_numbers(tmp_path):
+    import geopandas as gpd
+    import shapely
+
+    from gis.errors import GisError
+    from gis.io import load_inputs, read_table
+
+    # 1e400 overflows to infinity: refused by row (E2), like any value that is not a number
+    bad = tmp_path / "ent.csv"
+    bad.write_text("enterprise_id,name,industry_code,revenue_10k,tax_10k\nE1,甲,C3981,100,1\nE2,乙,C3981,1e400,1\n",
+                   encoding="utf-8")
+    with pytest.raises(GisError) as err:
+        read_table(bad, "enterprises")
+    assert "有限的数字" in str(err.value) and "E2" in str(err.value) and "E1" not in str(err.value).split("—")[0]
+    # Implausible but finite figures load with a warning naming the row: P2's floor area of 10¹² m² on 1 公顷
+    # (FAR 10⁸ > 50), and E1's revenue of 10¹⁰ 万元 on 15 亩 (6.7·10⁸ 万元/亩 > 10⁶).
+    x, y = 400_000.0, 3_390_000.0
+    parcels = gpd.GeoDataFrame(
+        {"parcel_id": ["P1", "P2"], "land_use": ["1001", "1001"], "floor_area_m2": [20_000.0, 1e12],
+         "enterprise_id": ["E1", "E2"]},
+        geometry=[shapely.box(x, y, x + 100, y + 100), shapely.box(x + 200, y, x + 300, y + 100)], crs="EPSG:4544")
+    parcels.to_file(tmp_path / "p.gpkg", layer="parcels")
+    ent = tmp_path / "e.csv"
+    ent.write_text("enterprise_id,name,industry_code,revenue_10k,tax_10k\nE1,甲,C3981,1e10,1\nE2,乙,C3981,5000,1\n",
+                   encoding="utf-8")
+    inputs = load_inputs(tmp_path / "p.gpkg", enterprises=ent)
+    warnings = {w.message.split("(")[0]: w.ids for w in inputs.report.warnings}
+    assert next(ids for msg, ids in warnings.items() if "容积率超过 50" in msg) == ["P2"]
+    assert next(ids for msg, ids in warnings.items() if "亩均营收超过" in msg) == ["E1"]
+
+
+def test_merged_cells_in_the_data_rows_are_refused(tmp_path):
+    import openpyxl
+
+    from gis.errors import InputFileError
+    from gis.io import read_table
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "enterprises"
+    ws.append(["2024年规上工业企业名单"])
+    ws.merge_cells("A1:E1")  # a merged title above the header is fine
+    ws.append(["企业编号", "企业名称", "行业代码", "营业收入（万元）", "实缴税金（万元）"])
+    for row in (["E1", "甲", "C3981", 12000, 600], ["E2", "乙", "C3981", None, 20]):
+        ws.append(row)
+    ws.merge_cells("D3:D4")  # E1's revenue spread over E2's row: E2 would read as blank
+    wb.save(tmp_path / "企业.xlsx")
+    with pytest.raises(InputFileError) as err:
+        read_table(tmp_path / "企业.xlsx", "enterprises")
+    assert err.value.ids == ["D3:D4"] and "合并单元格" in err.value.message
+    ws.unmerge_cells("D3:D4")
+    ws["D4"] = 1500
+    wb.save(tmp_path / "企业.xlsx")
+    df, _ = read_table(tmp_path / "企业.xlsx", "enterprises")
+    assert df["revenue_10k"].tolist() == [12000.0, 1500.0]
