@@ -270,3 +270,34 @@ def test_runs_cut_off_by_a_restart_are_marked_failed(store, sample):
     assert run["status"] == "failed" and run["error"]["code"] == "interrupted" and "重新运行" in run["error"]["message"]
     assert done_after == done_before  # finished runs are left alone
     assert fail_interrupted_runs(store.engine) == []  # nothing left to mark
+
+
+def test_a_second_server_leaves_a_live_servers_runs_alone(store, sample):
+    """A server starting on the same store fails only runs whose lease expired (a killed server's), never the
+    queued or running runs of a server that still holds its lease."""
+    from api.services.runs import LEASE_S, Runs
+    from api.store.evaluations import create_run, fail_interrupted_runs, get_run, renew_leases
+
+    live = Runs(store.engine, store.settings)  # the first server: its claim is renewed while it works
+    t = m.EvaluationRun.__table__
+    with store.engine.begin() as conn:
+        held = create_run(conn, sample["dataset"], "chengdu-2023", dt.date(2025, 6, 30), owner=live.owner,
+                          lease_s=LEASE_S)
+        lapsed = create_run(conn, sample["dataset"], "chengdu-2023", dt.date(2025, 6, 30), owner="killed:1:x",
+                            lease_s=LEASE_S)
+        conn.execute(t.update().where(t.c.id == lapsed).values(lease_expires_at=m._now() - dt.timedelta(seconds=1)))
+    assert fail_interrupted_runs(store.engine) == [lapsed]  # what `mujun serve` does when the second one starts
+    with store.engine.connect() as conn:
+        assert get_run(conn, held)["status"] == "queued" and get_run(conn, lapsed)["status"] == "failed"
+    # renewing moves the held lease forward; another owner cannot renew it
+    with store.engine.connect() as conn:
+        before = conn.scalar(select(t.c.lease_expires_at).where(t.c.id == held))
+    renew_leases(store.engine, "someone-else", [held], 10 * LEASE_S)
+    renew_leases(store.engine, live.owner, [held], 2 * LEASE_S)
+    with store.engine.connect() as conn:
+        after = conn.scalar(select(t.c.lease_expires_at).where(t.c.id == held))
+    assert after > before and (after - before) < dt.timedelta(seconds=2 * LEASE_S)
+    with store.engine.begin() as conn:  # tidy: the held run would otherwise stay queued in the shared store
+        conn.execute(t.update().where(t.c.id == held).values(lease_expires_at=m._now() - dt.timedelta(seconds=1)))
+    assert fail_interrupted_runs(store.engine) == [held]
+    live.shutdown()

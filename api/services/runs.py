@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import os
+import socket
 import threading
 import uuid
 from collections import OrderedDict
@@ -21,6 +23,8 @@ from typing import Any
 from sqlalchemy import Engine
 
 from api.store import evaluations as ev
+
+log = logging.getLogger("mujun.runs")
 
 EXPORT_MEDIA_TYPES = {
     "json": "application/json",
@@ -33,6 +37,7 @@ EXPORT_MEDIA_TYPES = {
 }
 DOWNLOADS = {"xlsx": "XLSX 报表", "gpkg": "GeoPackage", "geojson": "GeoJSON", "csv": "CSV（逐条结论）"}
 RESULTS_KEPT = 4  # rebuilt results kept in memory (exports and pages of one run come in bursts)
+LEASE_S = 120.0  # a server's claim on its runs; renewed every LEASE_S / 4 while it holds any
 
 
 def store_key(settings: Any) -> str:
@@ -50,21 +55,49 @@ class Runs:
         self.folder = Path(settings.data_dir) / "exports" / store_key(settings)
         self._results: OrderedDict[int, Any] = OrderedDict()
         self._lock = threading.RLock()
+        # This server's claim on the runs it executes: another server starting on the same store leaves them be.
+        self.owner = f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._held: set[int] = set()
+        self._stop = threading.Event()
+        self._heartbeat: threading.Thread | None = None
 
     def shutdown(self) -> None:
-        """Stop taking runs (queued ones are cancelled and will be found interrupted by the next start)."""
+        """Stop taking runs (queued ones are cancelled; their leases lapse and the next start fails them)."""
+        self._stop.set()
         self.pool.shutdown(wait=False, cancel_futures=True)
+
+    def _renew(self) -> None:
+        while not self._stop.wait(LEASE_S / 4):
+            with self._lock:
+                held = sorted(self._held)
+            try:
+                ev.renew_leases(self.engine, self.owner, held, LEASE_S)
+            except Exception:  # a busy store: the lease still has three quarters to run; try again
+                log.warning("could not renew the leases of runs %s", held, exc_info=True)
+
+    def _execute(self, run_id: int) -> None:
+        try:
+            ev.execute_run(self.engine, run_id)
+        finally:
+            with self._lock:
+                self._held.discard(run_id)
 
     # --- runs ------------------------------------------------------------------------------------------
     def start(self, dataset_id: int, ruleset_ref: str, as_of: dt.date, actor: str | None, *, wait: bool = False
               ) -> int:
         """Queue a run of a stored dataset (raises the store's ``NotFound``); with ``wait``, run it now."""
         with self.engine.begin() as conn:
-            run_id = ev.create_run(conn, dataset_id, ruleset_ref, as_of, actor=actor)
+            run_id = ev.create_run(conn, dataset_id, ruleset_ref, as_of, actor=actor, owner=self.owner,
+                                   lease_s=LEASE_S)
+        with self._lock:
+            self._held.add(run_id)
+            if self._heartbeat is None:
+                self._heartbeat = threading.Thread(target=self._renew, name="mujun-leases", daemon=True)
+                self._heartbeat.start()
         if wait:
-            ev.execute_run(self.engine, run_id)
+            self._execute(run_id)
         else:
-            self.pool.submit(ev.execute_run, self.engine, run_id)
+            self.pool.submit(self._execute, run_id)
         return run_id
 
     def get(self, run_id: int) -> dict[str, Any]:

@@ -195,15 +195,19 @@ def load_zones(conn: Connection, dataset_id: int | None, zone_columns: dict[str,
 # --- runs ----------------------------------------------------------------------------------------------
 
 def create_run(conn: Connection, dataset_id: int, ruleset_ref: str, as_of: dt.date,
-               actor: str | None = None) -> int:
-    """Record a queued run of ``dataset_id`` against a rule set at ``as_of``; returns the run id."""
+               actor: str | None = None, *, owner: str | None = None, lease_s: float = 0.0) -> int:
+    """Record a queued run of ``dataset_id`` against a rule set at ``as_of``; returns the run id.
+
+    ``owner`` (a server process) claims the run for ``lease_s`` seconds; it renews the claim while it works.
+    """
     if conn.scalar(select(m.Dataset.id).where(m.Dataset.id == dataset_id)) is None:
         raise NotFound(f"数据集 {dataset_id} 不存在 (dataset not found)", details=[{"field": "dataset",
                                                                                  "value": dataset_id}])
     pk, ruleset = resolve_ruleset(conn, ruleset_ref, actor=actor)
     run_id = conn.scalar(insert(m.EvaluationRun.__table__).returning(m.EvaluationRun.id), [{
         "dataset_id": dataset_id, "ruleset_pk": pk, "ruleset_sha256": ruleset.sha256, "as_of": as_of,
-        "status": "queued", "progress": 0.0, "created_by": actor, "created_at": m._now()}])
+        "status": "queued", "progress": 0.0, "created_by": actor, "created_at": m._now(),
+        "lease_owner": owner, "lease_expires_at": m._now() + dt.timedelta(seconds=lease_s) if owner else None}])
     audit(conn, actor, "create", "evaluation_run", run_id, {"dataset": dataset_id, "ruleset": ruleset.id,
                                                            "version": ruleset.version, "as_of": str(as_of)})
     return run_id
@@ -214,15 +218,28 @@ def _set(engine: Engine, run_id: int, **values: Any) -> None:
         conn.execute(update(m.EvaluationRun.__table__).where(m.EvaluationRun.id == run_id).values(**values))
 
 
-def fail_interrupted_runs(engine: Engine) -> list[int]:
-    """Mark runs left ``queued``/``running`` by a stopped server as failed (call once, before serving).
+def renew_leases(engine: Engine, owner: str, run_ids: list[int], lease_s: float) -> None:
+    """Extend ``owner``'s claim on the runs it still has queued or running."""
+    if not run_ids:
+        return
+    t = m.EvaluationRun.__table__
+    with engine.begin() as conn:
+        conn.execute(update(t).where(t.c.id.in_(run_ids), t.c.lease_owner == owner,
+                                     t.c.status.in_(("queued", "running")))
+                     .values(lease_expires_at=m._now() + dt.timedelta(seconds=lease_s)))
 
-    Evaluations run in the server process's thread pool, so a restart loses them; without this they would
-    show "running" for ever. Only the process that owns the worker pool (``mujun serve``) may call it.
+
+def fail_interrupted_runs(engine: Engine) -> list[int]:
+    """Mark runs left ``queued``/``running`` by a stopped server as failed (call before serving).
+
+    Evaluations run in a server process's thread pool, so a stopped server loses them; without this they would
+    show "running" for ever. A run whose lease is still held belongs to another live server and is left alone;
+    only runs whose lease expired (or that have none) are failed.
     """
     t = m.EvaluationRun.__table__
     with engine.begin() as conn:
-        ids = [r for (r,) in conn.execute(select(t.c.id).where(t.c.status.in_(("queued", "running"))))]
+        expired = (t.c.lease_expires_at.is_(None)) | (t.c.lease_expires_at < m._now())
+        ids = [r for (r,) in conn.execute(select(t.c.id).where(t.c.status.in_(("queued", "running")), expired))]
         if ids:
             conn.execute(update(t).where(t.c.id.in_(ids)).values(
                 status="failed", finished_at=m._now(),

@@ -241,6 +241,10 @@ class EvaluationRun(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
     started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # The server process that will execute the run, and until when its claim holds (renewed while it works): a
+    # server starting up fails only the runs whose lease expired, never another live server's.
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class ParcelResult(Base):
