@@ -22,11 +22,11 @@ import pyarrow.compute as pc
 import shapely
 
 from gis import overlay
+from gis.crs import M2_PER_MU
 
 if TYPE_CHECKING:
     from rules.ruleset import RuleSet
 
-M2_PER_MU = 10000.0 / 15.0  # 1 亩 = 10000/15 m², exactly
 _MODES = ["equal_split", "by_floor_area", "single"]  # how an occupant's land was apportioned
 
 

@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Any
 
 from geoalchemy2 import Geometry
+from pyproj import CRS
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -26,7 +27,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SRID = 4544
+from gis.crs import WORKING_CRS
+
+SRID = CRS(WORKING_CRS).to_epsg()  # the working CRS (gis.crs), stored in every geometry column
 
 # Contract columns of the parcels layer and their storage kind (data-contract.md, "Parcels").
 PARCEL_COLUMNS: dict[str, str] = {
