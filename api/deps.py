@@ -10,8 +10,6 @@ from fastapi import Depends, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Connection
 
-from api.settings import Settings
-
 
 async def get_conn(request: Request) -> AsyncIterator[Connection]:
     """A connection to the store for the duration of one request.
@@ -43,11 +41,6 @@ def _request_slots(request: Request) -> asyncio.Semaphore:
     return slots
 
 
-def get_settings_dep(request: Request) -> Settings:
-    """The settings the app was built with."""
-    return request.app.state.settings
-
-
 def _auth_aliases() -> tuple[object, object, object]:
     from api.auth import Principal, require_admin, require_analyst, require_read
 
@@ -58,5 +51,4 @@ def _auth_aliases() -> tuple[object, object, object]:
 Conn = Annotated[Connection, Depends(get_conn)]
 MAX_ID = 2**31 - 1  # PostgreSQL integer; larger numbers are refused as bad input, not a database error
 RowId = Annotated[int, Path(ge=1, le=MAX_ID, description="编号 (id)")]
-AppSettings = Annotated[Settings, Depends(get_settings_dep)]
 Reader, Analyst, Admin = _auth_aliases()
