@@ -13,6 +13,7 @@ import stat
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from gis.errors import InputFileError
 
@@ -38,7 +39,9 @@ class NotAnArchiveError(InputFileError):
     """A file named as a zip archive that is not one (broken, truncated, or another format renamed)."""
 
 
-def check_zip(path: str | Path, limits: ArchiveLimits = DEFAULT_LIMITS, *, name: str | None = None) -> None:
+def check_zip(
+    path: str | Path | IO[bytes], limits: ArchiveLimits = DEFAULT_LIMITS, *, name: str | None = None
+) -> None:
     """Refuse ``path`` unless it is a zip archive that is safe to unpack within ``limits``.
 
     Raises :class:`NotAnArchiveError` for a file that is not a zip, :class:`UnsafeArchiveError` naming every unsafe
@@ -56,13 +59,13 @@ def check_zip(path: str | Path, limits: ArchiveLimits = DEFAULT_LIMITS, *, name:
     ...     print(exc.ids)
     ['zeros.dbf 压缩比 1,028:1，超过 200:1 (compression ratio too high)']
     """
-    p = Path(path)
-    label = name or p.name
+    in_memory = hasattr(path, "read")
+    label = name or ("upload.zip" if in_memory else Path(path).name)  # type: ignore[arg-type]
     try:
-        with zipfile.ZipFile(p) as zf:
+        with zipfile.ZipFile(path) as zf:  # a path or an open binary stream (an upload held in memory)
             infos = zf.infolist()
     except (zipfile.BadZipFile, OSError) as exc:
-        if p.suffix.lower() in (".xlsx", ".xlsm"):
+        if Path(label).suffix.lower() in (".xlsx", ".xlsm"):
             raise NotAnArchiveError(
                 "不是 Excel 工作簿（.xlsx 实为其他格式，可能是改了扩展名的 CSV）(not an xlsx workbook: a renamed CSV?)",
                 path=label, hint="请用 Excel 另存为 .xlsx，或把 CSV 文件改回 .csv (re-save as .xlsx or rename to .csv)",

@@ -561,9 +561,28 @@ def read_parcels(
     >>> parcels.crs.to_epsg(), parcels["parcel_id"].is_unique
     (4544, True)
     """
-    source = _name(path)
+    return normalise_parcels(_read_raw_vector(path, layer, preferred="parcels"), source=_name(path), crs=crs)
+
+
+def normalise_parcels(
+    raw: gpd.GeoDataFrame, *, source: str, crs: str | int | None = None
+) -> tuple[gpd.GeoDataFrame, LoadReport]:
+    """Check and normalise parcels however they arrived — a file, features posted to the API, store rows.
+
+    The same checks and typing as :func:`read_parcels` (which reads a file and calls this): contract columns by
+    their Chinese or English headers, typed; ids unique; geometries repaired to MultiPolygons; the working CRS.
+    ``source`` names the input in messages (a file name, "提交的宗地").
+
+    Examples
+    --------
+    >>> import shapely
+    >>> feature = gpd.GeoDataFrame({"宗地编号": ["A"], "用地分类": ["100102"]},
+    ...                            geometry=[shapely.box(104.0, 30.6, 104.001, 30.601)], crs="EPSG:4490")
+    >>> parcels, _ = normalise_parcels(feature, source="提交的宗地")
+    >>> parcels.loc[0, "parcel_id"], parcels.crs.to_epsg(), round(float(parcels.area.iloc[0]))
+    ('A', 4544, 10634)
+    """
     report = LoadReport()
-    raw = _read_raw_vector(path, layer, preferred="parcels")
     raw = _restore_truncated(raw, PARCEL_COLUMNS, source, report)
     problems: list[GisError] = []
     if "parcel_id" not in raw.columns:

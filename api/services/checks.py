@@ -11,9 +11,11 @@ The frames handed out are copies, so a caller may add columns without touching w
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
@@ -94,3 +96,74 @@ def firms(engine: Engine, dataset_id: int) -> pd.DataFrame | None:
 
     table = _kept(engine, "firms", int(dataset_id), read)
     return None if table is None else table.copy()
+
+
+# --- the use case: check proposed parcels ------------------------------------------------------------------
+MAX_PARCELS = 50  # a check is for a few proposed parcels; batches go through import and evaluation
+
+
+@dataclass
+class CheckOutcome:
+    """A check's evaluation, the rule set and zones dataset it used, the firm rows and their grading."""
+
+    result: Any
+    ruleset: Any
+    dataset: int | None
+    enterprises: pd.DataFrame | None
+    grading: list[dict[str, Any]]
+    report: Any
+
+
+def check(
+    engine: Engine,
+    parcels: gpd.GeoDataFrame,
+    *,
+    as_of: dt.date,
+    ruleset_ref: str = "chengdu-2023",
+    dataset: int | None = None,
+    crs: str | None = None,
+    enterprise: dict[str, Any] | None = None,
+    source: str = "提交的宗地",
+) -> CheckOutcome:
+    """Evaluate proposed parcels (features as a GeoDataFrame, any CRS) against a dataset's zones — no files.
+
+    ``dataset`` names the zones (and firms) to check against; without it the newest dataset with zones is used
+    (none: no zones). ``enterprise`` (the contract's enterprise columns) is a firm proposed for the parcels: it
+    is graded (亩产论英雄) against the dataset's firms; otherwise a parcel's stored ``enterprise_id`` brings that
+    firm's row from the dataset. Raises ``gis`` errors for bad features, the store's ``NotFound`` for an
+    unknown rule set or dataset, ``ImportRejected`` for too many parcels.
+    """
+    from api.grading import grade_firms
+    from api.store.errors import ImportRejected
+    from api.store.features import resolve_dataset
+    from gis.io import Inputs, normalise_parcels
+    from rules.engine import evaluate
+
+    parcel, report = normalise_parcels(parcels, source=source, crs=crs)
+    if len(parcel) > MAX_PARCELS:
+        raise ImportRejected(
+            f"即时核查最多 {MAX_PARCELS} 个宗地，提交了 {len(parcel)} 个；批量请用“导入数据”和“运行评估” "
+            f"(at most {MAX_PARCELS} parcels in a check)", details=[{"parcels": len(parcel)}], code="too_many_parcels")
+    rules = ruleset(engine, ruleset_ref)
+    with engine.connect() as conn:
+        try:
+            zone_ds: int | None = resolve_dataset(conn, dataset, with_zones=dataset is None)
+        except NotFound:
+            if dataset is not None:
+                raise  # a dataset that does not exist is the caller's mistake, not "no zones"
+            zone_ds = None
+    firm_rows: pd.DataFrame | None = None
+    if enterprise is not None:
+        firm = {k: v for k, v in enterprise.items() if v is not None}
+        firm.setdefault("enterprise_id", "proposed-firm")
+        parcel["enterprise_id"] = str(firm["enterprise_id"])
+        firm_rows = pd.DataFrame([firm])
+    elif zone_ds is not None and parcel["enterprise_id"].notna().any():
+        stored = firms(engine, zone_ds)
+        if stored is not None:
+            firm_rows = stored[stored["enterprise_id"].isin(parcel["enterprise_id"].dropna())].reset_index(drop=True)
+    inputs = Inputs(parcels=parcel, zones=zones(engine, zone_ds) if zone_ds is not None else {},
+                    enterprises=firm_rows, report=report)
+    result = evaluate(inputs, rules, as_of)
+    grading = grade_firms(engine, zone_ds, rules, result, firm_rows, as_of)
+    return CheckOutcome(result, rules, zone_ds, firm_rows, grading, report)

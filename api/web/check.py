@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import tempfile
-from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
-from api.services import datasets
+import geopandas as gpd
 
 # form field -> (contract column, kind)
 FIELDS: dict[str, tuple[str, str]] = {
@@ -100,65 +96,48 @@ def check_parcel(
     default ``zones_dataset``: the newest stored dataset that has them); a firm typed in is graded
     (亩产论英雄) against that dataset's firms with :func:`api.grading.grade_firms`.
     """
-    from api.grading import grade_firms
     from api.services import checks
-    from api.store.errors import NotFound
+    from api.store.errors import ImportRejected, NotFound
     from gis.errors import GisError
-    from rules.engine import evaluate
     from rules.result import records
 
     ref = values.get("ruleset") or "chengdu-2023"
     try:
-        ruleset = checks.ruleset(engine, ref)  # read once per server, as for POST /check
+        checks.ruleset(engine, ref)  # an unknown rule set is said first, before the parcel is read
     except NotFound as exc:
         raise ValueError(f"未知规则集 {ref} (unknown rule set)") from exc
     try:
         as_of = dt.date.fromisoformat(values.get("as_of") or dt.date.today().isoformat())
     except ValueError as exc:
         raise ValueError("评估基准日应为 YYYY-MM-DD (as-of date must be ISO 8601)") from exc
-    with tempfile.TemporaryDirectory(prefix="mujun-check-") as tmp:
-        folder = Path(tmp)
-        paths: dict[str, Path] = {}
-        if upload is not None:
-            paths["parcels"] = folder / datasets.safe_name(upload[0], "parcels")
-            paths["parcels"].write_bytes(upload[1])
-        else:
-            text = (values.get("geojson") or "").strip()
-            if not text:
-                raise ValueError(
-                    "请在地图上画出宗地、粘贴 GeoJSON 或上传文件 (draw, paste or upload a polygon)"
-                )
-            props = _attributes(values)
-            ent = {k: (values.get(k) or "").strip() for k in (*ENTERPRISE_FIELDS, *ENTERPRISE_NUMBERS)}
-            if ent["revenue_10k"] or ent["tax_10k"]:
-                props["enterprise_id"] = "E-CHECK"
-                paths["enterprises"] = Path(_enterprise_file(folder, ent))
-            feature = {"type": "Feature", "geometry": _geometry(text), "properties": props}
-            paths["parcels"] = folder / "parcel.geojson"
-            paths["parcels"].write_text(
-                json.dumps({"type": "FeatureCollection", "features": [feature]}, ensure_ascii=False),
-                encoding="utf-8",
+    firm: dict[str, Any] | None = None
+    if upload is not None:
+        parcels = _read_upload(*upload)
+    else:
+        text = (values.get("geojson") or "").strip()
+        if not text:
+            raise ValueError(
+                "请在地图上画出宗地、粘贴 GeoJSON 或上传文件 (draw, paste or upload a polygon)"
             )
-        try:
-            inputs = datasets.validate(paths, values.get("crs") or None)
-        except GisError as exc:
-            raise ValueError(str(exc)) from exc
-    if len(inputs.parcels) > 50:
-        raise ValueError(
-            f"即时核查最多 50 个宗地，上传了 {len(inputs.parcels)} 个；批量请用“导入数据”"
-            "和“运行评估” (at most 50 parcels here)"
-        )
-    dataset = _dataset(values.get("dataset"), zones_dataset)
-    if dataset is not None:
-        try:
-            inputs.zones = checks.zones(engine, dataset)
-        except NotFound as exc:
-            raise ValueError(f"数据集 {dataset} 不存在 (dataset not found)") from exc
-    result = evaluate(inputs, ruleset, as_of)
+        props = _attributes(values)
+        ent = {k: (values.get(k) or "").strip() for k in (*ENTERPRISE_FIELDS, *ENTERPRISE_NUMBERS)}
+        if ent["revenue_10k"] or ent["tax_10k"]:
+            firm = _enterprise(ent)
+        feature = {"type": "Feature", "geometry": _geometry(text), "properties": props}
+        # drawn or pasted GeoJSON is in longitude/latitude (RFC 7946) unless the form names a CRS
+        parcels = gpd.GeoDataFrame.from_features([feature], crs=values.get("crs") or "OGC:CRS84")
+    try:
+        outcome = checks.check(engine, parcels, as_of=as_of, ruleset_ref=ref,
+                               dataset=_dataset(values.get("dataset"), zones_dataset), enterprise=firm,
+                               source=upload[0] if upload is not None else "绘制的宗地")
+    except GisError as exc:
+        raise ValueError(str(exc)) from exc
+    except (NotFound, ImportRejected) as exc:
+        raise ValueError(exc.message) from exc
+    result, ruleset, dataset, grading = outcome.result, outcome.ruleset, outcome.dataset, outcome.grading
     verdicts = result.verdicts
     parcels = result.parcels.drop(columns=result.parcels.geometry.name)
     columns = ["parcel_id", "area_mu", "far", "district", "park_id", "zone", "inside_ring", "status"]
-    grading = grade_firms(engine, dataset, ruleset, result, inputs.enterprises, as_of)
     firm_verdicts = records(verdicts[verdicts["level"] == "enterprise"])
     graded = {(g["enterprise_id"], g["rule"]): g for g in grading}
     for v in firm_verdicts:  # the lone firm's own-rank grade is replaced by its grade among the dataset's firms
@@ -176,7 +155,7 @@ def check_parcel(
         "ruleset": result.ruleset,
         "as_of": as_of.isoformat(),
         "zones_dataset": dataset,
-        "warnings": [i.message for i in inputs.report.warnings],
+        "warnings": [i.message for i in outcome.report.warnings],
     }
 
 
@@ -190,7 +169,8 @@ def _dataset(raw: str | None, default: int | None) -> int | None:
         raise ValueError(f"数据集编号应为整数，收到“{text}” (dataset must be an id)") from exc
 
 
-def _enterprise_file(folder: Path, ent: dict[str, str]) -> str:
+def _enterprise(ent: dict[str, str]) -> dict[str, Any]:
+    """The firm typed in, as the contract's enterprise columns (numbers checked)."""
     from gis.vocabulary import column_label
 
     numbers: dict[str, float] = {}
@@ -203,15 +183,25 @@ def _enterprise_file(folder: Path, ent: dict[str, str]) -> str:
             ) from exc
         if numbers[key] < 0:
             raise ValueError(f"“{column_label(key)}”不能为负数 ({key} must be ≥ 0)")
-    path = folder / "enterprises.csv"
-    pd.DataFrame(
-        [
-            {
-                "enterprise_id": "E-CHECK",
-                "name": ent["enterprise_name"] or "核查企业",
-                "industry_code": ent["industry_code"] or None,
-                **numbers,
-            }
-        ]
-    ).to_csv(path, index=False, encoding="utf-8")
-    return str(path)
+    return {
+        "enterprise_id": "E-CHECK",
+        "name": ent["enterprise_name"] or "核查企业",
+        "industry_code": ent["industry_code"] or None,
+        **{k: v for k, v in numbers.items() if v == v},  # blanks stay unknown
+    }
+
+
+def _read_upload(name: str, data: bytes) -> gpd.GeoDataFrame:
+    """An uploaded parcel file read from memory (GeoJSON, GeoPackage, zipped Shapefile, FlatGeobuf)."""
+    import io
+
+    import pyogrio
+
+    from gis.archive import check_zip
+
+    if name.lower().endswith(".zip"):
+        check_zip(io.BytesIO(data), name=name)  # sizes and paths checked before GDAL opens it
+    try:
+        return pyogrio.read_dataframe(io.BytesIO(data))
+    except Exception as exc:  # GDAL's errors for an unreadable file
+        raise ValueError(f"{name}: 无法读取文件 (cannot read the file: {exc})") from exc
