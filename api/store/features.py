@@ -162,12 +162,6 @@ def _wkb(conn: Connection, column: Any) -> Any:
     return func.ST_AsBinary(column, type_=LargeBinary).label("geom_wkb")
 
 
-def _iso(value: Any) -> Any:
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    return value
-
-
 def _matched(conn: Connection, count: Any, rows: list[Any], limit: int, offset: int) -> int:
     """numberMatched: counted only when the page does not show where the matches end (a full page, or an
     empty one past the first); a short page ends them at ``offset`` + its length."""
@@ -177,12 +171,17 @@ def _matched(conn: Connection, count: Any, rows: list[Any], limit: int, offset: 
 
 
 def _features(rows: list[Any], id_key: str, skip: set[str]) -> list[dict[str, Any]]:
+    if not rows:
+        return []
     geoms = geometries_to_crs84([r.geom_wkb for r in rows])
+    names = list(rows[0]._fields)
+    keep = [(i, k) for i, k in enumerate(names) if k not in skip]  # once per page, not per row and column
+    at_id = names.index(id_key)
+    dates = (dt.date, dt.datetime)
     feats = []
     for row, geom in zip(rows, geoms, strict=True):
-        d = row._mapping
-        props = {k: _iso(v) for k, v in d.items() if k not in skip}
-        feats.append({"type": "Feature", "id": str(d[id_key]), "geometry": geom, "properties": props})
+        props = {k: (v.isoformat() if isinstance(v := row[i], dates) else v) for i, k in keep}
+        feats.append({"type": "Feature", "id": str(row[at_id]), "geometry": geom, "properties": props})
     return feats
 
 
