@@ -471,6 +471,16 @@ def result_from_store(conn: Connection, run_id: int) -> Any:
                             occupants=_occupants(conn, run["dataset_id"]))
 
 
+def occupancy_table(conn: Connection, dataset_id: int, parcel_id: str | None = None) -> pd.DataFrame:
+    """A dataset's occupancy rows as stored (of one parcel if given): ``enterprise_id``, ``parcel_id``,
+    ``floor_area_m2``, in file order."""
+    o = m.Occupancy.__table__
+    where = [o.c.dataset_id == int(dataset_id)] + ([o.c.parcel_id == parcel_id] if parcel_id is not None else [])
+    rows = conn.execute(select(o.c.enterprise_id, o.c.parcel_id, o.c.floor_area_m2).where(*where)
+                        .order_by(o.c.id)).all()
+    return pd.DataFrame(rows, columns=["enterprise_id", "parcel_id", "floor_area_m2"])
+
+
 def _occupants(conn: Connection, dataset_id: int) -> pd.DataFrame:
     """(parcel_id, enterprise_id) of a dataset as the engine sees them: the occupancy table's rows, and a
     parcel's own ``enterprise_id`` where the table names no occupant for it."""

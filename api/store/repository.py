@@ -6,7 +6,8 @@ import datetime as dt
 import hashlib
 import math
 import secrets
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import Connection, Engine, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -16,6 +17,26 @@ from api.store.errors import Conflict, NotFound, StoreError
 
 ROLES = ("viewer", "analyst", "admin")
 MAX_TOKEN_DAYS = 36500
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+def reading(engine: Engine, query: Callable[Concatenate[Connection, _P], _T], *args: _P.args,
+            **kwargs: _P.kwargs) -> _T:
+    """``query(conn, …)`` on a connection of its own, back in the pool as soon as it returns.
+
+    For callers that hold no connection (the web pages): they name the store function the JSON routes call
+    with their request's connection, and never hold one across their own work.
+    """
+    with engine.connect() as conn:
+        return query(conn, *args, **kwargs)
+
+
+def writing(engine: Engine, change: Callable[Concatenate[Connection, _P], _T], *args: _P.args,
+            **kwargs: _P.kwargs) -> _T:
+    """``change(conn, …)`` in a transaction of its own: committed when it returns, rolled back if it raises."""
+    with engine.begin() as conn:
+        return change(conn, *args, **kwargs)
 
 
 def audit(conn: Connection, actor: str | None, action: str, entity: str, entity_id: Any,

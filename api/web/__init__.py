@@ -1,8 +1,9 @@
-"""The planners' web pages (Chinese, offline): a router factory, a static mount and ``register(app)``.
+"""The planners' web pages (Chinese, offline): their routers, a static mount and ``register(app)``.
 
-``create_app`` calls ``register(app)``; any other app can do ``app.include_router(router(settings))`` and
-``mount_static(app)`` itself. Pages live under ``/web/``; our CSS/JS and the vendored Bootstrap, jQuery,
-Font Awesome and Leaflet (from the xstatic packages, never a CDN) under ``/web/static/``.
+``create_app`` calls ``register(app)``; any other app can include ``api.web.pages.ROUTERS``, call
+``mount_static(app)`` and ``api.web.pages.install_error_pages(app)`` itself. Pages live under ``/web/``; our
+CSS/JS and the vendored Bootstrap, jQuery, Font Awesome and Leaflet (from the xstatic packages, never a CDN)
+under ``/web/static/``.
 """
 
 from __future__ import annotations
@@ -10,20 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from api.settings import Settings
-
 STATIC_DIR = Path(__file__).parent / "static"
-
-
-def router(settings: Settings | None = None) -> APIRouter:
-    """The pages' router (prefix ``/web``)."""
-    from api.web.pages import router as pages_router
-
-    return pages_router(settings)
 
 
 def vendor_dirs() -> dict[str, Path]:
@@ -53,10 +45,14 @@ def mount_static(app: FastAPI) -> None:
 
 
 def register(app: FastAPI, settings: Any = None) -> None:
-    """Add the pages, their static files and HTML error pages to ``app`` (called by ``create_app``)."""
-    from api.web.pages import install_error_pages
+    """Add the pages, their static files and HTML error pages to ``app`` (called by ``create_app``).
 
-    app.include_router(router(settings or getattr(app.state, "settings", None)))
+    ``settings`` is not needed: the pages read the app's settings at request time.
+    """
+    from api.web.pages import ROUTERS, install_error_pages
+
+    for router in ROUTERS:
+        app.include_router(router)
     mount_static(app)
     install_error_pages(app)
 

@@ -20,10 +20,9 @@ def proposal_file(request: Request, dataset_id: int, name: str) -> Path:
 
 def proposal_status(request: Request) -> dict[str, Any]:
     """What the zone page shows: datasets (with zone layers or not) and which have a proposal."""
-    from api.store.repository import list_datasets
+    from api.store.repository import list_datasets, reading
 
-    with request.app.state.engine.connect() as conn:
-        datasets = list_datasets(conn)
+    datasets = reading(request.app.state.engine, list_datasets)
     rows = []
     for d in datasets:
         counts = d.get("counts") or {}
@@ -39,17 +38,18 @@ def proposal_status(request: Request) -> dict[str, Any]:
 
 def propose(request: Request, dataset_id: int, actor: str, ruleset_ref: str = "chengdu-2023") -> str | None:
     """Propose red/blue lines for a dataset with ``gis.zone_proposal``; returns an error message or None."""
-    from api.store import evaluations as ev
+    from api.services import checks
     from api.store.errors import NotFound
+    from api.store.evaluations import load_inputs_from_store
+    from api.store.repository import reading
     from gis.io import write_layer
     from gis.maps import save_map, zone_map
     from gis.zone_proposal import compare_zones, propose_zones
 
     engine = request.app.state.engine
     try:
-        with engine.begin() as conn:
-            ruleset = ev.resolve_ruleset(conn, ruleset_ref)[1]
-            inputs = ev.load_inputs_from_store(conn, dataset_id)
+        ruleset = checks.ruleset(engine, ruleset_ref)  # parsed once per server
+        inputs = reading(engine, load_inputs_from_store, dataset_id)
     except NotFound as exc:
         return exc.message
     zones = inputs.zones or {}
