@@ -57,11 +57,24 @@ def import_command(
 def serve_command(
     host: Annotated[str, typer.Option(help="监听地址")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="端口")] = 8000,
+    threads: Annotated[int | None, typer.Option(min=1, max=200, help="处理请求的线程数，默认 40 (worker threads)")]
+    = None,
 ) -> None:
-    """启动 HTTP 服务 (start the API and web pages with uvicorn)."""
+    """启动 HTTP 服务 (start the API and web pages with uvicorn).
+
+    One process, one event loop taking the connections, and ``threads`` worker threads running the handlers
+    (each holds at most one store connection at a time; the store's pool is sized for them, see
+    ``api.store.engine``). One process because it is also the evaluation worker and keeps what it has read
+    (results, rule sets, zone layers) for every request; on the sample, 200 concurrent readers get ~90 % of
+    the throughput of 8 (benchmarks/load.py). More threads than the default only queue for connections.
+    """
+    import asyncio
+
+    import anyio.to_thread
     import uvicorn
 
     from api.app import create_app
+    from api.store.engine import SERVER_THREADS
     from api.store.evaluations import fail_interrupted_runs
 
     app = create_app()
@@ -69,7 +82,13 @@ def serve_command(
     stale = fail_interrupted_runs(app.state.engine)
     if stale:
         typer.echo(f"上次服务停止时未完成的评估已标记为失败，请重新运行 (interrupted runs marked failed): {stale}")
-    uvicorn.run(app, host=host, port=port)
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, workers=1))
+
+    async def serve() -> None:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = threads or SERVER_THREADS
+        await server.serve()
+
+    asyncio.run(serve())
 
 
 def register(app: typer.Typer) -> None:

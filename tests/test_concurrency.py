@@ -142,3 +142,50 @@ def test_check_names_a_missing_dataset(client, dataset):
     r = client.post("/check", json={"feature": feature, "dataset": dataset}, headers=client.as_role("viewer"))
     assert r.status_code == 404, r.text
     assert str(dataset) in r.json()["message"]
+
+
+def test_mujun_serve_answers_and_stops_on_sigterm(tmp_path):
+    """``mujun serve --threads 4`` on a fresh SpatiaLite store: answers (401 without a token, an empty list of
+    collections with one), and SIGTERM shuts it down gracefully within 20 s: uvicorn finishes the application's
+    shutdown, then re-raises the signal, so the exit status is the signal's; no traceback."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from api.settings import Settings
+    from api.store.engine import dispose_engine, get_engine
+    from api.store.repository import add_user
+    from tests.conftest import free_port
+
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'mujun.sqlite'}", data_dir=tmp_path)
+    with get_engine(settings).begin() as conn:
+        token = add_user(conn, "serve-test", "viewer")
+    dispose_engine(settings)
+    port = free_port()
+    env = {**os.environ, "MUJUN_DATABASE_URL": settings.database_url, "MUJUN_DATA_DIR": str(tmp_path),
+           "MUJUN_ALLOW_ANONYMOUS_READ": "false"}
+    mujun = Path(sys.executable).with_name("mujun")
+    log = tmp_path / "serve.log"
+    with log.open("wb") as fh:
+        proc = subprocess.Popen([str(mujun), "serve", "--port", str(port), "--threads", "4"], env=env,
+                                stdout=fh, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                first = httpx.get(f"http://127.0.0.1:{port}/collections", timeout=2)
+                break
+            except httpx.HTTPError:
+                assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+                time.sleep(0.3)
+        assert first.status_code == 401
+        r = httpx.get(f"http://127.0.0.1:{port}/collections", headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 200 and r.json()["collections"] == []
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=20)
+    text = log.read_text()
+    assert code == -signal.SIGTERM and "Application shutdown complete" in text, text
+    assert "Traceback" not in text
