@@ -123,7 +123,7 @@ def run_page(
 
 
 @router.get("/runs/{run_id}/map", response_class=HTMLResponse)
-def run_map(request: Request, _user: WebReader, run: Run) -> HTMLResponse:
+def run_map_page(request: Request, _user: WebReader, run: Run) -> HTMLResponse:
     """The compliance map, its scripts and styles served from ``/web/static/map``."""
     from api.cli_maps import map_args
     from gis.maps import compliance_map
