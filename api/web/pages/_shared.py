@@ -150,7 +150,7 @@ def _run(request: Request, run_id: int) -> dict[str, Any]:
         raise PageNotFound(f"评估 {run_id} 不存在 (evaluation {run_id} not found)") from exc
 
 
-# Declared after the user, so that who may look is settled before whether the run exists is said.
+# Handlers take it after the user: who may look is settled before whether the run exists is said.
 Run = Annotated[dict[str, Any], Depends(_run)]
 
 
