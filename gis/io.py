@@ -298,13 +298,25 @@ def _shp_encoding(dbf: bytes, has_cpg: bool) -> str | None:
         return "GB18030"
 
 
+def _scrub(error: BaseException, path: Path) -> str:
+    """A library's error text with the file's folder taken out: messages name the file, never the server's
+    folders (an upload's staging path, a temp directory)."""
+    text = str(error)
+    for full in (str(path.resolve()), str(path)):
+        text = text.replace(full, path.name)
+    for folder in (str(path.resolve().parent), str(path.parent)):
+        if folder not in ("", ".", "/"):
+            text = text.replace(folder + "/", "").replace(folder, "")
+    return text
+
+
 def _zip_shapefile(p: Path, layer: str | None) -> tuple[str, str | None]:
     """GDAL path of the shapefile inside a zip (any folder depth) and its text encoding."""
     check_zip(p)  # unsafe paths, links and bombs are refused before GDAL unpacks anything
     try:
         zf = zipfile.ZipFile(p)
     except zipfile.BadZipFile as e:
-        raise InputFileError(f"不是有效的 zip 文件 (not a valid zip file: {e})", path=p.name) from e
+        raise InputFileError(f"不是有效的 zip 文件 (not a valid zip file: {_scrub(e, p)})", path=p.name) from e
     with zf:
         names = [n for n in zf.namelist() if not n.startswith("__MACOSX/")]
         shps = [n for n in names if n.lower().endswith(".shp")]
@@ -360,7 +372,7 @@ def _read_raw_vector(
             try:
                 return gpd.read_parquet(p)
             except ValueError as e:
-                raise InputFileError(f"不是 GeoParquet 文件或缺少几何列 (not GeoParquet: {e})", path=p.name,
+                raise InputFileError(f"不是 GeoParquet 文件或缺少几何列 (not GeoParquet: {_scrub(e, p)})", path=p.name,
                                      hint="请用 GeoPandas/QGIS 导出 GeoParquet (export as GeoParquet)") from e
         if suffix == ".zip":
             src, enc = _zip_shapefile(p, layer)
@@ -377,7 +389,7 @@ def _read_raw_vector(
     except GisError:
         raise
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError) as e:
-        raise InputFileError(f"无法读取文件 (cannot read the file: {e})", path=p.name,
+        raise InputFileError(f"无法读取文件 (cannot read the file: {_scrub(e, p)})", path=p.name,
                              hint="请确认文件完整且格式正确 (check that the file is complete)") from e
 
 
@@ -782,7 +794,7 @@ def _read_raw_table(p: Path, kind: str, layer: str | None) -> tuple[pd.DataFrame
             try:
                 df = pd.read_csv(_io.StringIO(text), dtype=str, keep_default_na=False, sep=sep)
             except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
-                raise InputFileError(f"CSV 格式错误 (malformed CSV: {e})", path=p.name) from e
+                raise InputFileError(f"CSV 格式错误 (malformed CSV: {_scrub(e, p)})", path=p.name) from e
         return df, False
     if suffix in (".xlsx", ".xlsm"):
         import openpyxl
@@ -792,7 +804,7 @@ def _read_raw_table(p: Path, kind: str, layer: str | None) -> tuple[pd.DataFrame
         try:
             wb = openpyxl.load_workbook(p, read_only=True, data_only=True)
         except Exception as e:  # openpyxl raises many types for a broken workbook
-            raise InputFileError(f"无法读取 Excel 文件 (cannot read the workbook: {e})", path=p.name,
+            raise InputFileError(f"无法读取 Excel 文件 (cannot read the workbook: {_scrub(e, p)})", path=p.name,
                                  hint="请用 Excel 另存为 .xlsx (re-save as .xlsx)") from e
         sheets = wb.sheetnames
         wb.close()
@@ -807,7 +819,7 @@ def _read_raw_table(p: Path, kind: str, layer: str | None) -> tuple[pd.DataFrame
         try:
             return pd.DataFrame(pyogrio.read_dataframe(p, layer=name, read_geometry=False)), False
         except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as e:
-            raise InputFileError(f"无法读取图层 {name} (cannot read layer: {e})", path=p.name) from e
+            raise InputFileError(f"无法读取图层 {name} (cannot read layer: {_scrub(e, p)})", path=p.name) from e
     raise InputFileError(f"不支持的表格格式 {suffix} (unsupported table format)", path=p.name,
                          hint="请使用 CSV 或 XLSX (use CSV or XLSX)")
 
@@ -977,7 +989,7 @@ def read_zones(
     try:
         layers = pyogrio.list_layers(p)
     except (pyogrio.errors.DataSourceError, OSError) as e:
-        raise InputFileError(f"无法读取文件 (cannot read the file: {e})", path=source) from e
+        raise InputFileError(f"无法读取文件 (cannot read the file: {_scrub(e, p)})", path=source) from e
     problems: list[GisError] = []
     zones: dict[str, gpd.GeoDataFrame] = {}
     for name, gtype in layers:

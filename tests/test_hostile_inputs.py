@@ -207,3 +207,13 @@ def test_merged_cells_in_the_data_rows_are_refused(tmp_path):
     wb.save(tmp_path / "企业.xlsx")
     df, _ = read_table(tmp_path / "企业.xlsx", "enterprises")
     assert df["revenue_10k"].tolist() == [12000.0, 1500.0]
+
+
+def test_error_messages_name_the_file_never_the_servers_folders(client, store, tmp_path):
+    # GDAL's own text names the full path of the staged upload; the answer names only the file.
+    r = client.post("/datasets", files={"parcels": ("p.geojson", b"this is not geojson")},
+                    headers=client.as_role("analyst"))
+    assert r.status_code == 422
+    text = r.text
+    assert "p.geojson" in text and "staging" not in text and str(store.settings.data_dir) not in text
+    assert "/tmp" not in text

@@ -132,10 +132,10 @@ class Runs:
         return result
 
     def ruleset(self, result: Any) -> Any:
-        """The rule set a result was evaluated with (the stored version, by SHA-256)."""
-        from api.cli_maps import stored_ruleset
+        """The rule set a result was evaluated with (the stored version, by SHA-256; parsed once per server)."""
+        from api.services import checks
 
-        return stored_ruleset(self.engine, result.ruleset)
+        return checks.ruleset(self.engine, str(result.ruleset.get("sha256") or result.ruleset.get("id")))
 
     def file(self, run_id: int, fmt: str) -> Path:
         """A finished run's file in ``fmt`` (see :data:`EXPORT_MEDIA_TYPES`), written once and kept."""
