@@ -1,20 +1,22 @@
 """Load test: many concurrent clients on the OGC bbox items and on ``POST /check``, over real HTTP.
 
 Usage: .venv/bin/python benchmarks/load.py [--postgis] [--seconds 60] [--clients 1,8,24,50,200]
-                                           [--check-clients 50]
+                                           [--check-clients 50] [--threads N] [--server-log FILE]
 
 What it does, bounded and on 127.0.0.1 only:
 1. a fresh store in a temporary folder: a SpatiaLite file, or with ``--postgis`` a throw-away database on the
    local PostGIS (127.0.0.1:5432, trust auth; created here and dropped at the end, as ``tests/conftest.py`` does);
 2. ``mujun import`` of the 1,800-parcel sample, ``mujun users add`` (analyst) for a token,
    ``mujun serve`` on a free port (a separate process), one evaluation (``POST /evaluations``, ``wait``);
-3. for each N in ``--clients``: N clients, each sending requests one after another with the token, for
-   ``--seconds``, on ``/collections/parcels/items?bbox=…&limit=100`` (random 200 m – 3 km boxes centred on
-   the sample's parcels, so inside its extent); then ``--check-clients`` clients on ``POST /check`` (one
+3. for each N in ``--clients``: N independent clients (each its own keep-alive connection), each sending
+   requests one after another with the token, for ``--seconds``, on
+   ``/collections/parcels/items?bbox=…&limit=100`` (random 200 m – 3 km boxes centred on the sample's
+   parcels, so inside its extent); then ``--check-clients`` clients on ``POST /check`` (one
    proposed 1-ha parcel inside the ring with a firm to grade); before each phase it waits (at most 3 min)
    until the server answers promptly again, so one phase's backlog does not count against the next;
-4. prints, per phase: requests/s, p50/p95/p99 latency, errors per HTTP status (or exception name), and the
-   ratio of the largest client count's throughput to the 8-client figure; the server is stopped at the end.
+4. prints, per phase: requests/s, p50/p95/p99 latency, the CPU time per request of the server process and of
+   this generator (both share the machine's cores), errors per HTTP status (or exception name), and the ratio
+   of the largest client count's throughput to the 8-client figure; the server is stopped at the end.
 
 A request still unanswered after ``--timeout`` seconds (default 60) counts as an error ``timeout``; requests in
 flight when a phase ends are awaited (so a phase lasts at most ``--seconds`` + ``--timeout``).
@@ -30,6 +32,7 @@ import random
 import secrets
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -84,12 +87,13 @@ def run_cli(env: dict[str, str], *args: str) -> str:
     return proc.stdout
 
 
-def start_server(env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
+def start_server(env: dict[str, str], port: int, log: Path, threads: int | None = None) -> subprocess.Popen:
     """``mujun serve`` on 127.0.0.1:port in its own process group; waits until it answers."""
     import httpx
 
+    extra = ["--threads", str(threads)] if threads else []
     with log.open("wb") as fh:
-        proc = subprocess.Popen([str(MUJUN), "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
+        proc = subprocess.Popen([str(MUJUN), "serve", "--host", "127.0.0.1", "--port", str(port), *extra], env=env,
                                 stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
@@ -200,13 +204,17 @@ async def run_phase(base: str, token: str, name: str, clients: int, seconds: flo
     phase = Phase(name, clients)
     headers = {"Authorization": f"Bearer {token}"}
     limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    # One TLS context for all (plain HTTP never uses it): httpx makes one per client otherwise, ~28 ms of CPU
+    # each, which at 200 clients was most of this generator's CPU and starved the server it measures.
+    tls = ssl.create_default_context()
     cpu0, own0 = cpu_seconds(server_pid), time.process_time()
     start = time.perf_counter()
     stop_at = start + seconds
 
     async def worker(i: int) -> None:
         rng = random.Random(i)
-        async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=timeout) as client:
+        async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=timeout,
+                                     verify=tls) as client:
             while time.perf_counter() < stop_at:
                 t = time.perf_counter()
                 try:
@@ -290,6 +298,7 @@ def main() -> None:
     parser.add_argument("--check-clients", type=int, default=50, help="concurrent clients on /check (0: skip)")
     parser.add_argument("--timeout", type=float, default=60.0, help="per-request timeout, seconds")
     parser.add_argument("--server-log", type=Path, help="keep the server's output in this file")
+    parser.add_argument("--threads", type=int, help="mujun serve --threads (default: its own)")
     args = parser.parse_args()
     if max(args.clients + [args.check_clients]) > 500 or args.seconds > 600:
         sys.exit("bounded: at most 500 clients and 600 s per phase")
@@ -311,7 +320,7 @@ def main() -> None:
                     "--zones", str(SAMPLE / "zones.gpkg"), "--land-supply", str(SAMPLE / "land_supply.csv"))
             token = run_cli(env, "users", "add", f"load-{secrets.token_hex(3)}", "--role", "analyst").strip()
             port = free_port()
-            proc = start_server(env, port, data_dir / "serve.log")
+            proc = start_server(env, port, data_dir / "serve.log", args.threads)
             base = f"http://127.0.0.1:{port}"
             import httpx
 

@@ -23,14 +23,15 @@ _engines: dict[str, Engine] = {}
 _schema_ready: set[str] = set()
 _lock = threading.Lock()
 
-# Pool sizes. Requests run in the server's worker threads (anyio's 40 by default, ``mujun serve``) and each
-# holds at most one connection at a time (the caller's lookup returns its own before the route takes one).
-# SpatiaLite in WAL mode: every reader can have its own connection and they do not block each other; a
+# Pool sizes. ``mujun serve`` runs request handlers in SERVER_THREADS worker threads and each holds at most
+# one connection at a time (taken inside the handler; the caller's lookup gives its own back first).
+# SpatiaLite in WAL mode: every reader can have its own connection and readers do not block each other; a
 # connection costs ~15 ms and ~2 MB to open (mod_spatialite loads per connection), so the pool keeps one per
-# worker thread plus the evaluation workers' and never churns overflow connections under load.
+# thread plus the evaluation workers' and never churns overflow connections under load.
 # PostGIS: connections are server processes shared by every client of the database (max_connections,
-# 100 by default): 20 per server process; threads beyond that wait their turn for a few milliseconds.
-SQLITE_POOL_SIZE = 48
+# 100 by default): 20 (+10 at peaks) per server process; threads beyond that wait a few milliseconds.
+SERVER_THREADS = 40
+SQLITE_POOL_SIZE = SERVER_THREADS + 8
 PG_POOL_SIZE = 20
 PG_MAX_OVERFLOW = 10
 POOL_TIMEOUT_S = 30
