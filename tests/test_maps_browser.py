@@ -420,6 +420,7 @@ def test_layer_control_search_tooltip_and_measure(opened, tmp_path):
     assert "未找到宗地：NOPE" in page.inner_text(".mj-search")
     page.keyboard.press("Escape")
     o.eval("window.mujunMaps[0].map.closePopup()")
+    page.wait_for_selector(".leaflet-popup", state="detached")  # the search's popup gone before measuring
     o.eval("window.mujunMaps[0].map.fitBounds(window.mujunMaps[0].data.bounds, {animate: false})")
     # hover tooltip over P2: its area and its status in the layer shown
     x, y = _page_point(o, "P2")
