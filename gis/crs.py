@@ -8,6 +8,8 @@ contradiction is refused with the CRS the numbers most likely are in.
 
 from __future__ import annotations
 
+import functools
+
 import geopandas as gpd
 import numpy as np
 import pyproj
@@ -64,6 +66,14 @@ def _feature_ids(gdf: gpd.GeoDataFrame, id_col: str | None, mask: np.ndarray) ->
 
 
 def _epsg_label(crs: pyproj.CRS) -> str:
+    return _label_of_wkt(crs.to_wkt())
+
+
+@functools.lru_cache(maxsize=256)
+def _label_of_wkt(wkt: str) -> str:
+    # CRS.to_epsg() searches PROJ's database: ~50–75 ms for a CRS without a code (CRS84), and a checked
+    # parcel names its CRS three times. Once per distinct CRS is enough.
+    crs = pyproj.CRS.from_wkt(wkt)
     code = crs.to_epsg()
     return f"EPSG:{code}" if code else crs.name
 
