@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.store.errors import Conflict, ImportRejected, NotFound, StoreError
@@ -35,9 +36,42 @@ class ApiError(Exception):
         super().__init__(message)
 
 
+class ErrorBody(BaseModel):
+    """The stable error shape every endpoint returns (see :func:`error_body`)."""
+
+    code: str = Field(description="机器可读的错误代码，如 not_found、invalid_parameter (machine-readable code)")
+    message: str = Field(description="中文说明，括号内附英文 (Chinese message, English in parentheses)")
+    details: list[Any] = Field(description="出错的参数、文件、行或规则 (what is wrong, where)")
+
+
 def error_body(code: str, message: str, details: Sequence[Any] | None = None) -> dict[str, Any]:
     """The stable error shape every endpoint returns."""
     return {"code": code, "message": message, "details": list(details or [])}
+
+
+ERROR_DESCRIPTIONS = {
+    400: "请求参数有误：缺少、类型不对或超出范围 (invalid_parameter and other bad requests)",
+    401: "缺少令牌，或令牌无效、已吊销、已过期 (unauthorized, invalid_token, token_revoked, token_expired)",
+    403: "当前角色无权执行此操作 (forbidden: the token's role is too low)",
+    404: "所指的资源不存在 (not_found)",
+    409: "与已有内容冲突 (conflict)",
+    413: "请求体超过上传上限 MUJUN_MAX_UPLOAD_MB (payload_too_large)",
+    415: "不支持的内容类型 (unsupported_media_type)",
+    422: "内容未通过校验：文件、几何或规则集有问题，details 指明位置 (the content failed validation)",
+}
+
+
+ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` for a route: each status with :class:`ErrorBody` as JSON and what it means here.
+
+    The content is given, not the model: FastAPI would document a model under the route's own media type
+    (GeoJSON on the OGC items), while errors are always ``application/json``. ``api.openapi30`` adds the
+    ``ErrorBody`` schema the references point to.
+    """
+    return {status: {"description": ERROR_DESCRIPTIONS[status], "content": ERROR_CONTENT} for status in statuses}
 
 
 def _json(status: int, code: str, message: str, details: Sequence[Any] | None = None,
@@ -105,16 +139,30 @@ def register_error_handlers(app: FastAPI) -> None:
         return _json(400, "invalid_parameter", f"请求参数有误 (invalid request parameters): {names}", details)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_req: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(req: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         message = exc.detail if isinstance(exc.detail, str) and exc.status_code not in _HTTP_MESSAGES \
             else _HTTP_MESSAGES.get(exc.status_code, str(exc.detail))
-        return _json(exc.status_code, code, message, [], getattr(exc, "headers", None))
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": _allowed_methods(req)}
+        return _json(exc.status_code, code, message, [], headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(req: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", req.method, req.url.path)
         return _json(500, "internal_error", "服务器内部错误，已记录日志 (internal error; it has been logged)")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method the request's path answers to (Starlette's 405 names only the first route's)."""
+    from starlette.routing import Match
+
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if getattr(route, "methods", None) and route.matches(request.scope)[0] != Match.NONE:
+            methods |= route.methods
+    return ", ".join(sorted(methods))
 
 
 def _short(value: Any) -> Any:

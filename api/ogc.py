@@ -7,6 +7,7 @@ land) and one ``zone_<layer>`` per zone layer. Geometries in CRS84; ``bbox`` goe
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
@@ -17,7 +18,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Connection
 
 from api.deps import MAX_ID, Reader
-from api.errors import ApiError
+from api.errors import ApiError, error_responses
+from api.schemas import CollectionInfo, Collections, Conformance, Feature, FeatureCollection, LandingPage
 from api.store import features as fs
 
 router = APIRouter(tags=["OGC API – Features"])
@@ -92,14 +94,9 @@ def _link(href: str, rel: str, type_: str, title: str) -> dict[str, str]:
     return {"href": href, "rel": rel, "type": type_, "title": title}
 
 
-@router.get("/", summary="登录页 (landing page)")
-def landing(request: Request, _user: Reader) -> Any:
-    """The OGC API landing page (HTML pages, when installed, take over for browsers)."""
-    html = getattr(request.app.state, "html_landing", None)
-    accept = request.headers.get("accept", "")
-    if html is not None and (request.query_params.get("f") == "html" or
-                             ("text/html" in accept and request.query_params.get("f") != "json")):
-        return html(request)
+@router.get("/", summary="登录页 (landing page)", response_model=LandingPage, responses=error_responses(401))
+def landing(request: Request, _user: Reader) -> dict[str, Any]:
+    """The OGC API landing page (a browser asking for HTML is sent to the planners' pages, ``/web/``)."""
     return {
         "title": "亩均 mujun — 成都工业用地合规数据服务",
         "description": "OGC API – Features: 宗地、企业用地、分区图层及合规评估结果 "
@@ -116,7 +113,8 @@ def landing(request: Request, _user: Reader) -> Any:
     }
 
 
-@router.get("/conformance", summary="符合的标准 (conformance classes)")
+@router.get("/conformance", summary="符合的标准 (conformance classes)", response_model=Conformance,
+            responses=error_responses(401))
 def conformance(_user: Reader) -> dict[str, list[str]]:
     """The conformance classes this server implements."""
     return {"conformsTo": CONFORMANCE}
@@ -143,7 +141,8 @@ def _collection_json(request: Request, c: fs.Collection, dataset: int | None) ->
     }
 
 
-@router.get("/collections", summary="要素集列表 (collections)")
+@router.get("/collections", summary="要素集列表 (collections)", response_model=Collections,
+            responses=error_responses(400, 401, 404))
 def collections(request: Request, _user: Reader, dataset: DatasetParam = None) -> dict[str, Any]:
     """Every collection of the dataset (default: the newest)."""
     dataset = _dataset(request, dataset)
@@ -159,7 +158,8 @@ def collections(request: Request, _user: Reader, dataset: DatasetParam = None) -
 CollectionId = Annotated[str, Path(description="parcels, enterprises, zone_<layer>")]
 
 
-@router.get("/collections/{collection_id}", summary="要素集 (collection)")
+@router.get("/collections/{collection_id}", summary="要素集 (collection)", response_model=CollectionInfo,
+            responses=error_responses(400, 401, 404))
 def collection(request: Request, collection_id: CollectionId, _user: Reader,
                dataset: DatasetParam = None) -> dict[str, Any]:
     """One collection's description."""
@@ -169,15 +169,20 @@ def collection(request: Request, collection_id: CollectionId, _user: Reader,
     return _collection_json(request, found, dataset)
 
 
+_NUMBER = r"[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?"
+BBOX_PATTERN = rf"^({_NUMBER}(,{_NUMBER}){{3}}(,{_NUMBER},{_NUMBER})?)?$"
+_BBOX_RE = re.compile(BBOX_PATTERN)
+
+
 def parse_bbox(raw: str | None) -> tuple[float, float, float, float] | None:
-    """``minx,miny,maxx,maxy`` (or the 6-number 3-D form) in CRS84, checked; 400 naming what is wrong."""
+    """``minx,miny,maxx,maxy`` (or the 6-number 3-D form) in CRS84, checked; 400 naming what is wrong.
+
+    The text must match :data:`BBOX_PATTERN` (decimal numbers, as the OpenAPI document says; ``inf``, ``nan``,
+    spaces and ``1_000`` are refused), each longitude within ±180 and latitude within ±90, min ≤ max.
+    """
     if raw is None or raw == "":
         return None
-    parts = raw.split(",")
-    try:
-        nums = [float(p) for p in parts]
-    except ValueError:
-        nums = []
+    nums = [float(p) for p in raw.split(",")] if _BBOX_RE.match(raw) else []
     if len(nums) not in (4, 6) or not all(math.isfinite(n) for n in nums):
         raise ApiError(400, "invalid_bbox", "bbox 应为 4 个数：最小经度,最小纬度,最大经度,最大纬度 "
                        "(bbox must be minLon,minLat,maxLon,maxLat)", [{"parameter": "bbox", "value": raw}])
@@ -202,23 +207,64 @@ def _check_params(request: Request, c: fs.Collection) -> dict[str, str | None]:
     return {k: request.query_params.get(k) for k in c.filters}
 
 
-@router.get("/collections/{collection_id}/items", summary="要素 (features)", response_class=GeoJSONResponse)
-def items(
-    request: Request,
-    collection_id: CollectionId,
-    _user: Reader,
-    bbox: Annotated[str | None, Query(description="minLon,minLat,maxLon,maxLat (CRS84)")] = None,
-    limit: Annotated[int | None, Query(ge=1, le=MAX_ID, description="每页要素数 (page size), 默认 10")] = None,
-    offset: Annotated[int, Query(ge=0, le=MAX_ID, description="跳过的要素数 (features to skip)")] = 0,
-    status: Annotated[str | None, Query(description="合规状态，逗号分隔 (status: fail,warn,…)")] = None,
-    rule: Annotated[str | None, Query(description="规则编号，如 far.bounds (rule id)")] = None,
-    district: Annotated[str | None, Query(description="区(市)县")] = None,
-    park_id: Annotated[str | None, Query(description="园区编号 (park id)")] = None,
-    zone: Annotated[str | None, Query(description="red_line / blue_line / …")] = None,
-    dataset: DatasetParam = None,
-    run: Annotated[int | None, Query(ge=1, le=MAX_ID, description="评估编号，默认最近一次 (run id)")] = None,
-) -> GeoJSONResponse:
-    """A page of features: bbox, property filters, limit/offset, numberMatched/numberReturned, next/prev."""
+BBOX_DESCRIPTION = ("最小经度,最小纬度,最大经度,最大纬度 (CRS84)，或 6 个数的三维形式；经度在 ±180、纬度在 ±90 之内，"
+                    "最小值不大于最大值，否则 400 invalid_bbox (minLon,minLat,maxLon,maxLat)")
+Bbox = Annotated[str | None, Query(description=BBOX_DESCRIPTION,
+                                   json_schema_extra={"pattern": BBOX_PATTERN, "format": "bbox"})]
+Limit = Annotated[int | None, Query(ge=1, le=MAX_ID, description="每页要素数 (page size), 默认 10")]
+Offset = Annotated[int, Query(ge=0, le=MAX_ID, description="跳过的要素数 (features to skip)")]
+RunParam = Annotated[int | None, Query(ge=1, le=MAX_ID, description="评估编号，默认最近一次 (run id)")]
+
+FILTER_DESCRIPTIONS = {
+    "status": "合规状态，逗号分隔 (status: fail,warn,…)",
+    "rule": "规则编号，逗号分隔，如 far.bounds (rule ids)",
+    "district": "区(市)县，逗号分隔 (districts)",
+    "park_id": "园区编号，逗号分隔 (park ids)",
+    "zone": "分区，逗号分隔：red_line / blue_line / … (zones)",
+}
+# The property filters of the collections every dataset has (``mujun:filters``; api.store.features). Each of
+# these collections has its own items path in the document, listing its filters: a filter another collection
+# does not have is refused there with 400 unknown_parameter, so one path for all could not say which apply.
+FIXED_COLLECTION_FILTERS: dict[str, tuple[str, ...]] = {"parcels": fs.RUN_FILTERS, "enterprises": ("status", "rule")}
+_ITEMS_ROUTE: dict[str, Any] = {"response_class": GeoJSONResponse, "response_model": FeatureCollection,
+                                "responses": error_responses(400, 401, 404)}
+
+
+def _filter_parameters(names: tuple[str, ...]) -> list[dict[str, Any]]:
+    return [{"name": n, "in": "query", "required": False, "description": FILTER_DESCRIPTIONS[n],
+             "schema": {"type": "string"}} for n in names]
+
+
+def _fixed_items(collection_id: str) -> Any:
+    def endpoint(request: Request, _user: Reader, bbox: Bbox = None, limit: Limit = None, offset: Offset = 0,
+                 dataset: DatasetParam = None, run: RunParam = None) -> GeoJSONResponse:
+        return _items_page(request, collection_id, bbox, limit, offset, dataset, run)
+
+    endpoint.__name__ = f"{collection_id}_items"
+    endpoint.__doc__ = (f"A page of {collection_id}: bbox, the filters below (comma-separated values), limit/offset, "
+                        "numberMatched/numberReturned, next/prev.")
+    return endpoint
+
+
+for _cid, _names in FIXED_COLLECTION_FILTERS.items():
+    router.add_api_route(f"/collections/{_cid}/items", _fixed_items(_cid), methods=["GET"],
+                         summary=f"要素：{_cid} (features, with their filters)",
+                         openapi_extra={"parameters": _filter_parameters(_names)}, **_ITEMS_ROUTE)
+
+
+@router.get("/collections/{collection_id}/items", summary="要素 (features)", **_ITEMS_ROUTE)
+def items(request: Request, collection_id: CollectionId, _user: Reader, bbox: Bbox = None, limit: Limit = None,
+          offset: Offset = 0, dataset: DatasetParam = None, run: RunParam = None) -> GeoJSONResponse:
+    """A page of features: bbox, limit/offset, numberMatched/numberReturned, next/prev.
+
+    Zone layers (``zone_<layer>``) have no property filters; parcels and enterprises have their own paths in the
+    document listing theirs. Any other query parameter is refused with 400 ``unknown_parameter``.
+    """
+    return _items_page(request, collection_id, bbox, limit, offset, dataset, run)
+
+
+def _items_page(request: Request, collection_id: str, bbox: str | None, limit: int | None, offset: int,
+                dataset: int | None, run: int | None) -> GeoJSONResponse:
     settings = request.app.state.settings
     page_size = min(limit or settings.items_default_limit, settings.items_max_limit)
     with _store(request) as conn:
@@ -251,7 +297,7 @@ def items(
 
 
 @router.get("/collections/{collection_id}/items/{feature_id}", summary="单个要素 (one feature)",
-            response_class=GeoJSONResponse)
+            response_class=GeoJSONResponse, response_model=Feature, responses=error_responses(400, 401, 404))
 def item(request: Request, collection_id: CollectionId, feature_id: str, _user: Reader,
          dataset: DatasetParam = None, run: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None) -> GeoJSONResponse:
     """One feature by id (parcel_id, enterprise_id, or a zone feature's number)."""
@@ -281,6 +327,6 @@ def setup(app: Any) -> None:
     per_dataset = APIRouter(prefix=DATASET_PREFIX, include_in_schema=False)
     for route in router.routes:
         per_dataset.add_api_route(route.path, route.endpoint, methods=list(route.methods),
-                                  response_class=route.response_class, name=f"{route.name}_of_dataset",
-                                  include_in_schema=False)
+                                  response_class=route.response_class, response_model=route.response_model,
+                                  name=f"{route.name}_of_dataset", include_in_schema=False)
     app.include_router(per_dataset)

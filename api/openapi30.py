@@ -1,4 +1,5 @@
-"""Downgrade FastAPI's OpenAPI 3.1 document to OpenAPI 3.0 (the OGC API – Features "oas30" class)."""
+"""Downgrade FastAPI's OpenAPI 3.1 document to OpenAPI 3.0 (the OGC API – Features "oas30" class), with the
+validation errors documented as this app answers them (400 ``ErrorBody``, not FastAPI's 422)."""
 
 from __future__ import annotations
 
@@ -51,9 +52,35 @@ def _convert(node: Any) -> Any:
     return node
 
 
+_FASTAPI_422 = "#/components/schemas/HTTPValidationError"
+
+
+def _validation_errors_as_400(document: dict[str, Any]) -> dict[str, Any]:
+    """FastAPI documents a 422 ``HTTPValidationError`` for every operation with inputs; ``api.errors`` answers a
+    request that fails validation with 400 and the error shape ``{code, message, details}``: say so."""
+    from api.errors import ERROR_DESCRIPTIONS, ErrorBody
+
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    error_ref = {"$ref": "#/components/schemas/ErrorBody"}
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.get("responses", {})
+            default = responses.get("422", {}).get("content", {}).get("application/json", {}).get("schema", {})
+            if default.get("$ref") != _FASTAPI_422:
+                continue
+            del responses["422"]
+            responses.setdefault("400", {"description": ERROR_DESCRIPTIONS[400],
+                                         "content": {"application/json": {"schema": error_ref}}})
+            operation["responses"] = dict(sorted(responses.items()))
+    schemas.setdefault("ErrorBody", ErrorBody.model_json_schema())
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
+    return document
+
+
 def downgrade(document: dict[str, Any]) -> dict[str, Any]:
-    """Return an OpenAPI 3.0.3 version of a FastAPI (3.1) document."""
-    out = _convert(document)
+    """Return an OpenAPI 3.0.3 version of a FastAPI (3.1) document, validation errors documented as 400."""
+    out = _convert(_validation_errors_as_400(document))
     out["openapi"] = "3.0.3"
     out.pop("jsonSchemaDialect", None)
     out.pop("webhooks", None)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Path, Request
+from fastapi import APIRouter, Body, Path, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from api.deps import Admin, Conn
+from api.errors import error_responses
+from api.schemas import In, Out, TokenState, UtcTime
 from api.store import repository as repo
 
 router = APIRouter(tags=["管理 admin"])
@@ -21,31 +22,39 @@ ExpiresDays = Field(
 )
 
 
-class NewUser(BaseModel):
+# A name the store accepts (1–100 printable characters once trimmed), narrowed to characters a JSON Schema
+# pattern can name: visible ASCII, Latin letters with accents, CJK ideographs and the 间隔号 of names like
+# 阿卜杜·热合曼, spaces inside. (Printable is a Unicode property no OpenAPI pattern can express.)
+_NAME_CHAR = "!-~\u00b7\u00c0-\u024f\u3400-\u4dbf\u4e00-\u9fff"
+USER_NAME_PATTERN = f"^ *[{_NAME_CHAR}]([{_NAME_CHAR} ]*[{_NAME_CHAR}])? *$"
+
+
+class NewUser(In):
     """A user to create."""
 
-    name: str = Field(min_length=1, max_length=100)
-    role: str = Field(default="viewer", pattern="^(viewer|analyst|admin)$")
+    name: str = Field(min_length=1, max_length=100, pattern=USER_NAME_PATTERN,
+                      description="用户名：ASCII 可见字符、带重音的拉丁字母、汉字、间隔号 ·，中间可有空格")
+    role: Literal["viewer", "analyst", "admin"] = "viewer"
     expires_days: int | None = ExpiresDays
 
 
-class Rotation(BaseModel):
+class Rotation(In):
     """How long the new token is valid."""
 
     expires_days: int | None = ExpiresDays
 
 
-class UserOut(BaseModel):
+class UserOut(Out):
     """A user and the state of their token (never the token or its hash)."""
 
     id: int
     name: str
     role: str
     active: bool
-    state: Literal["active", "revoked", "expired"] = Field(description="令牌状态：有效/已吊销/已过期")
-    created_at: dt.datetime
-    expires_at: dt.datetime | None = Field(description="令牌过期时间，空 = 永不过期 (UTC)")
-    revoked_at: dt.datetime | None
+    state: TokenState = Field(description="令牌状态：有效/已吊销/已过期")
+    created_at: UtcTime
+    expires_at: UtcTime | None = Field(description="令牌过期时间，空 = 永不过期 (UTC)")
+    revoked_at: UtcTime | None
 
 
 class IssuedToken(UserOut):
@@ -54,10 +63,28 @@ class IssuedToken(UserOut):
     token: str
 
 
-class UserList(BaseModel):
+class UserList(Out):
     """Every user."""
 
     users: list[UserOut]
+
+
+class AuditEntry(Out):
+    """One write to the store."""
+
+    id: int
+    at: UtcTime
+    actor: str | None
+    action: str
+    entity: str
+    entity_id: str | None
+    details: dict[str, Any] | None
+
+
+class AuditLog(Out):
+    """The latest writes, newest first."""
+
+    audit: list[AuditEntry]
 
 
 def _days(request: Request, requested: int | None) -> int:
@@ -70,7 +97,8 @@ def _issued(token: str, user: dict[str, Any], status_code: int) -> JSONResponse:
 
 
 @router.post("/users", status_code=201, response_model=IssuedToken,
-             summary="新增用户 (add a user; returns its token once)")
+             summary="新增用户 (add a user; returns its token once)",
+             responses=error_responses(400, 401, 403, 409, 413))
 def add_user(body: NewUser, request: Request, user: Admin) -> JSONResponse:
     """Create a user and return its bearer token (only now; it is stored hashed)."""
     with request.app.state.engine.begin() as conn:
@@ -80,7 +108,8 @@ def add_user(body: NewUser, request: Request, user: Admin) -> JSONResponse:
     return _issued(token, created, 201)
 
 
-@router.post("/users/{name}/revoke", response_model=UserOut, summary="吊销令牌 (revoke a user's token)")
+@router.post("/users/{name}/revoke", response_model=UserOut, summary="吊销令牌 (revoke a user's token)",
+             responses=error_responses(400, 401, 403, 404))
 def revoke_user(name: UserName, request: Request, user: Admin) -> dict[str, Any]:
     """Revoke the token now: API calls with it get 401 and the user's web sessions end; idempotent."""
     with request.app.state.engine.begin() as conn:
@@ -88,7 +117,8 @@ def revoke_user(name: UserName, request: Request, user: Admin) -> dict[str, Any]
 
 
 @router.post("/users/{name}/rotate", response_model=IssuedToken,
-             summary="换发令牌 (rotate: a new token, shown once; the old one stops working)")
+             summary="换发令牌 (rotate: a new token, shown once; the old one stops working)",
+             responses=error_responses(400, 401, 403, 404, 413))
 def rotate_token(name: UserName, request: Request, user: Admin,
                  body: Annotated[Rotation | None, Body()] = None) -> JSONResponse:
     """Issue a new token (re-activating a revoked user); the old token and the user's web sessions end now."""
@@ -98,13 +128,16 @@ def rotate_token(name: UserName, request: Request, user: Admin,
     return _issued(token, rotated, 200)
 
 
-@router.get("/users", response_model=UserList, summary="用户列表 (users)")
+@router.get("/users", response_model=UserList, summary="用户列表 (users)", responses=error_responses(401, 403))
 def list_users(conn: Conn, _user: Admin) -> dict[str, Any]:
     """Users, roles and token states (never tokens)."""
     return {"users": repo.list_users(conn)}
 
 
-@router.get("/audit", summary="审计日志 (audit log)")
-def audit_log(conn: Conn, _user: Admin, limit: int = 100) -> dict[str, Any]:
+@router.get("/audit", summary="审计日志 (audit log)", response_model=AuditLog,
+            responses=error_responses(400, 401, 403))
+def audit_log(conn: Conn, _user: Admin,
+              limit: Annotated[int, Query(description="条数，限于 1–1000 (entries; clamped to 1–1000)")] = 100
+              ) -> dict[str, Any]:
     """The latest writes: who, when, what."""
     return {"audit": repo.list_audit(conn, min(max(limit, 1), 1000))}

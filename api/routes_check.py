@@ -9,16 +9,17 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from api.deps import MAX_ID, Reader
-from api.errors import ApiError
+from api.errors import ApiError, error_responses
+from api.schemas import CheckResult, In, IsoDate, ProposedFeature
 from api.store.features import resolve_dataset
 
 router = APIRouter(tags=["即时核查 check"])
 
 
-class ProposedFirm(BaseModel):
+class ProposedFirm(In):
     """A firm proposed for the parcel (all figures optional but revenue and tax for 亩产论英雄)."""
 
     enterprise_id: str = Field(default="proposed-firm", max_length=100, description="企业编号")
@@ -34,13 +35,12 @@ class ProposedFirm(BaseModel):
     above_scale: bool | None = Field(default=None, description="规上企业；默认按营业收入 ≥ 2000 万元判断")
 
 
-class CheckRequest(BaseModel):
+class CheckRequest(In):
     """A GeoJSON Feature (CRS84 unless ``crs`` says otherwise) with the contract's parcel attributes."""
 
-    feature: dict[str, Any] = Field(description="GeoJSON Feature：geometry 为 Polygon/MultiPolygon，"
-                                                "properties 为宗地属性 (parcel_id, land_use, floor_area_m2, …)")
+    feature: ProposedFeature
     ruleset: str = Field(default="chengdu-2023", description="规则集 (rule set id, id@version or sha256)")
-    as_of: dt.date | None = Field(default=None, description="评估基准日，默认今天")
+    as_of: IsoDate | None = Field(default=None, description="评估基准日，默认今天")
     dataset: int | None = Field(default=None, ge=1, le=MAX_ID,
                                 description="取分区与企业数据的数据集，默认最新含分区的数据集")
     crs: str | None = Field(default=None, description="坐标系，默认 CRS84 (经纬度)；如 EPSG:4544")
@@ -50,17 +50,56 @@ class CheckRequest(BaseModel):
     )
 
 
-def _feature_file(feature: dict[str, Any], crs: str | None, folder: Path) -> Path:
+def _is_position(value: Any) -> bool:
+    return (isinstance(value, list) and len(value) >= 2
+            and all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in value))
+
+
+def _check_rings(geom: dict[str, Any]) -> None:
+    """Each ring a closed list of at least 4 positions (RFC 7946 §3.1.6), or 422 naming the ring.
+
+    Checked here because the GeoJSON reader gives an unclosed ring to GEOS, which throws instead of reporting.
+    """
+    coords = geom.get("coordinates")
+    polygons = [coords] if geom["type"] == "Polygon" else coords
+    if not isinstance(polygons, list) or not polygons:
+        polygons = [None]
+    for p, rings in enumerate(polygons):
+        where = "feature.geometry.coordinates" + ("" if geom["type"] == "Polygon" else f"[{p}]")
+        if not isinstance(rings, list) or not rings:
+            raise ApiError(422, "invalid_input", "宗地几何缺少坐标环 (the polygon has no rings)", [{"field": where}])
+        for r, ring in enumerate(rings):
+            if not isinstance(ring, list) or len(ring) < 4 or not all(_is_position(pt) for pt in ring) \
+                    or ring[0] != ring[-1]:
+                raise ApiError(422, "invalid_input",
+                               "宗地几何的每个环须为至少 4 个 [x, y] 坐标、首尾相同的闭合环 "
+                               "(each ring must be closed: at least 4 positions, the first equal to the last)",
+                               [{"field": f"{where}[{r}]"}])
+
+
+def _feature_file(feature: dict[str, Any], crs: str | None, folder: Path, enterprise_id: str | None = None) -> Path:
+    """The proposed feature, checked as the document describes it, as a GeoJSON file for ``load_inputs``."""
     if not isinstance(feature, dict) or feature.get("type") != "Feature":
         raise ApiError(422, "invalid_feature", 'feature 须为 GeoJSON Feature（"type": "Feature"）',
                        [{"field": "feature.type", "value": str(feature.get("type"))[:50]}])
+    fid = feature.get("id")
+    if fid is not None and (isinstance(fid, bool) or not isinstance(fid, (str, int, float))):
+        raise ApiError(422, "invalid_feature", "feature.id 须为字符串或数字 (feature id must be a string or a number)",
+                       [{"field": "feature.id", "type": type(fid).__name__}])
+    props = feature.get("properties")
+    if props is not None and not isinstance(props, dict):
+        raise ApiError(422, "invalid_feature", "feature.properties 须为对象 (properties must be a JSON object)",
+                       [{"field": "feature.properties", "type": type(props).__name__}])
     geom = feature.get("geometry")
     if not isinstance(geom, dict) or geom.get("type") not in ("Polygon", "MultiPolygon"):
         raise ApiError(422, "invalid_geometry", "宗地几何须为 Polygon 或 MultiPolygon (geometry must be a polygon)",
                        [{"field": "feature.geometry.type",
                          "value": None if not isinstance(geom, dict) else geom.get("type")}])
-    props = dict(feature.get("properties") or {})
-    props.setdefault("parcel_id", str(feature.get("id") or "proposed"))
+    _check_rings(geom)
+    props = dict(props or {})
+    props.setdefault("parcel_id", str(fid if fid not in (None, "") else "proposed"))
+    if enterprise_id is not None:
+        props["enterprise_id"] = enterprise_id
     collection: dict[str, Any] = {"type": "FeatureCollection",
                                   "features": [{"type": "Feature", "geometry": geom, "properties": props}]}
     if crs and crs.upper() not in ("CRS84", "OGC:CRS84", "EPSG:4326"):
@@ -70,7 +109,8 @@ def _feature_file(feature: dict[str, Any], crs: str | None, folder: Path) -> Pat
     return path
 
 
-@router.post("/check", summary="单宗地即时核查 (check one proposed parcel)")
+@router.post("/check", summary="单宗地即时核查 (check one proposed parcel)", response_model=CheckResult,
+             responses=error_responses(400, 401, 404, 413, 422))
 def check_parcel(body: CheckRequest, request: Request, _user: Reader) -> dict[str, Any]:
     """Evaluate one parcel against the stored zones (and that dataset's enterprises) and return its verdicts.
 
@@ -87,13 +127,9 @@ def check_parcel(body: CheckRequest, request: Request, _user: Reader) -> dict[st
     from rules.vocabulary import STATUS_LABELS, is_note
 
     engine = request.app.state.engine
-    feature = body.feature
-    if body.enterprise is not None and isinstance(feature, dict):
-        props = dict(feature.get("properties") or {})
-        props["enterprise_id"] = body.enterprise.enterprise_id
-        feature = {**feature, "properties": props}
+    firm_id = body.enterprise.enterprise_id if body.enterprise is not None else None
     with tempfile.TemporaryDirectory(prefix="mujun-check-") as tmp:
-        path = _feature_file(feature, body.crs, Path(tmp))
+        path = _feature_file(body.feature, body.crs, Path(tmp), firm_id)
         parsed = load_inputs(parcels=str(path))
     parcel = parsed.parcels
     # What the check reads from the store is read once per server (api.services.checks), not per request.

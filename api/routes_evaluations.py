@@ -6,12 +6,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, FastAPI, Path, Query, Request
 from fastapi.responses import FileResponse, JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from api.deps import MAX_ID, Analyst, Conn, Reader, RowId
-from api.errors import ApiError
+from api.errors import ApiError, error_responses
+from api.schemas import In, IsoDate, RunDetail, RunList, VerdictPage, dump
 from api.services import runs as runs_service
 from api.store import evaluations as ev
 
@@ -20,12 +21,12 @@ router = APIRouter(tags=["评估 evaluations"])
 EXPORT_FORMATS = {fmt: runs_service.EXPORT_MEDIA_TYPES[fmt] for fmt in ("json", "geojson", "gpkg", "csv", "xlsx")}
 
 
-class EvaluationRequest(BaseModel):
+class EvaluationRequest(In):
     """What to evaluate: a stored dataset, a rule set (id, ``id@version`` or sha256) and the as-of date."""
 
     dataset: int = Field(ge=1, le=MAX_ID, description="数据集编号 (dataset id)")
     ruleset: str = Field(default="chengdu-2023", description="规则集 (rule set id, id@version or sha256)")
-    as_of: dt.date | None = Field(default=None, description="评估基准日，默认今天 (as-of date; default today)")
+    as_of: IsoDate | None = Field(default=None, description="评估基准日，默认今天 (as-of date; default today)")
     wait: bool = Field(default=False, description="同步等待完成 (run synchronously and return the finished run)")
 
 
@@ -35,18 +36,19 @@ def setup(app: FastAPI) -> None:
     app.router.on_shutdown.append(app.state.runs.shutdown)
 
 
-@router.post("/evaluations", status_code=202, summary="发起评估 (start an evaluation)")
+@router.post("/evaluations", status_code=202, summary="发起评估 (start an evaluation)", response_model=RunDetail,
+             responses={202: {"description": "已排队：轮询 Location 所指的评估 (queued; poll GET /evaluations/{id})"},
+                        201: {"model": RunDetail, "description": "wait=true：评估已完成或失败 (finished or failed)"},
+                        **error_responses(400, 401, 403, 404, 413)})
 def create_evaluation(body: EvaluationRequest, request: Request, user: Analyst) -> JSONResponse:
     """Queue a run (202, poll ``GET /evaluations/{id}``) or, with ``wait``, run it now (201)."""
     runs: runs_service.Runs = request.app.state.runs
     run_id = runs.start(body.dataset, body.ruleset, body.as_of or dt.date.today(), user.name, wait=body.wait)
     run = runs.get(run_id)
     run["links"] = _run_links(request, run_id)
-    from fastapi.encoders import jsonable_encoder
-
     status = 201 if body.wait else 202
     headers = {"Location": str(request.url_for("get_evaluation", run_id=run_id))}
-    return JSONResponse(jsonable_encoder(run), status_code=status, headers=headers)
+    return JSONResponse(dump(RunDetail, run), status_code=status, headers=headers)
 
 
 def _run_links(request: Request, run_id: int) -> dict[str, str]:
@@ -57,14 +59,16 @@ def _run_links(request: Request, run_id: int) -> dict[str, str]:
     return links
 
 
-@router.get("/evaluations", summary="评估列表 (runs)")
+@router.get("/evaluations", summary="评估列表 (runs)", response_model=RunList,
+            responses=error_responses(400, 401))
 def list_evaluations(conn: Conn, _user: Reader,
                      dataset: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None) -> dict[str, Any]:
     """Runs, newest first (optionally of one dataset)."""
     return {"evaluations": ev.list_runs(conn, dataset)}
 
 
-@router.get("/evaluations/{run_id}", summary="评估概要 (run summary)")
+@router.get("/evaluations/{run_id}", summary="评估概要 (run summary)", response_model=RunDetail,
+            responses=error_responses(400, 401, 404))
 def get_evaluation(run_id: RowId, request: Request, conn: Conn, _user: Reader) -> dict[str, Any]:
     """Status (queued/running/done/failed), progress 0–1, summary, rule set and links."""
     run = ev.get_run(conn, run_id)
@@ -77,7 +81,8 @@ def _values(raw: str | None) -> list[str] | None:
     return vals or None
 
 
-@router.get("/evaluations/{run_id}/verdicts", summary="评估结论 (verdicts)")
+@router.get("/evaluations/{run_id}/verdicts", summary="评估结论 (verdicts)", response_model=VerdictPage,
+            responses=error_responses(400, 401, 404))
 def get_verdicts(
     run_id: RowId, conn: Conn, _user: Reader,
     rule: Annotated[str | None, Query(description="规则编号，逗号分隔")] = None,
@@ -98,8 +103,19 @@ def get_verdicts(
             "verdicts": rows}
 
 
-@router.get("/evaluations/{run_id}/export.{fmt}", summary="导出评估结果 (export: json/geojson/gpkg/csv/xlsx)")
-def export_run(run_id: RowId, fmt: str, request: Request, _user: Reader) -> FileResponse:
+_FILE = {"schema": {"type": "string", "format": "binary"}}
+_EXPORT_CONTENT = {EXPORT_FORMATS[fmt].split(";")[0]: {"schema": {"type": "object"}} if fmt in ("json", "geojson")
+                   else _FILE for fmt in EXPORT_FORMATS}
+
+
+@router.get("/evaluations/{run_id}/export.{fmt}", summary="导出评估结果 (export: json/geojson/gpkg/csv/xlsx)",
+            response_class=FileResponse,
+            responses={200: {"description": "评估结果文件，媒体类型随格式 (the file, its media type by format)",
+                             "content": _EXPORT_CONTENT},
+                       **error_responses(400, 401, 404, 409)})
+def export_run(run_id: RowId, fmt: Annotated[str, Path(description="导出格式 (export format)",
+                                                      json_schema_extra={"enum": list(EXPORT_FORMATS)})],
+               request: Request, _user: Reader) -> FileResponse:
     """The run's result as a file: JSON, GeoJSON, GeoPackage, CSV (UTF-8 BOM) or XLSX (Chinese headers)."""
     if fmt not in EXPORT_FORMATS:
         raise ApiError(400, "unsupported_format", f"不支持的导出格式 '{fmt}' (unsupported export format)",
@@ -108,7 +124,10 @@ def export_run(run_id: RowId, fmt: str, request: Request, _user: Reader) -> File
     return FileResponse(path, media_type=EXPORT_FORMATS[fmt], filename=f"mujun-run-{run_id}.{fmt}")
 
 
-@router.get("/evaluations/{run_id}/map", summary="合规地图 (compliance map, HTML)")
+@router.get("/evaluations/{run_id}/map", summary="合规地图 (compliance map, HTML)", response_class=FileResponse,
+            responses={200: {"description": "离线可用的单页 HTML 地图 (one self-contained HTML page)",
+                             "content": {"text/html": {"schema": {"type": "string"}}}},
+                       **error_responses(400, 401, 404, 409)})
 def run_map(run_id: RowId, request: Request, _user: Reader) -> FileResponse:
     """The run's compliance map as one self-contained HTML page (works offline)."""
     return FileResponse(request.app.state.runs.file(run_id, "html"), media_type="text/html; charset=utf-8")

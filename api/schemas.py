@@ -1,0 +1,412 @@
+"""The JSON API's bodies as pydantic models, so that the OpenAPI document (``GET /api``) is true.
+
+Response models describe what the routes return; they do not reshape it: every model keeps keys it does not
+name (``extra="allow"``) and names its fields in the order the routes write them, so a body validated and
+serialised through its model is the body the route built. ``tests/test_openapi.py`` runs schemathesis over the
+whole document against the real app and checks every answer against these models.
+
+Request models are strict (``true`` is not a number, ``"5"`` not an integer, a date is an ISO string): a
+request the document calls invalid is refused with 400, and one it calls valid is not refused as malformed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict, WithJsonSchema
+
+from rules.vocabulary import STATUSES
+
+Status = Literal[STATUSES]  # type: ignore[valid-type]
+RunState = Literal["queued", "running", "done", "failed"]
+TokenState = Literal["active", "revoked", "expired"]
+
+
+class Out(BaseModel):
+    """A response body: the named fields, in the order the route writes them, and any other keys kept."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class In(BaseModel):
+    """A request body: strict JSON types (no ``"5"`` for 5, no ``0`` for false); unknown keys are ignored."""
+
+    model_config = ConfigDict(strict=True)
+
+
+def _iso_date_text(value: Any) -> Any:
+    if not isinstance(value, str):
+        raise ValueError("日期须为 YYYY-MM-DD 格式的字符串 (date must be an ISO 8601 string)")
+    return value
+
+
+# A date given as "YYYY-MM-DD" only: lax pydantic would also take a number of seconds since 1970.
+IsoDate = Annotated[dt.date, Strict(False), BeforeValidator(_iso_date_text)]
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
+# A time in the store: UTC, written with its offset ("…Z") as RFC 3339 wants (SQLite gives naive UTC back).
+UtcTime = Annotated[dt.datetime, AfterValidator(_utc)]
+
+
+def dump(model: type[BaseModel], body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` validated against ``model`` and serialised as FastAPI serialises a ``response_model``.
+
+    For the routes that build their own ``JSONResponse`` (a status or header that depends on the outcome).
+    """
+    return model.model_validate(body).model_dump(mode="json", by_alias=True)
+
+
+# --- OGC API – Features ---------------------------------------------------------------------------------
+
+class Link(Out):
+    """A link of the OGC API."""
+
+    href: str
+    rel: str
+    type: str
+    title: str
+
+
+class LandingPage(Out):
+    """The OGC API landing page."""
+
+    title: str
+    description: str
+    links: list[Link]
+
+
+class Conformance(Out):
+    """The conformance classes the server implements."""
+
+    conformsTo: list[str]  # noqa: N815 (the OGC API's name)
+
+
+class SpatialExtent(Out):
+    """A collection's bounding box in CRS84."""
+
+    bbox: list[list[float]] = Field(description="[[最小经度, 最小纬度, 最大经度, 最大纬度]]")
+    crs: str
+
+
+class Extent(Out):
+    """A collection's extent."""
+
+    spatial: SpatialExtent
+
+
+class CollectionInfo(Out):
+    """One collection: the OGC API's description plus the mujun dataset, feature count and filters."""
+
+    id: str = Field(description="parcels, enterprises 或 zone_<图层>")
+    title: str
+    description: str
+    itemType: Literal["feature"]  # noqa: N815
+    crs: list[str]
+    storageCrs: str  # noqa: N815
+    extent: Extent
+    links: list[Link]
+    dataset: int = Field(alias="mujun:dataset", description="数据集编号 (dataset id)")
+    count: int = Field(alias="mujun:count", description="要素数 (features)")
+    filters: list[str] = Field(alias="mujun:filters", description="items 接受的属性过滤参数 (filter parameters)")
+
+
+class Collections(Out):
+    """Every collection of a dataset."""
+
+    links: list[Link]
+    collections: list[CollectionInfo]
+
+
+class Geometry(Out):
+    """A GeoJSON geometry in CRS84 (parcels, firms' land and zones are MultiPolygons)."""
+
+    type: str
+    coordinates: list[Any]
+
+
+class Feature(Out):
+    """A GeoJSON feature: id, geometry in CRS84, the stored attributes and, for parcels, the run's statuses."""
+
+    type: Literal["Feature"]
+    id: str
+    geometry: Geometry | None
+    properties: dict[str, Any]
+    links: list[Link] = Field(default=None, description="单个要素才有 (only on a single feature)")
+
+
+class FeatureCollection(Out):
+    """A page of features with the OGC API's paging members."""
+
+    type: Literal["FeatureCollection"]
+    features: list[Feature]
+    numberMatched: int  # noqa: N815
+    numberReturned: int  # noqa: N815
+    timeStamp: str  # noqa: N815
+    links: list[Link]
+    run: int = Field(default=None, alias="mujun:run",
+                     description="属性中合规状态所属的评估 (the run the statuses come from), 有评估时才有")
+
+
+# --- datasets --------------------------------------------------------------------------------------------
+
+class SourceFile(Out):
+    """One uploaded file of a dataset."""
+
+    name: str
+    sha256: str
+    size: int
+
+
+class ImportNote(Out):
+    """A warning the loader gave when the dataset was imported."""
+
+    severity: str
+    file: str | None
+    message: str
+    ids: list[Any]
+
+
+class Dataset(Out):
+    """One import: source files and hashes, counts, extents, warnings, who imported it and when."""
+
+    id: int
+    name: str
+    content_sha256: str
+    sources: dict[str, SourceFile] = Field(description="文件类别 → 文件 (parcels, enterprises, …)")
+    counts: dict[str, int] = Field(description="行数或要素数 (rows or features per kind / zone layer)")
+    extents: dict[str, list[float]] = Field(description="要素集 → CRS84 范围 (collection → bbox)")
+    warnings: list[ImportNote]
+    missing_columns: list[Any]
+    created_by: str | None
+    created_at: UtcTime
+
+
+class DatasetList(Out):
+    """Every dataset, newest first."""
+
+    datasets: list[Dataset]
+
+
+class DatasetImported(Dataset):
+    """The dataset an upload gave: ``created`` false when the same files were imported before."""
+
+    created: bool
+
+
+# --- evaluations -----------------------------------------------------------------------------------------
+
+class Run(Out):
+    """An evaluation run: status, progress and, once done, its summary (counts by status and by rule)."""
+
+    id: int
+    dataset_id: int
+    ruleset_pk: int
+    ruleset_sha256: str
+    as_of: dt.date
+    status: RunState
+    progress: float = Field(description="0–1")
+    summary: dict[str, Any] | None = Field(description="完成后：按状态、规则计数，企业等级，全市指标")
+    error: dict[str, Any] | None = Field(description="失败原因 (why a run failed)")
+    created_by: str | None
+    created_at: UtcTime
+    started_at: UtcTime | None
+    finished_at: UtcTime | None
+
+
+class RuleSetRef(Out):
+    """The rule set version a run used."""
+
+    id: str
+    version: str
+    sha256: str
+
+
+class RunLinks(Out):
+    """Where a run's parts are: verdicts, map, parcels, one export per format."""
+
+    self: str
+    verdicts: str
+    map: str
+    parcels: str
+
+
+class RunDetail(Run):
+    """A run with its rule set and links."""
+
+    ruleset: RuleSetRef
+    links: RunLinks
+
+
+class RunList(Out):
+    """Runs, newest first."""
+
+    evaluations: list[Run]
+
+
+class DatasetDetail(Dataset):
+    """One dataset with its evaluation runs, newest first."""
+
+    runs: list[Run]
+
+
+class Verdict(Out):
+    """One rule's verdict on one parcel or firm."""
+
+    level: Literal["parcel", "enterprise"]
+    subject_id: str
+    rule: str
+    status: Status
+    value: Any = Field(description="规则所算的值，如容积率 (the value the rule computed)")
+    code: str | None
+    threshold: Any = Field(description="适用的阈值 (the threshold applied)")
+    message: str | None
+    citation: str | None
+
+
+class VerdictPage(Out):
+    """A page of a run's verdicts."""
+
+    run: int
+    numberMatched: int  # noqa: N815
+    numberReturned: int  # noqa: N815
+    offset: int
+    verdicts: list[Verdict]
+
+
+# --- rule sets -------------------------------------------------------------------------------------------
+
+class RuleSetVersion(Out):
+    """A stored rule set version, or a built-in one not stored yet (then ``id``, ``version``, ``sha256`` are
+    null); ``used``: a run refers to it, so it can never change."""
+
+    id: int | None
+    ruleset_id: str
+    version: str | None
+    sha256: str | None
+    builtin: bool
+    created_by: str | None
+    created_at: UtcTime | None
+    used: bool
+
+
+class RuleSetList(Out):
+    """Stored versions and built-in rule sets."""
+
+    rulesets: list[RuleSetVersion]
+
+
+class RuleSetDetail(Out):
+    """One rule set version with its YAML and rule ids."""
+
+    id: int
+    ruleset_id: str
+    version: str
+    sha256: str
+    builtin: bool
+    created_by: str | None
+    created_at: UtcTime
+    yaml_text: str
+    rules: list[str]
+    used: bool
+
+
+class RuleSetStored(RuleSetDetail):
+    """An uploaded version: ``created`` false when the same text was stored before."""
+
+    created: bool
+
+
+# --- one parcel checked ----------------------------------------------------------------------------------
+
+class CheckVerdict(Out):
+    """One rule's verdict on the proposed parcel."""
+
+    rule: str
+    status: Status
+    value: Any
+    code: str | None
+    threshold: Any
+    message: str | None
+    citation: str | None
+
+
+class CheckedParcel(Out):
+    """The proposed parcel as the engine saw it, with its verdicts."""
+
+    parcel_id: str
+    area_m2: float | None
+    area_mu: float | None
+    district: str | None
+    park_id: str | None
+    zone: str | None
+    inside_ring: bool | None
+    far: float | None
+    status: Status
+    verdicts: list[CheckVerdict]
+
+
+class FirmGrade(Out):
+    """亩产论英雄: a firm graded against the dataset's firms."""
+
+    enterprise_id: str
+    rule: str
+    dataset: int
+    run: int | None
+    firms: int
+    score: float | None
+    percentile: float | None
+    rank: int | None
+    grade: str | None
+    grade_label: str
+    status: Status
+    benchmarks: dict[str, Any]
+    indicators: list[dict[str, Any]]
+    missing: list[str]
+
+
+class CheckResult(Out):
+    """The verdicts on one proposed parcel, its overall status and, with a firm, its grade."""
+
+    parcel: CheckedParcel
+    status: Status
+    status_label: str
+    acceptable: bool = Field(description="没有不合规项 (no rule fails)")
+    conclusion: str
+    failing_rules: list[str]
+    notes: list[CheckVerdict] = Field(description="数据提示 (data.* notes that did not pass)")
+    grading: list[FirmGrade]
+    ruleset: dict[str, Any]
+    as_of: dt.date
+    zones_dataset: int | None = Field(description="取分区与企业的数据集 (the dataset whose zones were used)")
+    warnings: list[dict[str, Any]]
+
+
+_POSITION = {"type": "array", "minItems": 2, "items": {"type": "number"},
+             "description": "[经度, 纬度]（或 crs 所指坐标系的 [x, y]）"}
+_RING = {"type": "array", "minItems": 4, "items": _POSITION, "description": "闭合环：首尾同点，至少 4 个点"}
+_POLYGON_RINGS = {"type": "array", "minItems": 1, "items": _RING}
+PROPOSED_FEATURE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "geometry"],
+    "description": "GeoJSON Feature：geometry 为 Polygon/MultiPolygon，properties 为宗地属性 "
+                   "(parcel_id, land_use, floor_area_m2, status, …，见数据约定)",
+    "properties": {
+        "type": {"type": "string", "enum": ["Feature"]},
+        "id": {"anyOf": [{"type": "string"}, {"type": "number"}], "nullable": True,
+               "description": "properties 没有 parcel_id 时用作宗地编号"},
+        "geometry": {"anyOf": [
+            {"type": "object", "required": ["type", "coordinates"],
+             "properties": {"type": {"type": "string", "enum": ["Polygon"]}, "coordinates": _POLYGON_RINGS}},
+            {"type": "object", "required": ["type", "coordinates"],
+             "properties": {"type": {"type": "string", "enum": ["MultiPolygon"]},
+                            "coordinates": {"type": "array", "minItems": 1, "items": _POLYGON_RINGS}}},
+        ]},
+        "properties": {"type": "object", "nullable": True, "additionalProperties": True},
+    },
+}
+ProposedFeature = Annotated[dict[str, Any], WithJsonSchema(PROPOSED_FEATURE_SCHEMA)]
