@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
-import tempfile
-from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 from fastapi import APIRouter, Request
 from pydantic import Field
 
 from api.deps import MAX_ID, Reader
 from api.errors import ApiError, error_responses
 from api.schemas import CheckResult, In, IsoDate, ProposedFeature
-from api.store.features import resolve_dataset
 
 router = APIRouter(tags=["即时核查 check"])
 
@@ -77,8 +74,8 @@ def _check_rings(geom: dict[str, Any]) -> None:
                                [{"field": f"{where}[{r}]"}])
 
 
-def _feature_file(feature: dict[str, Any], crs: str | None, folder: Path, enterprise_id: str | None = None) -> Path:
-    """The proposed feature, checked as the document describes it, as a GeoJSON file for ``load_inputs``."""
+def _feature_frame(feature: dict[str, Any], crs: str | None, enterprise_id: str | None = None) -> gpd.GeoDataFrame:
+    """The proposed feature, checked as the document describes it, as a one-row GeoDataFrame (no file)."""
     if not isinstance(feature, dict) or feature.get("type") != "Feature":
         raise ApiError(422, "invalid_feature", 'feature 须为 GeoJSON Feature（"type": "Feature"）',
                        [{"field": "feature.type", "value": str(feature.get("type"))[:50]}])
@@ -100,13 +97,9 @@ def _feature_file(feature: dict[str, Any], crs: str | None, folder: Path, enterp
     props.setdefault("parcel_id", str(fid if fid not in (None, "") else "proposed"))
     if enterprise_id is not None:
         props["enterprise_id"] = enterprise_id
-    collection: dict[str, Any] = {"type": "FeatureCollection",
-                                  "features": [{"type": "Feature", "geometry": geom, "properties": props}]}
-    if crs and crs.upper() not in ("CRS84", "OGC:CRS84", "EPSG:4326"):
-        collection["crs"] = {"type": "name", "properties": {"name": crs}}
-    path = folder / "proposed.geojson"
-    path.write_text(json.dumps(collection, ensure_ascii=False), encoding="utf-8")
-    return path
+    # GeoJSON is longitude/latitude (RFC 7946) unless the request names another CRS
+    return gpd.GeoDataFrame.from_features([{"type": "Feature", "geometry": geom, "properties": props}],
+                                          crs=crs or "OGC:CRS84")
 
 
 @router.post("/check", summary="单宗地即时核查 (check one proposed parcel)", response_model=CheckResult,
@@ -117,45 +110,14 @@ def check_parcel(body: CheckRequest, request: Request, _user: Reader) -> dict[st
     With ``enterprise`` (or a stored ``enterprise_id`` in the properties) the firm is also graded
     (亩产论英雄) against the dataset's firms: ``grading`` gives its score, percentile and grade.
     """
-    import pandas as pd
-
-    from api.grading import grade_firms
     from api.services import checks
-    from api.store.errors import NotFound
-    from gis.io import Inputs, load_inputs
-    from rules.engine import evaluate
     from rules.vocabulary import STATUS_LABELS, is_note
 
-    engine = request.app.state.engine
-    firm_id = body.enterprise.enterprise_id if body.enterprise is not None else None
-    with tempfile.TemporaryDirectory(prefix="mujun-check-") as tmp:
-        path = _feature_file(body.feature, body.crs, Path(tmp), firm_id)
-        parsed = load_inputs(parcels=str(path))
-    parcel = parsed.parcels
-    # What the check reads from the store is read once per server (api.services.checks), not per request.
-    ruleset = checks.ruleset(engine, body.ruleset)
-    with engine.connect() as conn:
-        try:
-            zone_ds = resolve_dataset(conn, body.dataset, with_zones=body.dataset is None)
-        except NotFound:
-            if body.dataset is not None:
-                raise  # a dataset that does not exist is the caller's mistake (404), not "no zones"
-            zone_ds = None
-    zones = checks.zones(engine, zone_ds) if zone_ds is not None else {}
-    enterprises = None
-    eid = parcel["enterprise_id"].iloc[0] if "enterprise_id" in parcel.columns else None
-    if body.enterprise is not None:
-        firm = body.enterprise.model_dump()
-        if firm["above_scale"] is None:
-            del firm["above_scale"]
-        enterprises = pd.DataFrame([firm])
-    elif zone_ds is not None and eid is not None and str(eid) not in ("", "nan", "<NA>", "None"):
-        stored = checks.firms(engine, zone_ds)
-        if stored is not None:
-            enterprises = stored[stored["enterprise_id"] == str(eid)].reset_index(drop=True)
-    inputs = Inputs(parcels=parcel, zones=zones, enterprises=enterprises, report=parsed.report)
-    as_of = body.as_of or dt.date.today()
-    result = evaluate(inputs, ruleset, as_of)
+    firm = body.enterprise.model_dump(exclude_none=True) if body.enterprise is not None else None
+    parcels = _feature_frame(body.feature, body.crs, firm["enterprise_id"] if firm else None)
+    outcome = checks.check(request.app.state.engine, parcels, as_of=body.as_of or dt.date.today(),
+                           ruleset_ref=body.ruleset, dataset=body.dataset, enterprise=firm)
+    result = outcome.result
     row = result.to_dict()["parcels"][0]
     counted = [v for v in row["verdicts"] if not is_note(v["rule"])]  # data.* notes are not problems
     failing = [v for v in counted if v["status"] == "fail"]
@@ -171,9 +133,9 @@ def check_parcel(body: CheckRequest, request: Request, _user: Reader) -> dict[st
                        if failing or warning else f"{label}：未发现不符合项"),
         "failing_rules": [v["rule"] for v in failing],
         "notes": [v for v in row["verdicts"] if is_note(v["rule"]) and v["status"] != "pass"],
-        "grading": grade_firms(engine, zone_ds, ruleset, result, enterprises, as_of),
+        "grading": outcome.grading,
         "ruleset": result.ruleset,
         "as_of": result.as_of.isoformat(),
-        "zones_dataset": zone_ds,
-        "warnings": [{"file": i.file, "message": i.message} for i in parsed.report.issues],
+        "zones_dataset": outcome.dataset,
+        "warnings": [{"file": i.file, "message": i.message} for i in outcome.report.issues],
     }
