@@ -391,6 +391,10 @@ def _read_raw_vector(
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError) as e:
         raise InputFileError(f"无法读取文件 (cannot read the file: {_scrub(e, p)})", path=p.name,
                              hint="请确认文件完整且格式正确 (check that the file is complete)") from e
+    except shapely.errors.GEOSException as e:  # e.g. a GeoJSON ring that does not close on its first point
+        raise InputFileError(f"几何无法解析，例如面的边界未闭合 (geometry cannot be read: {_scrub(e, p)})",
+                             path=p.name,
+                             hint="请在 GIS 软件中检查并修复几何后重新导出 (repair and export again)") from e
 
 
 def _restore_truncated(

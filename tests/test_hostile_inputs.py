@@ -217,3 +217,16 @@ def test_error_messages_name_the_file_never_the_servers_folders(client, store, t
     text = r.text
     assert "p.geojson" in text and "staging" not in text and str(store.settings.data_dir) not in text
     assert "/tmp" not in text
+
+
+def test_an_unclosed_ring_is_a_clear_error(client, tmp_path):
+    # The ring's last point (104.0 30.601) is not its first: GEOS cannot build the polygon.
+    doc = ('{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"parcel_id": "U1"}, '
+           '"geometry": {"type": "Polygon", "coordinates": [[[104.0, 30.6], [104.001, 30.6], [104.001, 30.601], '
+           '[104.0, 30.601]]]}}]}')
+    r = client.post("/datasets", files={"parcels": ("open.geojson", doc.encode())}, headers=client.as_role("analyst"))
+    assert r.status_code == 422 and "未闭合" in r.text, r.text
+    path = tmp_path / "open.geojson"
+    path.write_text(doc, encoding="utf-8")
+    res = _mujun("evaluate", "--parcels", str(path), "--out", str(tmp_path / "r.json"), data_dir=tmp_path / "var")
+    assert res.returncode == 2 and "未闭合" in res.stderr and "Traceback" not in res.stderr
