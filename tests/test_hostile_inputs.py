@@ -6,12 +6,10 @@ must leave the store and the staging folder as they were.
 
 from __future__ import annotations
 
-import io
 import os
 import subprocess
 import sys
 import time
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -19,18 +17,11 @@ from sqlalchemy import func, select
 
 from api.services import datasets
 from api.store import models as m
+from tests.test_api import _zip
 
 # 60 MB of zeros deflate to ~60 KB: a ratio of ~1000:1, five times the 200:1 limit (a real zipped shapefile
 # compresses 2–10:1).
 BOMB_BYTES = 60 * 1024 * 1024
-
-
-def _zip(entries: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in entries.items():
-            zf.writestr(name, data)
-    return buf.getvalue()
 
 
 @pytest.fixture(scope="module")

@@ -33,23 +33,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from benchmarks.evaluate import write_files  # the very files the benchmark reads
+
 DIGESTS = Path(__file__).parent / "data" / "results_digest.json"
 AS_OF = "2025-06-30"
-
-
-def write_files(n: int, folder: Path) -> None:
-    """``make_synthetic(n, seed=1)`` as the benchmark writes it (GeoParquet, GPKG, CSV)."""
-    import pyogrio
-
-    from data.sample_parcels.synthetic import make_synthetic
-
-    data = make_synthetic(n, seed=1)
-    folder.mkdir(parents=True, exist_ok=True)
-    data["parcels"].to_parquet(folder / "parcels.parquet")
-    for name, layer in data["zones"].items():
-        pyogrio.write_dataframe(layer, folder / "zones.gpkg", layer=name, driver="GPKG")
-    for name in ("enterprises", "occupancy", "land_supply"):
-        data[name].to_csv(folder / f"{name}.csv", index=False)
 
 
 def input_digest(folder: Path) -> str:
