@@ -12,6 +12,7 @@ from pydantic import Field
 from api.deps import MAX_ID, Reader
 from api.errors import ApiError, error_responses
 from api.schemas import CheckResult, In, IsoDate, ProposedFeature
+from gis.crs import parse_crs
 
 router = APIRouter(tags=["即时核查 check"])
 
@@ -99,7 +100,7 @@ def _feature_frame(feature: dict[str, Any], crs: str | None, enterprise_id: str 
         props["enterprise_id"] = enterprise_id
     # GeoJSON is longitude/latitude (RFC 7946) unless the request names another CRS
     return gpd.GeoDataFrame.from_features([{"type": "Feature", "geometry": geom, "properties": props}],
-                                          crs=crs or "OGC:CRS84")
+                                          crs=parse_crs(crs or "OGC:CRS84", source="crs"))
 
 
 @router.post("/check", summary="单宗地即时核查 (check one proposed parcel)", response_model=CheckResult,

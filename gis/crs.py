@@ -201,6 +201,29 @@ def _sichuan_note(gdf: gpd.GeoDataFrame, *, source: str, id_col: str | None) -> 
     )
 
 
+def parse_crs(value: str | int | pyproj.CRS, *, source: str | None = None) -> pyproj.CRS:
+    """A CRS the user named (``EPSG:4490``, ``4544``, ``OGC:CRS84``, WKT), or a :class:`CrsError` saying so.
+
+    Examples
+    --------
+    >>> parse_crs("EPSG:4544").to_epsg()
+    4544
+    >>> try:
+    ...     parse_crs("EPSG:999999", source="--crs")
+    ... except CrsError as exc:
+    ...     print(exc.message)
+    无法识别的坐标系 EPSG:999999 (unknown CRS)
+    """
+    try:
+        return pyproj.CRS.from_user_input(value)
+    except pyproj.exceptions.CRSError as exc:
+        raise CrsError(
+            f"无法识别的坐标系 {value} (unknown CRS)", path=source,
+            hint="请使用 EPSG 编号，如 EPSG:4544（CGCS2000 3 度带 105°E）、EPSG:4490（经纬度）或 OGC:CRS84 "
+            "(use an EPSG code such as EPSG:4544 or EPSG:4490, or OGC:CRS84)",
+        ) from exc
+
+
 def to_working_crs(
     gdf: gpd.GeoDataFrame,
     *,
@@ -244,7 +267,7 @@ def to_working_crs(
     410479
     """
     notes = notes if notes is not None else []
-    given = pyproj.CRS.from_user_input(crs) if crs is not None else None
+    given = parse_crs(crs, source=source) if crs is not None else None
     if gdf.crs is None:
         if given is None:
             raise CrsError(

@@ -221,3 +221,13 @@ def test_an_unclosed_ring_is_a_clear_error(client, tmp_path):
     path.write_text(doc, encoding="utf-8")
     res = _mujun("evaluate", "--parcels", str(path), "--out", str(tmp_path / "r.json"), data_dir=tmp_path / "var")
     assert res.returncode == 2 and "未闭合" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_an_unknown_crs_is_a_clear_error(client, tiny_files, tmp_path):
+    square = [[[104.0, 30.6], [104.001, 30.6], [104.001, 30.601], [104.0, 30.601], [104.0, 30.6]]]
+    feature = {"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": square}}
+    r = client.post("/check", json={"feature": feature, "crs": "EPSG:999999"}, headers=client.as_role("viewer"))
+    assert r.status_code == 422 and "无法识别的坐标系 EPSG:999999" in r.text, r.text
+    res = _mujun("evaluate", "--parcels", str(tiny_files["parcels"]), "--crs", "EPSG:999999",
+                 "--out", str(tmp_path / "r.json"), data_dir=tmp_path / "var")
+    assert res.returncode == 2 and "无法识别的坐标系" in res.stderr and "Traceback" not in res.stderr

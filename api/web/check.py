@@ -8,6 +8,8 @@ from typing import Any
 
 import geopandas as gpd
 
+from gis.crs import parse_crs
+
 # form field -> (contract column, kind)
 FIELDS: dict[str, tuple[str, str]] = {
     "parcel_id": ("parcel_id", "text"),
@@ -125,7 +127,10 @@ def check_parcel(
             firm = _enterprise(ent)
         feature = {"type": "Feature", "geometry": _geometry(text), "properties": props}
         # drawn or pasted GeoJSON is in longitude/latitude (RFC 7946) unless the form names a CRS
-        parcels = gpd.GeoDataFrame.from_features([feature], crs=values.get("crs") or "OGC:CRS84")
+        try:
+            parcels = gpd.GeoDataFrame.from_features([feature], crs=parse_crs(values.get("crs") or "OGC:CRS84"))
+        except GisError as exc:
+            raise ValueError(exc.message) from exc
     try:
         outcome = checks.check(engine, parcels, as_of=as_of, ruleset_ref=ref,
                                dataset=_dataset(values.get("dataset"), zones_dataset), enterprise=firm,
