@@ -21,6 +21,7 @@ from api.deps import MAX_ID, Reader
 from api.errors import ApiError, error_responses
 from api.schemas import CollectionInfo, Collections, Conformance, Feature, FeatureCollection, LandingPage
 from api.store import features as fs
+from api.store.frames import SRID
 
 router = APIRouter(tags=["OGC API – Features"])
 
@@ -128,7 +129,7 @@ def _collection_json(request: Request, c: fs.Collection, dataset: int | None) ->
         "description": c.description,
         "itemType": "feature",
         "crs": [CRS84],
-        "storageCrs": "http://www.opengis.net/def/crs/EPSG/0/4544",
+        "storageCrs": f"http://www.opengis.net/def/crs/EPSG/0/{SRID}",
         "extent": {"spatial": {"bbox": [c.extent or [-180.0, -90.0, 180.0, 90.0]], "crs": CRS84}},
         "links": [
             _link(_url(request, f"/collections/{c.id}", dataset=dataset), "self", "application/json",

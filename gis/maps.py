@@ -44,6 +44,7 @@ from branca.element import Element, MacroElement
 
 from gis import _map_data as md
 from gis._map_assets import asset_dirs, attach_assets, copy_assets
+from gis.crs import WORKING_CRS
 from gis.errors import InputFileError
 from gis.vocabulary import ZONE_LAYER_LABELS, column_label, land_use_label, yes_no
 
@@ -568,7 +569,7 @@ def _read_geojson_result(path: Path) -> ResultLayers:
             verdicts.insert(0, "level", "parcel")
     aggregates = pd.DataFrame(doc["aggregates"]) if isinstance(doc.get("aggregates"), list) else None
     meta = {k: doc[k] for k in ("ruleset", "as_of", "summary", "crs") if k in doc}
-    return ResultLayers(parcels.to_crs(4544), verdicts, {}, aggregates, meta)
+    return ResultLayers(parcels.to_crs(WORKING_CRS), verdicts, {}, aggregates, meta)
 
 
 def _read_gpkg_result(path: Path) -> ResultLayers:
@@ -600,7 +601,7 @@ def _read_gpkg_result(path: Path) -> ResultLayers:
     if run is not None and len(run):
         meta = {k: (None if pd.isna(v) else v) for k, v in run.iloc[0].to_dict().items()}
     if parcels.crs is not None and parcels.crs.to_epsg() != 4544:
-        parcels = parcels.to_crs(4544)
+        parcels = parcels.to_crs(WORKING_CRS)
     return ResultLayers(parcels, verdicts, zones, aggregates, meta)
 
 
@@ -746,7 +747,7 @@ def static_map_png(
     lg = md.read_legend(legend)
     parcels = _as_gdf(parcels, "parcels")
     if not parcels.crs.is_projected:
-        parcels = parcels.to_crs(4544)
+        parcels = parcels.to_crs(WORKING_CRS)
     layers, _, codes_by_layer = _parcel_layers(parcels, verdicts, lg)
     titles = {entry["key"]: entry["title"] for entry in layers}
     if layer not in titles:
