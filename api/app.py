@@ -37,27 +37,38 @@ class BodyLimitMiddleware:
             return
         received = 0
         started = False
+        exceeded = False  # the body passed the limit: whatever the app answers, the client gets the 413
+        answered = False
 
         async def counting_receive() -> Message:
-            nonlocal received
+            nonlocal received, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
+                    exceeded = True
                     raise ApiError(413, "payload_too_large", _too_large_message(limit))
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
+        async def guarded_send(message: Message) -> None:
+            # A chunked body has no Content-Length: the limit is found while the app reads it, and the app's
+            # body parser turns the error into its own 400 ("error parsing the body"). Replace that answer.
+            nonlocal started, answered
+            if exceeded and not started:
+                if not answered:
+                    answered = True
+                    await _too_large(send, limit)
+                return
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
 
         try:
-            await self.app(scope, counting_receive, tracking_send)
-        except ApiError as exc:
-            if exc.status_code != 413 or started:
+            await self.app(scope, counting_receive, guarded_send)
+        except Exception:
+            if not exceeded or started:
                 raise
+        if exceeded and not started and not answered:
             await _too_large(send, limit)
 
 
@@ -95,7 +106,7 @@ class SecurityHeadersMiddleware:
 
 def _too_large_message(limit: int) -> str:
     return (
-        f"上传内容超过 {limit / 1e6:.0f} MB 上限 (upload larger than the {limit / 1e6:.0f} MB limit); "
+        f"上传内容超过 {limit / 2**20:.3g} MB 上限 (upload larger than the {limit / 2**20:.3g} MB limit); "
         "请拆分文件或调整 MUJUN_MAX_UPLOAD_MB"
     )
 

@@ -3,6 +3,7 @@ tokens per role, the sample dataset imported and evaluated, a tiny hand-built da
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import secrets
@@ -146,17 +147,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def live_server(store: Store, sample: dict[str, int]) -> Iterator[str]:
-    """``create_app`` served by uvicorn on a free port (anonymous reads allowed), for independent clients."""
+@contextlib.contextmanager
+def serving(app) -> Iterator[str]:
+    """``app`` served by uvicorn in a thread on a free port of 127.0.0.1; yields its base URL."""
     import uvicorn
 
-    from api.app import create_app
-
-    settings = store.settings.model_copy(update={"allow_anonymous_read": True})
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="on"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -164,6 +161,17 @@ def live_server(store: Store, sample: dict[str, int]) -> Iterator[str]:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("uvicorn did not start")
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_server(store: Store, sample: dict[str, int]) -> Iterator[str]:
+    """``create_app`` served by uvicorn on a free port (anonymous reads allowed), for independent clients."""
+    from api.app import create_app
+
+    with serving(create_app(store.settings.model_copy(update={"allow_anonymous_read": True}))) as url:
+        yield url
