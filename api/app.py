@@ -31,9 +31,10 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         limit = self.max_bytes
+        web = str(scope.get("path", "")).startswith("/web/")  # a planner's form: answer with a page, not JSON
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            await _too_large(send, limit)
+            await _too_large(send, limit, web)
             return
         received = 0
         started = False
@@ -57,7 +58,7 @@ class BodyLimitMiddleware:
             if exceeded and not started:
                 if not answered:
                     answered = True
-                    await _too_large(send, limit)
+                    await _too_large(send, limit, web)
                 return
             if message["type"] == "http.response.start":
                 started = True
@@ -69,7 +70,7 @@ class BodyLimitMiddleware:
             if not exceeded or started:
                 raise
         if exceeded and not started and not answered:
-            await _too_large(send, limit)
+            await _too_large(send, limit, web)
 
 
 SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
@@ -111,18 +112,29 @@ def _too_large_message(limit: int) -> str:
     )
 
 
-async def _too_large(send: Send, limit: int) -> None:
+async def _too_large(send: Send, limit: int, web: bool = False) -> None:
+    import html
     import json
 
-    body = json.dumps(
-        error_body("payload_too_large", _too_large_message(limit), [{"limit_bytes": limit}]), ensure_ascii=False
-    ).encode()
+    message = _too_large_message(limit)
+    if web:
+        body = (
+            '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>上传内容过大 · mujun</title></head>'
+            f'<body><h1>上传内容过大 (413)</h1><p id="error-message">{html.escape(message)}</p>'
+            '<p><a href="/web/import">返回数据导入</a></p></body></html>'
+        ).encode()
+        content_type = b"text/html; charset=utf-8"
+    else:
+        body = json.dumps(
+            error_body("payload_too_large", message, [{"limit_bytes": limit}]), ensure_ascii=False
+        ).encode()
+        content_type = b"application/json"
     await send(
         {
             "type": "http.response.start",
             "status": 413,
             "headers": [
-                (b"content-type", b"application/json"),
+                (b"content-type", content_type),
                 (b"content-length", str(len(body)).encode()),
                 (b"connection", b"close"),
             ],

@@ -7,6 +7,7 @@ must leave the store and the staging folder as they were.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -231,3 +232,39 @@ def test_an_unknown_crs_is_a_clear_error(client, tiny_files, tmp_path):
     res = _mujun("evaluate", "--parcels", str(tiny_files["parcels"]), "--crs", "EPSG:999999",
                  "--out", str(tmp_path / "r.json"), data_dir=tmp_path / "var")
     assert res.returncode == 2 and "无法识别的坐标系" in res.stderr and "Traceback" not in res.stderr
+
+
+@pytest.mark.parametrize("path", ["/datasets", "/check", "/web/import"])
+def test_a_chunked_upload_over_the_limit_is_413_and_leaves_nothing(store, tokens, path):
+    """A body sent chunked (no Content-Length) is counted while it arrives: 413, not the body parser's 400."""
+    import httpx
+
+    from api.app import create_app
+    from tests.conftest import serving
+
+    # 0.05 MB = 52,428 bytes; the body below is 20 × 5,000 = 100,000 bytes of file plus the multipart framing.
+    settings = store.settings.model_copy(update={"max_upload_mb": 0.05})
+
+    def body():
+        yield (b'--XX\r\nContent-Disposition: form-data; name="parcels"; filename="p.gpkg"\r\n'
+               b"Content-Type: application/octet-stream\r\n\r\n")
+        for _ in range(20):
+            yield b"\0" * 5000
+        yield b"\r\n--XX--\r\n"
+
+    before, staged = _datasets(store.engine), _staging(store)
+    with serving(create_app(settings)) as url:
+        if path.startswith("/web/"):  # the pages take the session cookie of a sign-in, not a bearer header
+            login = httpx.post(url + "/web/login", data={"token": tokens["analyst"]})
+            auth = {"Cookie": f"mujun_session={login.cookies['mujun_session']}"}
+        else:
+            auth = {"Authorization": f"Bearer {tokens['analyst']}"}
+        r = httpx.post(url + path, content=body(), timeout=30,
+                       headers={"Content-Type": "multipart/form-data; boundary=XX", **auth})
+    assert r.request.headers.get("transfer-encoding") == "chunked" and "content-length" not in r.request.headers
+    assert r.status_code == 413
+    message = (re.search(r'id="error-message">([^<]*)<', r.text).group(1) if path.startswith("/web/")
+               else r.json()["message"])
+    assert "0.05 MB" in message and "MUJUN_MAX_UPLOAD_MB" in message
+    assert r.headers["content-type"].startswith("text/html" if path.startswith("/web/") else "application/json")
+    assert _datasets(store.engine) == before and _staging(store) == staged
