@@ -19,8 +19,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,7 +27,7 @@ import pytest
 import schemathesis
 from hypothesis import strategies as st
 
-from tests.conftest import BACKENDS, _pg_database, free_port, tiny_parcels_gdf
+from tests.conftest import BACKENDS, _pg_database, serving, tiny_parcels_gdf
 
 MAX_EXAMPLES = 20  # fuzzed cases per operation (the examples and coverage phases add their own, bounded, cases)
 SEED = 20250630  # one fixed seed: a failure here is reproducible with the same cases
@@ -93,8 +91,6 @@ def _tiny_dataset(folder: Path) -> dict[str, Path]:
 @pytest.fixture(scope="module", params=BACKENDS)
 def openapi_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     """A store of its own with the tiny dataset evaluated, served by uvicorn (anonymous reads allowed)."""
-    import uvicorn
-
     from api.app import create_app
     from api.settings import Settings
     from api.store.engine import dispose_engine, get_engine
@@ -114,20 +110,8 @@ def openapi_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.Temp
         token = add_user(conn, ADMIN, "admin")
         add_user(conn, SPARE, "viewer")
     execute_run(engine, run_id)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    yield {"url": f"http://127.0.0.1:{port}", "token": token, "dataset": outcome.dataset_id, "run": run_id,
-           "files": files}
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(settings)) as base:
+        yield {"url": base, "token": token, "dataset": outcome.dataset_id, "run": run_id, "files": files}
     dispose_engine(settings)
     if pg is not None:
         pg.close()

@@ -7,13 +7,12 @@ Screenshots go to tests/artifacts/web_*.png.
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import serving
 
 pytestmark = pytest.mark.browser
 DATA_DIR = Path(__file__).parents[1] / "data" / "sample_parcels"
@@ -23,17 +22,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """uvicorn on a free port with a fresh SpatiaLite store; yields (base URL, admin token)."""
-    import uvicorn
-
     from api.app import create_app
     from api.settings import Settings
     from api.store.engine import dispose_engine
@@ -44,17 +35,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
     app = create_app(settings)
     with app.state.engine.begin() as conn:
         token = add_user(conn, "规划员", "admin")
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", token
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with serving(app) as base:
+        yield base, token
     dispose_engine(settings)
 
 

@@ -13,14 +13,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.test_web_browser import CHROMIUM, CHROMIUM_ARGS, _free_port
+from tests.conftest import serving
+from tests.test_web_browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
 DATA_DIR = Path(__file__).parents[1] / "data" / "sample_parcels"
@@ -63,8 +62,6 @@ def test_the_scan_finds_what_it_must():
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     """uvicorn on a free port over a fresh SpatiaLite store with the sample imported and evaluated."""
-    import uvicorn
-
     from api.app import create_app
     from api.settings import Settings
     from api.store.engine import dispose_engine
@@ -86,18 +83,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     execute_run(engine, run_id)
     with engine.connect() as conn:
         result = result_from_store(conn, run_id)
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.05)
-    yield {"base": f"http://127.0.0.1:{port}", "token": token, "run": run_id, "dataset": outcome.dataset_id,
-           "result": result}
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with serving(app) as base:
+        yield {"base": base, "token": token, "run": run_id, "dataset": outcome.dataset_id, "result": result}
     dispose_engine(settings)
 
 
