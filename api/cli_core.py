@@ -34,7 +34,10 @@ out_console = Console()
 
 
 def _fail(message: str, code: int = 2) -> None:
-    console.print(f"[bold red]错误[/]: {message}", highlight=False, markup=True)
+    """Print ``错误: message`` on stderr (the message verbatim: brackets in user data are not markup) and exit."""
+    from rich.markup import escape
+
+    console.print(f"[bold red]错误[/]: {escape(message)}", highlight=False)
     raise typer.Exit(code)
 
 

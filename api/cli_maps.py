@@ -12,6 +12,7 @@ import pandas as pd
 import typer
 from rich.console import Console
 
+from api.cli_core import _fail
 from gis.errors import GisError
 
 console = Console(stderr=True)
@@ -21,10 +22,6 @@ out_console = Console()
 _CONTRACT_INDUSTRIAL = {"exact": ["1001", "M", "M1", "M2", "M3", "0601"], "prefixes": ["1001"]}
 _DEFAULTS = {"block_gap_m": 30.0, "block_min_mu": 50.0, "park_adjacent_m": 50.0}
 
-
-def _fail(message: str, code: int = 2) -> None:
-    console.print(f"[bold red]错误[/]: {message}", highlight=False, markup=True)
-    raise typer.Exit(code)
 
 
 def _ruleset_parameters(ruleset: str) -> dict[str, Any]:

@@ -8,15 +8,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from api.cli_core import _fail
+
 console = Console(stderr=True)
 out = Console(soft_wrap=True)
 
 PathOpt = Annotated[Path | None, typer.Option(exists=False, dir_okay=False)]
 
-
-def _fail(message: str, code: int = 2) -> None:
-    console.print(f"[bold red]错误[/]: {message}", highlight=False)
-    raise typer.Exit(code)
 
 
 def import_command(
@@ -43,7 +41,7 @@ def import_command(
     except GisError as exc:
         _fail(f"导入失败，数据库未改动 (import failed; the store is unchanged)\n{exc}")
     except StoreError as exc:
-        _fail(f"{exc.message}\n{exc.details}")
+        _fail(str(exc))
     counts = ", ".join(f"{k}={v}" for k, v in outcome.counts.items())
     if outcome.created:
         out.print(f"已导入数据集 {outcome.dataset_id} (imported dataset {outcome.dataset_id}): {counts}")

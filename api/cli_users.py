@@ -11,6 +11,8 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from api.cli_core import _fail
+
 console = Console(stderr=True)
 
 users_app = typer.Typer(help="用户与令牌 (users and tokens)", no_args_is_help=True)
@@ -21,10 +23,6 @@ ExpiresDays = Annotated[
     typer.Option("--expires-days", min=0, help="令牌有效天数，0 = 永不过期；默认 MUJUN_TOKEN_DAYS (90)"),
 ]
 
-
-def _fail(message: str, code: int = 2) -> None:
-    console.print(f"[bold red]错误[/]: {message}", highlight=False)
-    raise typer.Exit(code)
 
 
 def _days(requested: int | None) -> int:

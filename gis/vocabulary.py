@@ -241,7 +241,17 @@ def industry_label(code: object) -> str:
     return text if name == text else f"{name}（{text}）"
 
 
-# ---- zone layers, site values, columns ------------------------------------------------------------
+# ---- input files, zone layers, site values, columns -----------------------------------------------
+# The data contract's input files, in the order they are asked for.
+INPUT_KIND_LABELS: dict[str, str] = {
+    "parcels": "宗地图层",
+    "enterprises": "企业表",
+    "occupancy": "宗地占用表",
+    "zones": "分区图层",
+    "land_supply": "土地供应表",
+}
+INPUT_KINDS: tuple[str, ...] = tuple(INPUT_KIND_LABELS)
+
 ZONE_LAYER_LABELS: dict[str, str] = {
     "red_line": "工业红线区",
     "blue_line": "工业蓝线区",

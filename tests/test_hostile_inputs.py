@@ -268,3 +268,59 @@ def test_a_chunked_upload_over_the_limit_is_413_and_leaves_nothing(store, tokens
     assert "0.05 MB" in message and "MUJUN_MAX_UPLOAD_MB" in message
     assert r.headers["content-type"].startswith("text/html" if path.startswith("/web/") else "application/json")
     assert _datasets(store.engine) == before and _staging(store) == staged
+
+
+def _long_id_files(tmp_path: Path) -> Path:
+    """The tiny parcels with T2's id made 120 characters long (the store's parcel_id holds 100)."""
+    from tests.conftest import tiny_parcels_gdf
+
+    gdf = tiny_parcels_gdf()
+    gdf.loc[1, "parcel_id"] = "长" * 120
+    path = tmp_path / "长编号.geojson"
+    gdf.to_crs("OGC:CRS84").to_file(path, driver="GeoJSON")
+    return path
+
+
+def test_an_over_long_parcel_id_is_refused_by_the_api_on_both_stores(client, store, tmp_path):
+    # PostgreSQL used to answer a VARCHAR(100) overflow with a 500 half-way through the load; SpatiaLite stored it.
+    path = _long_id_files(tmp_path)
+    before = _datasets(store.engine)
+    r = client.post("/datasets", files={"parcels": (path.name, path.read_bytes())},
+                    headers=client.as_role("analyst"))
+    assert r.status_code == 422, r.text
+    body = r.json()
+    assert body["code"] == "import_rejected" and "parcel_id" in body["message"] and "未写入任何内容" in body["message"]
+    detail = body["details"][0]
+    # T2 is the second feature: row 2; 120 characters against the limit of 100.
+    assert (detail["file"], detail["field"], detail["limit"], detail["length"], detail["rows"]) == \
+        ("parcels", "parcel_id", 100, 120, [2])
+    assert _datasets(store.engine) == before
+
+
+def test_an_over_long_dataset_name_is_refused_by_the_cli_on_both_stores(store, tiny_files, tmp_path):
+    env = {**os.environ, "MUJUN_DATA_DIR": str(store.settings.data_dir),
+           "MUJUN_DATABASE_URL": store.settings.database_url}
+    exe = str(Path(sys.executable).with_name("mujun"))
+    before = _datasets(store.engine)
+    for args in (["--parcels", str(_long_id_files(tmp_path))],
+                 ["--parcels", str(tiny_files["parcels"]), "--name", "名" * 201]):
+        res = subprocess.run([exe, "import", *args], capture_output=True, text=True, timeout=300, env=env)
+        assert res.returncode == 2, res.stdout + res.stderr
+        assert "超过入库长度上限" in res.stderr and "未写入任何内容" in res.stderr
+        for leak in ("Traceback", "INSERT", "psycopg", "sqlalchemy"):
+            assert leak not in res.stderr
+    assert "数据集 name" in res.stderr and "超过 200 个字符上限" in res.stderr
+    assert _datasets(store.engine) == before
+
+
+def test_an_over_long_parcel_id_is_shown_on_the_web_import_before_confirming(client, store, tokens, tmp_path):
+    path = _long_id_files(tmp_path)
+    signed = client.post("/web/login", data={"token": tokens["analyst"]}, follow_redirects=False)
+    cookie = {"Cookie": f"mujun_session={signed.cookies['mujun_session']}"}
+    client.cookies.clear()
+    before, staged = _datasets(store.engine), _staging(store)
+    r = client.post("/web/import", files={"parcels": (path.name, path.read_bytes())}, headers=cookie)
+    assert r.status_code == 422 and "import-preview" not in r.text  # refused at the check, not after 确认
+    # the page names the column in words (宗地编号 for parcel_id) and shows the first 40 characters of the id
+    assert "宗地图层 宗地编号 有 1 个值超过 100 个字符" in r.text and "长" * 40 + "…" in r.text
+    assert _datasets(store.engine) == before and _staging(store) == staged

@@ -23,15 +23,9 @@ from sqlalchemy import Engine
 
 from api.store.errors import ImportRejected
 from gis.archive import ArchiveLimits, check_zip, is_zip_format
+from gis.vocabulary import INPUT_KIND_LABELS as KIND_LABELS
+from gis.vocabulary import INPUT_KINDS
 
-INPUT_KINDS = ("parcels", "enterprises", "occupancy", "zones", "land_supply")
-KIND_LABELS = {
-    "parcels": "宗地图层",
-    "enterprises": "企业表",
-    "occupancy": "宗地占用表",
-    "zones": "分区图层",
-    "land_supply": "土地供应表",
-}
 SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx")
 STAGING_MAX_AGE_S = 24 * 3600
 _CHUNK = 1 << 20
@@ -156,11 +150,15 @@ def staged(data_dir: str | Path, token: str) -> Staging:
     return staging
 
 
-def validate(paths: Mapping[str, Path | str], crs: str | None = None) -> Any:
-    """Read and check the files with ``gis.io.load_inputs`` (raises ``GisError`` listing every problem)."""
+def validate(paths: Mapping[str, Path | str], crs: str | None = None, name: str | None = None) -> Any:
+    """Read and check the files with ``gis.io.load_inputs`` (raises ``GisError`` listing every problem), then
+    what the store can hold (``ImportRejected`` for a value or dataset name longer than its column)."""
+    from api.store.limits import check_text_lengths
     from gis.io import load_inputs
 
-    return load_inputs(crs=crs or None, **{k: str(v) for k, v in paths.items()})
+    inputs = load_inputs(crs=crs or None, **{k: str(v) for k, v in paths.items()})
+    check_text_lengths(inputs, name or "")
+    return inputs
 
 
 def import_staged(

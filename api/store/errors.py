@@ -19,6 +19,28 @@ class StoreError(Exception):
             self.code = code
         super().__init__(message)
 
+    def __str__(self) -> str:
+        """The message and one line per detail, in words (what the CLI prints)."""
+        return "\n".join([self.message, *(f"  - {_detail_text(d)}" for d in self.details)])
+
+
+_DETAIL_LABELS = {"file": "文件", "layer": "图层", "field": "字段", "limit": "上限", "length": "最长",
+                  "count": "个数", "rows": "行", "ids": "编号"}
+
+
+def _detail_text(detail: Any) -> str:
+    if not isinstance(detail, dict):
+        return str(detail)
+    head = detail.get("problem") or detail.get("message") or ""
+    parts = []
+    for key, value in detail.items():
+        if key in ("problem", "message"):
+            continue
+        if isinstance(value, list | tuple):
+            value = "、".join(str(v) for v in value[:10]) + (" …" if len(value) > 10 else "")
+        parts.append(f"{_DETAIL_LABELS.get(key, key)} {value}")
+    return f"{head}（{'；'.join(parts)}）" if head and parts else head or "；".join(parts)
+
 
 class NotFound(StoreError):
     """The dataset, run, rule set, feature or user asked for does not exist."""

@@ -18,9 +18,9 @@ from sqlalchemy.exc import IntegrityError
 from api.store import models as m
 from api.store.errors import ImportRejected
 from api.store.frames import column_values, crs84_bounds, extra_records, jsonable, objects, to_multipolygons
+from api.store.limits import check_text_lengths
 from api.store.repository import analyze, audit
 
-INPUT_KINDS = ("parcels", "enterprises", "occupancy", "zones", "land_supply")
 _BATCH = 5000
 
 
@@ -117,6 +117,7 @@ def import_inputs(
             raise ImportRejected("缺少源文件哈希，无法识别重复导入 (no source hashes to identify the import)")
         content_sha256 = content_hash(hashes)
     parcels = _checked_parcels(inputs.parcels)
+    check_text_lengths(inputs, name)
     warnings = _warnings(inputs)
     missing = list(getattr(inputs.parcels, "attrs", {}).get("missing_columns", []) or [])
     try:

@@ -57,11 +57,23 @@ async def import_upload(request: Request, user: WebAnalyst) -> HTMLResponse:
     except GisError as exc:
         return _page(request, user, 422, problems=gis_error_details(exc), summary=exc.message)
     try:
-        inputs = await run_in_threadpool(datasets.validate, stage.paths, crs)
+        inputs = await run_in_threadpool(datasets.validate, stage.paths, crs, name or stage.names["parcels"])
     except GisError as exc:
         datasets.discard(stage)
         return _page(request, user, 422, problems=gis_error_details(exc), summary=exc.message)
+    except ImportRejected as exc:
+        datasets.discard(stage)
+        return _page(request, user, 422, problems=_rejected(exc), summary=exc.message)
     return _page(request, user, preview=_preview(stage, inputs, name, crs))
+
+
+def _rejected(exc: ImportRejected) -> list[dict[str, Any]]:
+    """The store's refusal as rows of the problems table (what, which rows or ids, what to do)."""
+    rows = [{"file": datasets.KIND_LABELS.get(d.get("file"), "数据集名称" if d.get("file") == "dataset" else "—"),
+             "message": d.get("problem") or d.get("message") or exc.message,
+             "ids": [str(i) for i in d.get("ids") or d.get("rows") or []], "hint": "请修改后重新上传"}
+            for d in exc.details if isinstance(d, dict)]
+    return rows or [{"file": "—", "message": exc.message, "ids": [], "hint": "请修改后重新上传"}]
 
 
 def _preview(stage: datasets.Staging, inputs: Any, name: str | None, crs: str | None) -> dict[str, Any]:
@@ -96,8 +108,11 @@ def import_confirm(request: Request, user: WebAnalyst, token: str = Form(...), n
     except KeyError:
         return error_page(request, user, 404,
                           "待确认的上传已失效，请重新上传 (the staged upload is gone; upload again)")
-    outcome = datasets.import_staged(request.app.state.engine, stage, name=name or None, crs=crs or None,
-                                     actor=user.name)
+    try:
+        outcome = datasets.import_staged(request.app.state.engine, stage, name=name or None, crs=crs or None,
+                                         actor=user.name)
+    except ImportRejected as exc:
+        return _page(request, user, 422, problems=_rejected(exc), summary=exc.message)
     return RedirectResponse(
         f"{PREFIX}/evaluate?dataset={outcome.dataset_id}&imported={1 if outcome.created else 0}", status_code=303
     )
