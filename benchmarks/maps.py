@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from gis import maps  # noqa: E402
+from tests.browser import launch, offline_context  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "out"
 STATUSES = np.array(["pass", "fail", "warn", "missing_data", "exempt", "not_applicable"])
@@ -95,21 +96,11 @@ def first_paint_ms(html: Path, runs: int = 1) -> tuple[float, float, float, floa
     """Chromium time to first paint, the page's build() call, a zoom+pan redraw and a rule-layer switch (ms)."""
     from playwright.sync_api import sync_playwright
 
-    args = [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-    ]
     best, build, redraw, switch = float("inf"), float("nan"), float("nan"), float("nan")
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=args)
+        browser = launch(p)
         for _ in range(runs):
-            ctx = browser.new_context(viewport={"width": 1280, "height": 800})
-            ctx.route("**/*", lambda r: r.continue_() if r.request.url.startswith("file://") else r.abort())
+            ctx, _blocked = offline_context(browser, "file://", viewport={"width": 1280, "height": 800})
             page = ctx.new_page()
             page.goto(html.resolve().as_uri(), timeout=120000)
             page.wait_for_function("window.mujunReady !== undefined", timeout=120000)

@@ -23,19 +23,10 @@ from test_maps import (  # noqa: E402
 )
 
 from gis import maps  # noqa: E402
+from tests.browser import CHROMIUM, launch, offline_context  # noqa: E402
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).parent / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 TITLES = {
     "overall": "总体合规状态",
     "far.bounds": "工业用地容积率",
@@ -52,7 +43,7 @@ def browser() -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        b = launch(p)
         yield b
         b.close()
 
@@ -61,18 +52,9 @@ class Opened:
     """A page opened offline, with its console errors, failed and blocked requests."""
 
     def __init__(self, browser: object, html: Path, viewport: tuple[int, int] = (1200, 800)):
-        self.context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
-        self.blocked: list[str] = []
+        self.context, self.blocked = offline_context(browser, "file://",
+                                                     viewport={"width": viewport[0], "height": viewport[1]})
         self.errors: list[str] = []
-
-        def route(r: object) -> None:
-            if r.request.url.startswith("file://"):
-                r.continue_()
-            else:
-                self.blocked.append(r.request.url)
-                r.abort()
-
-        self.context.route("**/*", route)
         self.page = self.context.new_page()
         self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))

@@ -12,14 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser import CHROMIUM, launch, offline_context
 from tests.conftest import serving
 
 pytestmark = pytest.mark.browser
 DATA_DIR = Path(__file__).parents[1] / "data" / "sample_parcels"
 ARTIFACTS = Path(__file__).parent / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture(scope="module")
@@ -49,19 +47,9 @@ def page(server: tuple[str, str]) -> Iterator[object]:
 
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True,
-                                      locale="zh-CN")
-        blocked: list[str] = []
-
-        def route(r: object) -> None:
-            if r.request.url.startswith("http://127.0.0.1:"):
-                r.continue_()
-            else:
-                blocked.append(r.request.url)
-                r.abort()
-
-        context.route("**/*", route)
+        browser = launch(p)
+        context, blocked = offline_context(browser, "http://127.0.0.1:", viewport={"width": 1400, "height": 900},
+                                           accept_downloads=True, locale="zh-CN")
         pg = context.new_page()
         pg.errors = []  # type: ignore[attr-defined]
         pg.blocked = blocked  # type: ignore[attr-defined]

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser import CHROMIUM, launch, offline_context
 from tests.conftest import serving
-from tests.test_web_browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
 DATA_DIR = Path(__file__).parents[1] / "data" / "sample_parcels"
@@ -125,19 +125,10 @@ def test_every_page_reads_as_chinese(site: dict) -> None:
     found: dict[str, list[str]] = {}
     visited: list[str] = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
-        blocked: list[str] = []
+        browser = launch(p)
+        context, blocked = offline_context(browser, "http://127.0.0.1:", viewport={"width": 1400, "height": 900},
+                                           locale="zh-CN")
         errors: list[str] = []
-
-        def route(r: object) -> None:
-            if r.request.url.startswith("http://127.0.0.1:"):
-                r.continue_()
-            else:
-                blocked.append(r.request.url)
-                r.abort()
-
-        context.route("**/*", route)
         page = context.new_page()
         page.on("pageerror", lambda e: errors.append(str(e)))
 
