@@ -108,6 +108,7 @@ def register_error_handlers(app: FastAPI) -> None:
     """Install the exception → JSON error mapping on ``app``."""
     from gis.archive import NotAnArchiveError, UnsafeArchiveError
     from gis.errors import GisError
+    from rules.compare import CompareError
     from rules.errors import RuleSetError
 
     @app.exception_handler(ApiError)
@@ -125,6 +126,10 @@ def register_error_handlers(app: FastAPI) -> None:
         details = [{"path": path, "message": msg} for path, msg in exc.problems]
         return _json(422, "invalid_ruleset",
                      f"规则集有 {len(details)} 处问题 (rule set has {len(details)} problem(s))", details)
+
+    @app.exception_handler(CompareError)
+    async def _compare_error(_req: Request, exc: CompareError) -> JSONResponse:
+        return _json(422, "not_comparable", exc.message, [])
 
     @app.exception_handler(StoreError)
     async def _store_error(_req: Request, exc: StoreError) -> JSONResponse:

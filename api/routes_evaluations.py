@@ -12,7 +12,7 @@ from pydantic import Field
 
 from api.deps import MAX_ID, Analyst, Conn, Reader, RowId
 from api.errors import ApiError, error_responses
-from api.schemas import In, IsoDate, RunDetail, RunList, VerdictPage, dump
+from api.schemas import Comparison, In, IsoDate, RunDetail, RunList, VerdictPage, dump
 from api.services import runs as runs_service
 from api.store import evaluations as ev
 
@@ -131,3 +131,33 @@ def export_run(run_id: RowId, fmt: Annotated[str, Path(description="导出格式
 def run_map(run_id: RowId, request: Request, _user: Reader) -> FileResponse:
     """The run's compliance map as one self-contained HTML page (works offline)."""
     return FileResponse(request.app.state.runs.file(run_id, "html"), media_type="text/html; charset=utf-8")
+
+
+@router.get("/evaluations/{run_id}/compare/{other_id}", summary="两次评估对比 (policy sandbox: compare two runs)",
+            response_model=Comparison, responses=error_responses(400, 401, 404, 409, 422))
+def compare_runs(run_id: RowId, other_id: RowId, request: Request, _user: Reader) -> dict[str, Any]:
+    """What changes from run ``run_id`` (A) to ``other_id`` (B) of the same dataset: parcels whose overall status
+    changed, every changed rule verdict, firms whose grade moved, and counts by rule, district and park."""
+    out = request.app.state.runs.compare(run_id, other_id).to_dict()
+    base = str(request.base_url).rstrip("/") + f"/evaluations/{run_id}/compare/{other_id}"
+    out["links"] = {f"export_{fmt}": f"{base}/export.{fmt}" for fmt in runs_service.COMPARISON_FORMATS}
+    return out
+
+
+@router.get("/evaluations/{run_id}/compare/{other_id}/export.{fmt}",
+            summary="对比结果导出 (comparison as XLSX, or a map of the changed parcels as HTML)",
+            response_class=FileResponse,
+            responses={200: {"description": "对比报表或变化宗地地图 (the workbook or the map)",
+                             "content": {t.split(";")[0]: _FILE for t in runs_service.COMPARISON_FORMATS.values()}},
+                       **error_responses(400, 401, 404, 409, 422)})
+def export_comparison(run_id: RowId, other_id: RowId,
+                      fmt: Annotated[str, Path(description="导出格式",
+                                               json_schema_extra={"enum": list(runs_service.COMPARISON_FORMATS)})],
+                      request: Request, _user: Reader) -> FileResponse:
+    """The comparison of two runs as a print-ready XLSX, or the changed parcels on an offline HTML map."""
+    if fmt not in runs_service.COMPARISON_FORMATS:
+        raise ApiError(400, "unsupported_format", f"不支持的导出格式 '{fmt}' (unsupported export format)",
+                       [{"parameter": "fmt", "allowed": list(runs_service.COMPARISON_FORMATS)}])
+    path = request.app.state.runs.comparison_file(run_id, other_id, fmt)
+    return FileResponse(path, media_type=runs_service.COMPARISON_FORMATS[fmt],
+                        filename=f"mujun-compare-{run_id}-{other_id}.{fmt}")

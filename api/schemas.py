@@ -410,3 +410,83 @@ PROPOSED_FEATURE_SCHEMA: dict[str, Any] = {
     },
 }
 ProposedFeature = Annotated[dict[str, Any], WithJsonSchema(PROPOSED_FEATURE_SCHEMA)]
+
+
+class ComparedSide(Out):
+    """One side of a comparison: the rule set it was judged with and its as-of date."""
+
+    id: str | None = None
+    version: str | None = None
+    sha256: str | None = None
+    as_of: str
+
+
+class ChangeCount(Out):
+    """Changes counted for one rule (``rule``, ``title``), district (``district``) or park (``park_id``)."""
+
+    rule: str | None = None
+    title: str | None = None
+    district: str | None = None
+    park_id: str | None = None
+    changed: int = Field(description="结论变化数")
+    to_fail: int = Field(description="新增不合规")
+    from_fail: int = Field(description="不再不合规")
+    worse: int = Field(description="趋严")
+    better: int = Field(description="趋宽")
+
+
+class ChangedParcel(Out):
+    """A parcel whose overall status differs between A and B."""
+
+    parcel_id: str
+    district: str | None = None
+    park_id: str | None = None
+    area_mu: float | None = None
+    status_a: str
+    status_b: str
+    direction: str = Field(description="worse 趋严 / better 趋宽 / same")
+
+
+class ChangedVerdict(Out):
+    """One rule verdict whose status differs (``absent``: the rule set of that side has no such rule)."""
+
+    level: str
+    subject_id: str
+    rule: str
+    status_a: str
+    status_b: str
+    direction: str
+    value_a: float | None = None
+    value_b: float | None = None
+    threshold_a: Any = None
+    threshold_b: Any = None
+    message_b: str | None = None
+
+
+class GradeMove(Out):
+    """A firm whose 亩产论英雄 grade differs."""
+
+    enterprise_id: str
+    name: str | None = None
+    grade_a: str
+    grade_b: str
+    move: str = Field(description="up 升级 / down 降级 / other")
+
+
+class Comparison(Out):
+    """What changes from run A to run B of the same dataset (the policy sandbox)."""
+
+    a: ComparedSide
+    b: ComparedSide
+    compared: int = Field(description="两次评估共有的宗地数")
+    changed_parcels: int
+    changed_firms: int
+    only_a: list[str]
+    only_b: list[str]
+    by_rule: list[ChangeCount]
+    by_district: list[ChangeCount]
+    by_park: list[ChangeCount]
+    parcels: list[ChangedParcel]
+    changes: list[ChangedVerdict]
+    firms: list[GradeMove]
+    links: dict[str, str]

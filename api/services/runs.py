@@ -35,6 +35,7 @@ EXPORT_MEDIA_TYPES = {
     "html": "text/html; charset=utf-8",
     "png": "image/png",
 }
+COMPARISON_FORMATS = {"xlsx": EXPORT_MEDIA_TYPES["xlsx"], "html": EXPORT_MEDIA_TYPES["html"]}
 DOWNLOADS = {"xlsx": "XLSX 报表", "gpkg": "GeoPackage", "geojson": "GeoJSON", "csv": "CSV（逐条结论）"}
 RESULTS_KEPT = 4  # rebuilt results kept in memory (exports and pages of one run come in bursts)
 LEASE_S = 120.0  # a server's claim on its runs; renewed every LEASE_S / 4 while it holds any
@@ -155,6 +156,59 @@ class Runs:
                 finally:
                     tmp.unlink(missing_ok=True)
         return path
+
+    # --- the policy sandbox: two runs of one dataset compared -----------------------------------------
+    def compare(self, run_a: int, run_b: int) -> Any:
+        """What changes from run ``a`` to run ``b`` (``rules.compare.Comparison``); both of the same dataset."""
+        from rules.compare import CompareError, compare
+
+        a, b = self.get(run_a), self.get(run_b)
+        if a["dataset_id"] != b["dataset_id"]:
+            raise CompareError(
+                f"评估 {run_a} 属于数据集 {a['dataset_id']}，评估 {run_b} 属于数据集 {b['dataset_id']}：只能对比同一"
+                "数据集的两次评估 (the two runs evaluate different datasets)")
+        return compare(self.result(run_a), self.result(run_b))
+
+    def comparison_file(self, run_a: int, run_b: int, fmt: str) -> Path:
+        """The comparison of two runs as ``xlsx`` (the workbook) or ``html`` (a map of the changed parcels)."""
+        if fmt not in COMPARISON_FORMATS:
+            raise KeyError(fmt)
+        comparison = self.compare(run_a, run_b)  # errors before anything is written
+        path = self.folder / f"compare-{int(run_a)}-{int(run_b)}.{fmt}"
+        if path.is_file():
+            return path
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with self._lock:
+            if not path.is_file():
+                tmp = self.folder / f".tmp-{uuid.uuid4().hex}{path.suffix}"
+                try:
+                    self._write_comparison(comparison, run_b, fmt, tmp)
+                    os.replace(tmp, path)
+                finally:
+                    tmp.unlink(missing_ok=True)
+        return path
+
+    def _write_comparison(self, comparison: Any, run_b: int, fmt: str, path: Path) -> None:
+        from rules.compare import write_comparison_xlsx
+        from rules.export import _vocab
+
+        result = self.result(run_b)
+        if fmt == "xlsx":
+            write_comparison_xlsx(comparison, path, parks=_vocab(result).parks)
+            return
+        from api.cli_maps import map_args
+        from gis.maps import save_compliance_map
+
+        changed = set(comparison.parcels["parcel_id"]) | set(
+            comparison.changes.loc[comparison.changes["level"] == "parcel", "subject_id"])
+        args = map_args(result, self.ruleset(result))
+        args["parcels"] = args["parcels"][args["parcels"]["parcel_id"].astype(str).isin(changed)]
+        verdicts = args["verdicts"]
+        args["verdicts"] = verdicts[(verdicts["level"] != "parcel") | verdicts["subject_id"].isin(changed)]
+        a, b = comparison.a, comparison.b
+        title = (f"结论变化的宗地（{len(changed):,} 宗，按 B 的结论着色）— A {a.get('id')} {a.get('version')} → "
+                 f"B {b.get('id')} {b.get('version')}")
+        save_compliance_map(path, **args, inline=True, title=title)
 
     def _write(self, run_id: int, fmt: str, path: Path) -> None:
         result = self.result(run_id)

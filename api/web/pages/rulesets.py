@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 from urllib.parse import urlencode
 
@@ -19,6 +20,7 @@ from api.web.pages._shared import (
     PageNotFound,
     WebAdmin,
     WebReader,
+    datasets_of,
     engine_of,
     page_router,
     render,
@@ -84,7 +86,8 @@ def ruleset_diff_page(request: Request, user: WebReader, a: str = "chengdu-2020"
                       b: str = "chengdu-2023") -> HTMLResponse:
     """What changed from version ``a`` to ``b``, in words."""
     ra, rb = _ruleset(request, a), _ruleset(request, b)
-    return render(request, "ruleset_diff.html", user, nav="rulesets", a=ra, b=rb, diff=diff_rulesets(ra, rb))
+    return render(request, "ruleset_diff.html", user, nav="rulesets", a=ra, b=rb, diff=diff_rulesets(ra, rb),
+                  ref_a=a, ref_b=b, datasets=datasets_of(request), today=dt.date.today().isoformat())
 
 
 @router.get("/rulesets/{ref}", response_class=HTMLResponse)

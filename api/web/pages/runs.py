@@ -119,6 +119,7 @@ def run_page(
         districts=_options(result.parcels, "district"),
         parks=[(pid, parks.get(pid, pid)) for pid in _options(result.parcels, "park_id")],
         downloads=runs_service.DOWNLOADS,
+        others=[r for r in runs_of(request).list(run["dataset_id"]) if r["id"] != run["id"] and r["status"] == "done"],
     )
 
 
