@@ -35,13 +35,12 @@ import pandas as pd
 
 from gis import _map_data as md
 from gis.io import write_layer
-from gis.maps import _ZONE_STYLES
+from gis.maps import _ZONE_STYLES, PARCEL_EDGE
 from gis.vocabulary import ZONE_LAYER_LABELS
 
 QGIS_VERSION = "3.22.16-Białowieża"  # the QML dialect written (Debian 12's QGIS); newer QGIS reads it too
 STYLE_TABLE = "layer_styles"
 PX_MM = 0.26  # one web-map pixel as millimetres on a QGIS canvas (96 dpi)
-PARCEL_EDGE = "#303030"  # the parcels' outline, as on the static and print maps
 SCHEMA_EXTENSION = ("gpkg_schema", "http://www.geopackage.org/spec/#extension_schema", "read-write")
 
 

@@ -55,9 +55,12 @@ __all__ = [
     "asset_dirs",
     "compliance_map",
     "copy_assets",
+    "draw_static",
+    "length_text",
     "map_distinct",
     "read_legend",
     "read_result_layers",
+    "round_length",
     "save_compliance_map",
     "save_map",
     "static_map_png",
@@ -111,6 +114,7 @@ _ZONE_STYLES: dict[str, dict[str, Any]] = {
     "districts": {"color": "#555555", "weight": 1, "dash": "6 3 2 3"},
 }
 _HATCH_DASH = "2 4"
+PARCEL_EDGE = "#303030"  # the parcels' outline on the static, print and QGIS maps
 _ZONE_SHOWN = {"red_line", "blue_line", "ring", "parks"}
 _FILL_OPACITY = 0.78  # parcels on the canvas (mujun-map.js); the colour-vision test checks the blended colours
 _SCOPES = {"park": ("parks", ("park_id",), "园区"), "district": ("districts", ("name", "district"), "区（市）县")}
@@ -774,7 +778,7 @@ def draw_static(
     subtitle = "总体合规状态" if layer == "overall" else "按规则着色：" + titles[layer]
     palette = np.array([lg.colors[s] for s in lg.statuses] + ["none"], dtype=object)
     colors = palette[np.where(codes >= 0, codes, len(lg.statuses))]
-    parcels.plot(ax=ax, color=list(colors), edgecolor="#303030", linewidth=parcel_edge)
+    parcels.plot(ax=ax, color=list(colors), edgecolor=PARCEL_EDGE, linewidth=parcel_edge)
     handles: list[Any] = []
     labels: list[str] = []
     for kind, zone in (zones or {}).items():
@@ -799,7 +803,7 @@ def draw_static(
         labels.append(ZONE_LAYER_LABELS.get(kind, kind))
     counts = np.bincount(codes[codes >= 0], minlength=len(lg.statuses))
     shown = [i for i in range(len(lg.statuses)) if counts[i]]
-    status_handles = [Patch(facecolor=lg.colors[lg.statuses[i]], edgecolor="#303030") for i in shown]
+    status_handles = [Patch(facecolor=lg.colors[lg.statuses[i]], edgecolor=PARCEL_EDGE) for i in shown]
     status_labels = [f"{lg.labels[lg.statuses[i]]}（{int(counts[i])}）" for i in shown]
     return StaticLayers(status_handles + handles, status_labels + labels, subtitle)
 
