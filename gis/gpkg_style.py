@@ -238,8 +238,8 @@ def _geometry_columns(con: sqlite3.Connection) -> dict[str, tuple[str, str]]:
 
 
 def write_styles(path: str | Path, styles: Iterable[LayerStyle]) -> int:
-    """Add ``styles`` to the GeoPackage's ``layer_styles`` table (created in QGIS's schema, as an attributes table
-    GDAL lists), each the default of its layer; returns the number of rows written."""
+    """Write ``styles`` as the GeoPackage's ``layer_styles`` table (QGIS's schema, an attributes table GDAL lists;
+    one already there is replaced), each the default of its layer; returns the number of rows written."""
     path = Path(path)
     with closing(sqlite3.connect(path)) as con:
         geoms = _geometry_columns(con)
