@@ -48,6 +48,7 @@ GRID_LABEL_MM = (11.0, 7.0)  # room left of and below the frame for the grid lab
 PANEL_MM = 80.0  # the side panel (landscape: its width; portrait: its height)
 GAP_MM = 5.0  # between the frame and the panel
 PAD = 0.04  # share of the data's extent added on each side before the scale is chosen
+MIN_EXTENT_M = 200.0  # the least ground width and height shown (a single parcel is drawn with its surroundings)
 SCALE_STEPS = (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0)  # round denominators × 10^k: 1:1000, 1:1500, …
 
 
@@ -118,7 +119,8 @@ def scale_text(n: int) -> str:
 
 
 def _data_bounds(parcels: gpd.GeoDataFrame, zones: Mapping[str, gpd.GeoDataFrame] | None) -> np.ndarray:
-    """The parcels' bounds (the zones' if there are no parcels), padded by :data:`PAD` of the extent."""
+    """The parcels' bounds (the zones' if there are no parcels), padded by :data:`PAD` of the extent on each side
+    and at least :data:`MIN_EXTENT_M` wide and high."""
     geoms = parcels.geometry.to_numpy()
     b = shapely.total_bounds(geoms[~shapely.is_empty(geoms)]) if len(geoms) else np.full(4, np.nan)
     if not np.all(np.isfinite(b)):
@@ -126,8 +128,9 @@ def _data_bounds(parcels: gpd.GeoDataFrame, zones: Mapping[str, gpd.GeoDataFrame
         b = shapely.total_bounds(np.concatenate(layers)) if layers else np.full(4, np.nan)
     if not np.all(np.isfinite(b)):
         raise ValueError("结果中没有可绘制的宗地或分区 / nothing to draw: the result has no parcel or zone geometry")
-    size = np.maximum(b[2:] - b[:2], 50.0)  # a single small parcel still gets a readable neighbourhood
-    return np.concatenate([b[:2] - size * PAD, b[2:] + size * PAD])
+    centre = (b[:2] + b[2:]) / 2
+    half = np.maximum((b[2:] - b[:2]) * (1 + 2 * PAD), MIN_EXTENT_M) / 2  # one small parcel: its neighbourhood
+    return np.concatenate([centre - half, centre + half])
 
 
 def _names(layer: gpd.GeoDataFrame, view: Any, columns: tuple[str, ...]) -> tuple[np.ndarray, list[str]]:

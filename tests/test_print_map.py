@@ -87,6 +87,14 @@ def test_print_map_page_scale_and_text_layer(tmp_path, paper, landscape, size, s
     assert "410 000" in text and "3 383 000" in text
 
 
+def test_a_single_small_parcel_is_shown_with_its_surroundings(tmp_path):
+    parcels, verdicts, zones, _ = make_fixture()
+    one = parcels.iloc[:1]  # P1, a 100 m square: padded 108 m, raised to the 200 m least extent
+    out = pm.print_map_pdf(tmp_path / "one.pdf", one, verdicts, zones, legend=legend(), paper="A4", landscape=True)
+    # 200 m over the A4 landscape frame's 181 mm = 1.10 m/mm → 1:1 105 → the round 1:1 500
+    assert out.scale == 1_500
+
+
 def test_print_map_is_vector_with_embedded_truetype_cjk_fonts(tmp_path):
     parcels, verdicts, zones, _ = make_fixture()
     out = pm.print_map_pdf(tmp_path / "map.pdf", parcels, verdicts, zones, legend=legend(), paper="A4")
