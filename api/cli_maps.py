@@ -131,6 +131,11 @@ def map_args(result: Any, ruleset: Any) -> dict[str, Any]:
     }
 
 
+def source_text(ruleset: Any, as_of: Any, origin: str) -> str:
+    """The print map's 数据来源: where the result comes from, the rule set and the as-of date."""
+    return f"{origin}；规则集 {ruleset.id} {ruleset.version}；评估基准日 {as_of}"
+
+
 def stored_ruleset(engine: Any, header: Mapping[str, Any]) -> Any:
     """The rule set a stored run used (by its SHA-256 in the store), else the built-in one of that id."""
     from rules.ruleset import load_ruleset
@@ -170,7 +175,7 @@ def _result_ruleset(layers: Any, ruleset: str | None) -> Any:
 
 def map_cmd(
     result: Annotated[Path, typer.Argument(help="评估结果 (.gpkg 或 .geojson，由 mujun evaluate 生成)")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="输出 HTML 地图")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="输出地图：.html（交互地图）或 .pdf（打印地图）")],
     png: Annotated[Path | None, typer.Option("--png", help="同时输出静态 PNG 图（用于报告）")] = None,
     zones: Annotated[Path | None, typer.Option("--zones", help="分区 GeoPackage（结果中没有分区图层时使用）")] = None,
     basemap: Annotated[str, typer.Option(help="底图: none / osm / tianditu / gaode")] = "none",
@@ -178,28 +183,46 @@ def map_cmd(
         bool, typer.Option("--inline/--linked", help="单文件 HTML（可邮件发送）或链接 map_files/ 资源目录")
     ] = True,
     layer: Annotated[
-        str, typer.Option("--layer", "--family", help="PNG 的着色图层：overall（总体）或规则编号，如 far.bounds")
+        str, typer.Option("--layer", "--family", help="PNG/PDF 的着色图层：overall（总体）或规则编号，如 far.bounds")
     ] = "overall",
     title: Annotated[str, typer.Option(help="地图标题")] = "工业用地合规评估地图",
     ruleset: Annotated[
         str | None, typer.Option(help="规则集 id 或 YAML（默认取结果文件记录的规则集），用于规则名称和图例")
     ] = None,
+    paper: Annotated[str, typer.Option(help="打印地图 (.pdf) 的纸张: A3 / A4")] = "A3",
+    landscape: Annotated[bool, typer.Option("--landscape/--portrait", help="打印地图横向（默认纵向）")] = False,
+    unit: Annotated[str, typer.Option(help="打印地图的制图单位（默认留空，手写填写）")] = "",
+    source: Annotated[str | None, typer.Option(help="打印地图的数据来源（默认：结果文件、规则集和评估基准日）")] = None,
 ) -> None:
-    """Render a compliance map (HTML, offline) and optionally a static PNG from an evaluation result."""
+    """Render a compliance map (HTML, offline) or a print map (PDF, A3/A4), optionally a static PNG, from a result."""
     from gis import maps
 
     try:
         layers = maps.read_result_layers(result)
-        args = map_args(layers, _result_ruleset(layers, ruleset))
+        rs = _result_ruleset(layers, ruleset)
+        args = map_args(layers, rs)
         if zones is not None:
             from gis.io import read_zones
 
             extra, _ = read_zones(zones)
             args["zones"] = {**extra, **args["zones"]}
-        path = maps.save_compliance_map(out, **args, basemap=basemap, inline=inline, title=title)
-        out_console.print(
-            f"地图已写出 / map written: {path} ({path.stat().st_size / 1e6:.2f} MB, {len(layers.parcels)} 宗地)"
-        )
+        if out.suffix.lower() == ".pdf":
+            from gis.print_map import print_map_pdf, scale_text
+
+            as_of = layers.meta.get("as_of") or ""
+            printed = print_map_pdf(
+                out, args["parcels"], args["verdicts"], args["zones"], legend=args["legend"], paper=paper,
+                landscape=landscape, title=title, layer=layer, unit=unit,
+                source=source if source is not None else source_text(rs, as_of, result.name),
+            )
+            w, h = printed.page_mm
+            out_console.print(f"打印地图已写出 / print map written: {out}（{paper.upper()} {w:g}×{h:g} 毫米，"
+                              f"比例尺 {scale_text(printed.scale)}，{len(layers.parcels)} 宗地）")
+        else:
+            path = maps.save_compliance_map(out, **args, basemap=basemap, inline=inline, title=title)
+            out_console.print(
+                f"地图已写出 / map written: {path} ({path.stat().st_size / 1e6:.2f} MB, {len(layers.parcels)} 宗地)"
+            )
         if png is not None:
             maps.static_map_png(
                 png,

@@ -20,6 +20,7 @@ class StoreSettings(BaseSettings):
         "postgresql+psycopg://… = PostGIS",
     )
     data_dir: Path = Field(default=Path("var"), description="数据目录 (SpatiaLite file, run outputs)")
+    print_unit: str = Field(default="", description="打印地图的制图单位 (mapping organisation on print maps)")
 
     @property
     def resolved_database_url(self) -> str:

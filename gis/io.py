@@ -1195,10 +1195,16 @@ _DRIVERS = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".fgb": 
             ".shp": "ESRI Shapefile"}
 
 
+# The GeoPackage version new files get. pyogrio's GDAL writes 1.4 (user_version 10400), which GDAL 3.6 (Debian 12's
+# ogrinfo, QGIS 3.22) opens with "may only be partially supported"; 1.3 reads everywhere and has all we write.
+GPKG_VERSION = "1.3"
+
+
 def write_layer(gdf: gpd.GeoDataFrame | pd.DataFrame, path: PathLike, layer: str | None = None) -> Path:
     """Write a layer (or a geometry-less table into a GeoPackage) by suffix: gpkg, geojson, fgb, shp, parquet.
 
-    A GeoPackage keeps its other layers (``layer`` is added or replaced); other formats are overwritten.
+    A GeoPackage keeps its other layers (``layer`` is added or replaced); other formats are overwritten. A new
+    GeoPackage is version :data:`GPKG_VERSION`.
 
     Examples
     --------
@@ -1224,7 +1230,10 @@ def write_layer(gdf: gpd.GeoDataFrame | pd.DataFrame, path: PathLike, layer: str
             p.with_suffix(ext).unlink(missing_ok=True)
     elif driver != "GPKG":
         p.unlink(missing_ok=True)
-    pyogrio.write_dataframe(gdf, p, layer=layer, driver=driver)
+    options = {}
+    if driver == "GPKG" and not p.exists():
+        options["VERSION"] = GPKG_VERSION
+    pyogrio.write_dataframe(gdf, p, layer=layer, driver=driver, **options)
     return p
 
 

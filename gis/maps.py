@@ -55,9 +55,12 @@ __all__ = [
     "asset_dirs",
     "compliance_map",
     "copy_assets",
+    "draw_static",
+    "length_text",
     "map_distinct",
     "read_legend",
     "read_result_layers",
+    "round_length",
     "save_compliance_map",
     "save_map",
     "static_map_png",
@@ -111,6 +114,7 @@ _ZONE_STYLES: dict[str, dict[str, Any]] = {
     "districts": {"color": "#555555", "weight": 1, "dash": "6 3 2 3"},
 }
 _HATCH_DASH = "2 4"
+PARCEL_EDGE = "#303030"  # the parcels' outline on the static, print and QGIS maps
 _ZONE_SHOWN = {"red_line", "blue_line", "ring", "parks"}
 _FILL_OPACITY = 0.78  # parcels on the canvas (mujun-map.js); the colour-vision test checks the blended colours
 _SCOPES = {"park": ("parks", ("park_id",), "园区"), "district": ("districts", ("name", "district"), "区（市）县")}
@@ -719,6 +723,91 @@ def _mpl_dash(dash: str | None, weight: float) -> Any:
     return (0, tuple(max(float(x), 0.1) / max(weight, 0.1) for x in dash.split()))
 
 
+def round_length(raw: float) -> float:
+    """The largest 1, 2 or 5 × 10^k not above ``raw`` (a scale-bar or grid step); 1 for a non-positive ``raw``.
+
+    >>> round_length(2345.0), round_length(7.9), round_length(0.0)
+    (2000.0, 5.0, 1.0)
+    """
+    if not raw > 0:
+        return 1.0
+    mag = 10.0 ** math.floor(math.log10(raw))
+    return max(m for m in (mag, 2 * mag, 5 * mag) if m <= raw * (1 + 1e-12))
+
+
+def length_text(metres: float) -> str:
+    """A length in words: ``500 米``, ``2 公里``."""
+    return f"{metres / 1000:g} 公里" if metres >= 1000 else f"{metres:g} 米"
+
+
+class StaticLayers(NamedTuple):
+    """What :func:`draw_static` drew: legend handles and labels (statuses with counts, then zones), a subtitle."""
+
+    handles: list[Any]
+    labels: list[str]
+    subtitle: str
+
+
+def draw_static(
+    ax: Any,
+    parcels: gpd.GeoDataFrame,
+    verdicts: pd.DataFrame | None,
+    zones: Mapping[str, gpd.GeoDataFrame] | None,
+    legend: Mapping[str, Any] | md.Legend,
+    layer: str = "overall",
+    *,
+    line_scale: float = 0.6,
+    parcel_edge: float = 0.2,
+) -> StaticLayers:
+    """Draw parcels coloured by status (overall or one rule's) and the zone outlines on a matplotlib axes.
+
+    The one drawing of the static PNG and the print map. ``parcels`` in a projected CRS (the working CRS); zone
+    line widths are the web map's times ``line_scale`` (points). ``layer`` is ``overall`` or a rule id of the
+    legend; an unknown one is a ``ValueError`` naming the choices.
+    """
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    lg = md.read_legend(legend)
+    layers, _, codes_by_layer = _parcel_layers(parcels, verdicts, lg)
+    titles = {entry["key"]: entry["title"] for entry in layers}
+    if layer not in titles:
+        choices = "、".join(f"{k}（{t}）" for k, t in titles.items())
+        raise ValueError(f"未知图层 / unknown map layer {layer!r}: 可选 {choices}")
+    codes = codes_by_layer[layer]
+    subtitle = "总体合规状态" if layer == "overall" else "按规则着色：" + titles[layer]
+    palette = np.array([lg.colors[s] for s in lg.statuses] + ["none"], dtype=object)
+    colors = palette[np.where(codes >= 0, codes, len(lg.statuses))]
+    parcels.plot(ax=ax, color=list(colors), edgecolor=PARCEL_EDGE, linewidth=parcel_edge)
+    handles: list[Any] = []
+    labels: list[str] = []
+    for kind, zone in (zones or {}).items():
+        if zone is None or len(zone) == 0 or kind not in _ZONE_STYLES:
+            continue
+        style = _ZONE_STYLES[kind]
+        zone = zone.to_crs(parcels.crs)
+        polygonal = zone.geom_type.isin(["Polygon", "MultiPolygon"])
+        edges = pd.concat([zone[polygonal].boundary, zone[~polygonal].geometry])
+        weight = style["weight"] * line_scale
+        dash = _mpl_dash(style.get("dash"), weight)
+        line = Line2D([], [], color=style["color"], linewidth=weight, linestyle=dash)
+        if "hatch" in style:
+            hatch_w = style["hatchWeight"] * line_scale
+            comb = _mpl_dash(_HATCH_DASH, hatch_w)
+            edges.plot(ax=ax, color=style["hatch"], linewidth=hatch_w, linestyle=comb, alpha=0.85)
+            tick = Line2D([], [], color=style["hatch"], linewidth=hatch_w, linestyle=comb, alpha=0.85)
+            handles.append((tick, line))
+        else:
+            handles.append(line)
+        edges.plot(ax=ax, color=style["color"], linewidth=weight, linestyle=dash)
+        labels.append(ZONE_LAYER_LABELS.get(kind, kind))
+    counts = np.bincount(codes[codes >= 0], minlength=len(lg.statuses))
+    shown = [i for i in range(len(lg.statuses)) if counts[i]]
+    status_handles = [Patch(facecolor=lg.colors[lg.statuses[i]], edgecolor=PARCEL_EDGE) for i in shown]
+    status_labels = [f"{lg.labels[lg.statuses[i]]}（{int(counts[i])}）" for i in shown]
+    return StaticLayers(status_handles + handles, status_labels + labels, subtitle)
+
+
 def static_map_png(
     path: str | Path,
     parcels: gpd.GeoDataFrame,
@@ -734,66 +823,31 @@ def static_map_png(
     """Render a static PNG (no tiles): parcels by status, zones, Chinese legend, scale bar, north arrow.
 
     ``layer`` is ``overall`` or the id of a rule in the legend: the parcels are coloured by that rule's status
-    (parcels it has no verdict for are left blank).
+    (parcels it has no verdict for are left blank). For paper, see :func:`gis.print_map.print_map_pdf`.
     """
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
     from matplotlib.legend_handler import HandlerTuple
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import FancyArrow, Patch, Rectangle
+    from matplotlib.patches import FancyArrow, Rectangle
 
-    lg = md.read_legend(legend)
     parcels = _as_gdf(parcels, "parcels")
     if not parcels.crs.is_projected:
         parcels = parcels.to_crs(WORKING_CRS)
-    layers, _, codes_by_layer = _parcel_layers(parcels, verdicts, lg)
-    titles = {entry["key"]: entry["title"] for entry in layers}
-    if layer not in titles:
-        choices = "、".join(f"{k}（{t}）" for k, t in titles.items())
-        raise ValueError(f"未知图层 / unknown map layer {layer!r}: 可选 {choices}")
-    codes = codes_by_layer[layer]
-    subtitle = "总体合规状态" if layer == "overall" else "按规则着色：" + titles[layer]
-    palette = np.array([lg.colors[s] for s in lg.statuses] + ["none"], dtype=object)
-    colors = palette[np.where(codes >= 0, codes, len(lg.statuses))]
     with plt.rc_context({"font.sans-serif": _cjk_font(), "font.family": "sans-serif", "axes.unicode_minus": False}):
         fig, ax = plt.subplots(figsize=size, dpi=dpi)
-        parcels.plot(ax=ax, color=list(colors), edgecolor="#303030", linewidth=0.2)
-        handles: list[Any] = []
-        labels: list[str] = []
-        for kind, zone in (zones or {}).items():
-            if zone is None or len(zone) == 0 or kind not in _ZONE_STYLES:
-                continue
-            style = _ZONE_STYLES[kind]
-            zone = zone.to_crs(parcels.crs)
-            polygonal = zone.geom_type.isin(["Polygon", "MultiPolygon"])
-            edges = pd.concat([zone[polygonal].boundary, zone[~polygonal].geometry])
-            weight = style["weight"] * 0.6
-            line = Line2D(
-                [], [], color=style["color"], linewidth=weight, linestyle=_mpl_dash(style.get("dash"), weight)
-            )
-            if "hatch" in style:
-                hatch_w = style["hatchWeight"] * 0.6
-                comb = _mpl_dash(_HATCH_DASH, hatch_w)
-                edges.plot(ax=ax, color=style["hatch"], linewidth=hatch_w, linestyle=comb, alpha=0.85)
-                tick = Line2D([], [], color=style["hatch"], linewidth=hatch_w, linestyle=comb, alpha=0.85)
-                handles.append((tick, line))
-            else:
-                handles.append(line)
-            edges.plot(ax=ax, color=style["color"], linewidth=weight, linestyle=_mpl_dash(style.get("dash"), weight))
-            labels.append(ZONE_LAYER_LABELS.get(kind, kind))
-        counts = np.bincount(codes[codes >= 0], minlength=len(lg.statuses))
-        status_handles = [
-            Patch(facecolor=lg.colors[s], edgecolor="#303030") for i, s in enumerate(lg.statuses) if counts[i]
-        ]
-        status_labels = [f"{lg.labels[s]}（{int(counts[i])}）" for i, s in enumerate(lg.statuses) if counts[i]]
+        try:
+            drawn = draw_static(ax, parcels, verdicts, zones, legend, layer)
+        except ValueError:
+            plt.close(fig)
+            raise
         ax.legend(
-            handles=status_handles + handles,
-            labels=status_labels + labels,
+            handles=drawn.handles,
+            labels=drawn.labels,
             handler_map={tuple: HandlerTuple(ndivide=None, pad=0)},
             loc="lower right",
-            title=subtitle,
+            title=drawn.subtitle,
             fontsize=8,
             title_fontsize=9,
             framealpha=0.92,
@@ -805,16 +859,13 @@ def static_map_png(
         ymin, ymax = ax.get_ylim()
         # scale bar: a round length near a fifth of the width (metres, working CRS)
         width = xmax - xmin
-        raw = width / 5
-        mag = 10 ** math.floor(math.log10(raw)) if raw > 0 else 1
-        bar = max(m for m in (mag, 2 * mag, 5 * mag) if m <= raw) if raw > 0 else 1
+        bar = round_length(width / 5)
         x0 = xmin + width * 0.04
         y0 = ymin + (ymax - ymin) * 0.04
         h = (ymax - ymin) * 0.012
         ax.add_patch(Rectangle((x0, y0), bar / 2, h, facecolor="black", edgecolor="black"))
         ax.add_patch(Rectangle((x0 + bar / 2, y0), bar / 2, h, facecolor="white", edgecolor="black"))
-        label = f"{bar / 1000:g} 公里" if bar >= 1000 else f"{bar:g} 米"
-        ax.text(x0 + bar / 2, y0 + h * 1.8, label, ha="center", va="bottom", fontsize=8)
+        ax.text(x0 + bar / 2, y0 + h * 1.8, length_text(bar), ha="center", va="bottom", fontsize=8)
         # north arrow (grid north of the Gauss-Krüger projection, within 1° of true north in Chengdu)
         ax_len = (ymax - ymin) * 0.07
         nx, ny = xmax - width * 0.05, ymax - (ymax - ymin) * 0.14

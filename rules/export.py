@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -36,7 +36,7 @@ from gis.vocabulary import (
     yes_no,
 )
 from rules.errors import RuleSetError
-from rules.result import EvaluationResult, _clean, records
+from rules.result import EvaluationResult, _clean, records, status_column
 from rules.vocabulary import (
     NOTE_LABEL,
     STATUS_COLORS,
@@ -44,6 +44,7 @@ from rules.vocabulary import (
     STATUS_ORDER,
     code_label,
     is_note,
+    legend,
     threshold_texts,
 )
 
@@ -232,9 +233,32 @@ def write_gpkg(result: EvaluationResult, path: Path) -> None:
             ]
         )
         write_layer(run, tmp, "run")
-        for name, layer in (result.zones or {}).items():
-            if layer is not None and len(layer):
-                write_layer(layer, tmp, f"zone_{name}")
+        zones = {f"zone_{k}": layer for k, layer in (result.zones or {}).items() if layer is not None and len(layer)}
+        for table, layer in zones.items():
+            write_layer(layer, tmp, table)
+        _style_gpkg(tmp, result, zones)
+
+
+class _RuleWords(NamedTuple):
+    """A rule as ``rules.vocabulary.legend`` reads it."""
+
+    id: str
+    title: str
+
+
+def _style_gpkg(path: Path, result: EvaluationResult, zones: dict[str, Any]) -> None:
+    """QGIS styles (parcels by overall status, zone outlines) and Chinese field aliases (``gis.gpkg_style``)."""
+    from gis.gpkg_style import style_geopackage
+
+    vocab = _vocab(result)
+    rules = [_RuleWords(rule_id, title) for rule_id, title in vocab.titles.items()]
+    parcels = {c: HEADERS.get(c) or column_label(c) for c in result.parcels.columns}
+    parcels.update({status_column(r.id): r.title for r in rules})
+    aliases = {"parcels": parcels, "enterprises": {c: HEADERS.get(c) or column_label(c) for c in result.enterprises}}
+    for table, layer in zones.items():
+        aliases[table] = {c: "名称" if c == "name" else column_label(c) for c in layer.columns}
+    style_geopackage(path, legend=legend(rules), status_layers={"parcels": "status"},
+                     zone_layers={table: table.removeprefix("zone_") for table in zones}, aliases=aliases)
 
 
 def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:

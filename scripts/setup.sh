@@ -1,21 +1,27 @@
 #!/usr/bin/env bash
-# Set up a fresh machine for mujun: Debian packages (SpatiaLite, PostGIS, GDAL tools, Chromium, CJK fonts)
+# Set up a fresh machine for mujun: Debian packages (SpatiaLite, PostGIS, GDAL tools, Chromium, CJK fonts, QGIS)
 # and a Python virtual environment in .venv with mujun installed (editable) and its test tools.
 # Safe to run again: it skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(libsqlite3-mod-spatialite postgresql-15-postgis-3 gdal-bin chromium fonts-noto-cjk)
-missing=()
-for p in "${APT_PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  echo "[setup] apt-get install ${missing[*]}"
+# apt_install [apt-get options…] -- PACKAGE…: install the packages not installed yet
+apt_install() {
+  local opts=() missing=() p
+  while [ "$1" != "--" ]; do opts+=("$1"); shift; done; shift
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  local SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  echo "[setup] apt-get install ${opts[*]} ${missing[*]}"
   $SUDO apt-get update -q
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${missing[@]}"
-fi
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${opts[@]}" "${missing[@]}"
+}
+apt_install -- libsqlite3-mod-spatialite postgresql-15-postgis-3 gdal-bin chromium fonts-noto-cjk
+# Debian's QGIS 3.22 for the headless check that result.gpkg opens styled (tests/test_gpkg_style.py; the system
+# python3 runs it, not .venv). Without recommends: about 100 MB to download, a minute to install.
+apt_install --no-install-recommends -- python3-qgis qgis-providers
 
 PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then

@@ -196,6 +196,22 @@ def test_print_summary_has_indicators_and_static_map(client, tokens, sample):
     assert png.content[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_print_map_button_downloads_an_a3_landscape_pdf(client, tokens, sample):
+    import pypdf
+
+    h = _cookie(tokens, "viewer")
+    html = client.get(f"/web/runs/{sample['run']}", headers=h).text
+    button = re.search(r'<a[^>]*id="print-map-pdf"[^>]*href="([^"]+)"[^>]*>(.*?)</a>', html, re.S)
+    assert button and "打印地图" in button.group(2)
+    pdf = client.get(button.group(1), headers=h)
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.headers["content-disposition"].endswith(f"_run{sample['run']}.pdf\"")
+    page = pypdf.PdfReader(io.BytesIO(pdf.content)).pages[0]
+    assert (round(float(page.mediabox.width) * 25.4 / 72), round(float(page.mediabox.height) * 25.4 / 72)) == (420, 297)
+    text = re.sub(r"\s+", "", page.extract_text())
+    assert f"工业用地合规评估图（评估{sample['run']}）" in text and "比例尺1:" in text and "不合规（" in text
+
+
 def test_compliance_map_page_is_offline(client, tokens, sample):
     html = client.get(f"/web/runs/{sample['run']}/map", headers=_cookie(tokens, "viewer")).text
     assert "/web/static/map/leaflet/leaflet.js" in html

@@ -3,7 +3,8 @@
 ``POST /evaluations``, the web pages' 运行评估 and results pages, and their downloads all come here. One worker
 pool per app, one cache of rebuilt results, one folder and one naming of exported files:
 ``<data_dir>/exports/<store key>/run-<id>.<suffix>`` (``.json .geojson .gpkg .csv .xlsx``, ``.html`` for the
-compliance map, ``-map.png`` for the static map). A finished run never changes, so a file once written is kept.
+compliance map, ``-map.png`` for the static map, ``-map.pdf`` for the A3 print map). A finished run never
+changes, so a file once written is kept.
 """
 
 from __future__ import annotations
@@ -34,8 +35,10 @@ EXPORT_MEDIA_TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "html": "text/html; charset=utf-8",
     "png": "image/png",
+    "pdf": "application/pdf",
 }
 COMPARISON_FORMATS = {"xlsx": EXPORT_MEDIA_TYPES["xlsx"], "html": EXPORT_MEDIA_TYPES["html"]}
+MAP_IMAGES = ("png", "pdf")  # the static map and the print map: ``run-<id>-map.<fmt>``
 DOWNLOADS = {"xlsx": "XLSX 报表", "gpkg": "GeoPackage", "geojson": "GeoJSON", "csv": "CSV（逐条结论）"}
 RESULTS_KEPT = 4  # rebuilt results kept in memory (exports and pages of one run come in bursts)
 LEASE_S = 120.0  # a server's claim on its runs; renewed every LEASE_S / 4 while it holds any
@@ -144,7 +147,7 @@ class Runs:
             raise KeyError(fmt)
         self.get(run_id)  # NotFound for a run that does not exist, before anything is written
         self.folder.mkdir(parents=True, exist_ok=True)
-        path = self.folder / (f"run-{int(run_id)}-map.png" if fmt == "png" else f"run-{int(run_id)}.{fmt}")
+        path = self.folder / (f"run-{int(run_id)}-map.{fmt}" if fmt in MAP_IMAGES else f"run-{int(run_id)}.{fmt}")
         if path.is_file():
             return path
         with self._lock:
@@ -224,6 +227,14 @@ class Runs:
             static_map_png(path, result.parcels, result.verdicts, result.zones,
                            legend=self.ruleset(result).legend(),
                            title=f"工业用地合规评估（评估 {run_id}，{result.as_of}）", dpi=110, size=(8.0, 6.0))
+        elif fmt == "pdf":
+            from api.cli_maps import source_text
+            from gis.print_map import print_map_pdf
+
+            rs = self.ruleset(result)
+            print_map_pdf(path, result.parcels, result.verdicts, result.zones, legend=rs.legend(),
+                          paper="A3", landscape=True, title=f"工业用地合规评估图（评估 {run_id}）",
+                          unit=self.settings.print_unit, source=source_text(rs, result.as_of, f"亩均评估 {run_id}"))
         else:
             from rules.export import write_result
 

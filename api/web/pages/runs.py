@@ -138,12 +138,14 @@ def run_map_page(request: Request, _user: WebReader, run: Run) -> HTMLResponse:
 
 @router.get("/runs/{run_id}/download/{fmt}")
 def run_download(request: Request, _user: WebReader, run: Run, fmt: str) -> Response:
-    """A finished run's file (``api.services.runs``' export folder), named after the rule set and date."""
+    """A finished run's file (``api.services.runs``' export folder), named after the rule set and date.
+
+    ``pdf`` is the A3 print map (the 打印地图 button), ``png`` the summary's static map (shown, not saved)."""
     run_id = run["id"]
     if run["status"] != "done":
         raise PageNotFound(f"评估 {run_id} 尚未完成 (evaluation not finished)")
     try:
-        if fmt not in (*runs_service.DOWNLOADS, "json", "png"):
+        if fmt not in (*runs_service.DOWNLOADS, "json", *runs_service.MAP_IMAGES):
             raise KeyError(fmt)
         path = runs_of(request).file(run_id, fmt)
     except KeyError as exc:
