@@ -135,6 +135,10 @@ def evaluate_cmd(
     as_of: Annotated[str | None, typer.Option("--as-of", help="评估基准日 (默认今天)")] = None,
     crs: Annotated[str | None, typer.Option(help="无坐标系图层使用的坐标系, 如 EPSG:4544")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="不显示进度和汇总")] = False,
+    year: Annotated[
+        int | None,
+        typer.Option("--year", min=1990, max=2100, help="统计年度，默认取企业表的 year 列 (statistics year)"),
+    ] = None,
 ) -> None:
     """评估宗地、企业和汇总指标，写出结果 (evaluate parcels against a rule set)."""
     from gis.io import load_inputs
@@ -188,7 +192,7 @@ def evaluate_cmd(
         def tick(done: int, total: int, rule_id: str) -> None:
             bar.update(task, completed=done, description=f"评估规则 {rule_id}")
 
-        result = evaluate(inputs, rs, day, progress=tick)
+        result = evaluate(inputs, rs, day, progress=tick, year=year)
     for target in out:
         write_result(result, target)
     if not quiet:

@@ -110,6 +110,7 @@ def register_error_handlers(app: FastAPI) -> None:
     from gis.errors import GisError
     from rules.compare import CompareError
     from rules.errors import RuleSetError
+    from rules.trend import TrendError
 
     @app.exception_handler(ApiError)
     async def _api_error(_req: Request, exc: ApiError) -> JSONResponse:
@@ -128,7 +129,8 @@ def register_error_handlers(app: FastAPI) -> None:
                      f"规则集有 {len(details)} 处问题 (rule set has {len(details)} problem(s))", details)
 
     @app.exception_handler(CompareError)
-    async def _compare_error(_req: Request, exc: CompareError) -> JSONResponse:
+    @app.exception_handler(TrendError)
+    async def _compare_error(_req: Request, exc: CompareError | TrendError) -> JSONResponse:
         return _json(422, "not_comparable", exc.message, [])
 
     @app.exception_handler(StoreError)

@@ -12,7 +12,7 @@ from pydantic import Field
 
 from api.deps import MAX_ID, Analyst, Conn, Reader, RowId
 from api.errors import ApiError, error_responses
-from api.schemas import Comparison, In, IsoDate, RunDetail, RunList, VerdictPage, dump
+from api.schemas import Comparison, In, IsoDate, RunDetail, RunList, TrendOut, VerdictPage, dump
 from api.services import runs as runs_service
 from api.store import evaluations as ev
 
@@ -161,3 +161,51 @@ def export_comparison(run_id: RowId, other_id: RowId,
     path = request.app.state.runs.comparison_file(run_id, other_id, fmt)
     return FileResponse(path, media_type=runs_service.COMPARISON_FORMATS[fmt],
                         filename=f"mujun-compare-{run_id}-{other_id}.{fmt}")
+
+
+def _run_ids(raw: str) -> list[int]:
+    try:
+        ids = [int(v) for v in raw.split(",") if v.strip()]
+    except ValueError:
+        ids = []
+    if len(ids) < 2 or any(not 1 <= i <= MAX_ID for i in ids):
+        raise ApiError(400, "invalid_parameter",
+                       f"runs 应为逗号分隔的两个以上评估编号，如 runs=3,5,8；收到 '{raw}' (runs: two or more run ids)",
+                       [{"parameter": "runs"}])
+    return ids
+
+
+RunIds = Annotated[str, Query(description="各统计年度的评估编号，逗号分隔，如 3,5,8 (one finished run per year)")]
+
+
+@router.get("/trends", summary="年度趋势 (trend across statistics years)", response_model=TrendOut,
+            responses=error_responses(400, 401, 404, 409, 422))
+def get_trend(runs: RunIds, request: Request, _user: Reader) -> dict[str, Any]:
+    """Per firm, park and district: 亩均营收/亩均税收 and grade by year, the change against the year before, the
+    firms that moved grade, the parks that reached or left the target, and each year's list counts."""
+    ids = _run_ids(runs)
+    out = request.app.state.runs.trend(ids).to_dict()
+    out["links"] = {"export_xlsx": str(request.base_url).rstrip("/") + "/trends/export.xlsx?runs=" + runs}
+    return out
+
+
+@router.get("/trends/export.xlsx", summary="年度趋势报表 (trend workbook)", response_class=FileResponse,
+            responses={200: {"description": "趋势报表 (the workbook)",
+                             "content": {EXPORT_FORMATS["xlsx"]: _FILE}},
+                       **error_responses(400, 401, 404, 409, 422)})
+def export_trend(runs: RunIds, request: Request, _user: Reader) -> FileResponse:
+    """The trend as a print-ready XLSX (年度名单统计, 等级变动企业, 园区趋势, 园区达标变化, 区县趋势, 企业趋势)."""
+    path = request.app.state.runs.trend_file(_run_ids(runs))
+    return FileResponse(path, media_type=EXPORT_FORMATS["xlsx"], filename="mujun-trend.xlsx")
+
+
+@router.get("/evaluations/{run_id}/lists.xlsx", summary="年度名单 (the year's published lists)",
+            response_class=FileResponse,
+            responses={200: {"description": "A/B/C/D 类、T 类（不参评原因）和租赁厂房企业名单",
+                             "content": {EXPORT_FORMATS["xlsx"]: _FILE}},
+                       **error_responses(400, 401, 404, 409)})
+def export_lists(run_id: RowId, request: Request, _user: Reader) -> FileResponse:
+    """Every firm of the run's enterprise table in exactly one list: A, B, C, D, T 类 (with the reason) or
+    租赁厂房企业 (tenants without land of their own, judged by the floor area they occupy)."""
+    path = request.app.state.runs.lists_file(run_id)
+    return FileResponse(path, media_type=EXPORT_FORMATS["xlsx"], filename=f"mujun-lists-run{run_id}.xlsx")

@@ -490,3 +490,17 @@ class Comparison(Out):
     changes: list[ChangedVerdict]
     firms: list[GradeMove]
     links: dict[str, str]
+
+
+
+class TrendOut(Out):
+    """Several statistics years side by side (rows as in ``rules.trend.Trend``)."""
+
+    years: list[int]
+    firms: list[dict[str, Any]] = Field(description="企业逐年：亩均营收、亩均税收、等级、名单与较上年变化")
+    grade_moves: list[dict[str, Any]] = Field(description="等级变动的企业")
+    parks: list[dict[str, Any]] = Field(description="园区逐年亩均营收/税收、目标与达标情况")
+    park_moves: list[dict[str, Any]] = Field(description="达标（reached）或掉出（left）目标的园区")
+    districts: list[dict[str, Any]] = Field(description="区（市）县逐年亩均营收/税收")
+    lists: list[dict[str, Any]] = Field(description="各年度各名单的企业数")
+    links: dict[str, str]

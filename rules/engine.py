@@ -100,10 +100,31 @@ def _text_column(values: np.ndarray) -> pd.Series:
     return pd.Series(pd.arrays.ArrowStringArray(text, dtype=pd.StringDtype("pyarrow", na_value=np.nan)), copy=False)
 
 
+def statistics_year(enterprises: pd.DataFrame | None) -> int | None:
+    """The statistics year (统计年度) of an enterprise table: its ``year`` column's most common value, if any.
+
+    >>> statistics_year(pd.DataFrame({"year": [2023, 2023, 2022]}))
+    2023
+    >>> statistics_year(pd.DataFrame({"enterprise_id": ["E1"]})) is None
+    True
+    """
+    if enterprises is None or "year" not in enterprises.columns:
+        return None
+    years = pd.to_numeric(enterprises["year"], errors="coerce").dropna()
+    return int(years.mode().min()) if len(years) else None
+
+
 def evaluate(
-    inputs: Inputs, ruleset: RuleSet, as_of: date | str | None = None, progress: Progress | None = None
+    inputs: Inputs,
+    ruleset: RuleSet,
+    as_of: date | str | None = None,
+    progress: Progress | None = None,
+    *,
+    year: int | None = None,
 ) -> EvaluationResult:
     """Evaluate parcels, enterprises and aggregates against ``ruleset`` as of a date (default: today).
+
+    ``year`` is the statistics year (统计年度) the result is of; by default the enterprise table's ``year``.
 
     Examples
     --------
@@ -231,6 +252,7 @@ def evaluate(
         load_warnings=[i for i in getattr(inputs.report, "issues", []) if getattr(i, "severity", "") == "warning"],
         rule_titles={r.id: r.title for r in ruleset.rules},
         rule_units=ruleset.units(),
+        year=year if year is not None else statistics_year(inputs.enterprises),
         occupants=pd.DataFrame(
             {
                 "parcel_id": ctx.ids[ctx.occupants["parcel_idx"].to_numpy(dtype=np.intp)],

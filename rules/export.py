@@ -188,6 +188,7 @@ def write_geojson(result: EvaluationResult, path: Path) -> None:
     meta = {
         "ruleset": result.ruleset,
         "as_of": result.as_of.isoformat(),
+        "year": result.year,
         "summary": result.summary,
         "aggregates": records(result.aggregates),
         "enterprises": records(result.enterprises),
@@ -227,6 +228,7 @@ def write_gpkg(result: EvaluationResult, path: Path) -> None:
                 {
                     **{f"ruleset_{k}": v for k, v in result.ruleset.items()},
                     "as_of": result.as_of.isoformat(),
+                    "year": result.year,
                     "crs": result.crs,
                     "summary": json.dumps(result.summary, ensure_ascii=False),
                 }

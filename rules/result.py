@@ -66,6 +66,7 @@ class EvaluationResult:
     # (parcel_id, enterprise_id) per occupant, for reports naming the firms on a parcel
     occupants: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["parcel_id", "enterprise_id"]))
     rule_units: dict[str, str] = field(default_factory=dict)  # rule id → unit of its value (rules.vocabulary)
+    year: int | None = None  # the statistics year (统计年度) of the enterprise figures judged
     summary: dict[str, Any] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -105,6 +106,8 @@ class EvaluationResult:
                     "status": row["status"],
                 }
         summary["city"] = city
+        if self.year is not None:
+            summary["year"] = int(self.year)
         return summary
 
     def verdicts_for(self, level: str = "parcel") -> pd.DataFrame:
@@ -133,6 +136,7 @@ class EvaluationResult:
         return {
             "ruleset": self.ruleset,
             "as_of": self.as_of.isoformat(),
+            "year": self.year,
             "crs": self.crs,
             "parcels": parcels,
             "enterprises": enterprises,

@@ -146,19 +146,8 @@ class Runs:
         if fmt not in EXPORT_MEDIA_TYPES:
             raise KeyError(fmt)
         self.get(run_id)  # NotFound for a run that does not exist, before anything is written
-        self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / (f"run-{int(run_id)}-map.{fmt}" if fmt in MAP_IMAGES else f"run-{int(run_id)}.{fmt}")
-        if path.is_file():
-            return path
-        with self._lock:
-            if not path.is_file():
-                tmp = self.folder / f".tmp-{uuid.uuid4().hex}{path.suffix}"
-                try:
-                    self._write(run_id, fmt, tmp)
-                    os.replace(tmp, path)
-                finally:
-                    tmp.unlink(missing_ok=True)
-        return path
+        return self._once(path, lambda tmp: self._write(run_id, fmt, tmp))
 
     # --- the policy sandbox: two runs of one dataset compared -----------------------------------------
     def compare(self, run_a: int, run_b: int) -> Any:
@@ -177,19 +166,8 @@ class Runs:
         if fmt not in COMPARISON_FORMATS:
             raise KeyError(fmt)
         comparison = self.compare(run_a, run_b)  # errors before anything is written
-        path = self.folder / f"compare-{int(run_a)}-{int(run_b)}.{fmt}"
-        if path.is_file():
-            return path
-        self.folder.mkdir(parents=True, exist_ok=True)
-        with self._lock:
-            if not path.is_file():
-                tmp = self.folder / f".tmp-{uuid.uuid4().hex}{path.suffix}"
-                try:
-                    self._write_comparison(comparison, run_b, fmt, tmp)
-                    os.replace(tmp, path)
-                finally:
-                    tmp.unlink(missing_ok=True)
-        return path
+        return self._once(self.folder / f"compare-{int(run_a)}-{int(run_b)}.{fmt}",
+                          lambda tmp: self._write_comparison(comparison, run_b, fmt, tmp))
 
     def _write_comparison(self, comparison: Any, run_b: int, fmt: str, path: Path) -> None:
         from rules.compare import write_comparison_xlsx
@@ -212,6 +190,48 @@ class Runs:
         title = (f"结论变化的宗地（{len(changed):,} 宗，按 B 的结论着色）— A {a.get('id')} {a.get('version')} → "
                  f"B {b.get('id')} {b.get('version')}")
         save_compliance_map(path, **args, inline=True, title=title)
+
+    # --- the planner's year: several statistics years side by side, each year's lists -----------------
+    def trend(self, run_ids: list[int]) -> Any:
+        """``rules.trend.Trend`` of finished runs, one per statistics year (the year their firms' figures are of)."""
+        from rules.trend import trend
+
+        for run_id in run_ids:
+            self.get(run_id)  # NotFound for a run that does not exist
+        return trend([self.result(run_id) for run_id in run_ids])
+
+    def trend_file(self, run_ids: list[int]) -> Path:
+        """The trend of ``run_ids`` as the print-ready workbook (written once per set of runs)."""
+        from rules.export import _vocab
+        from rules.trend import write_trend_xlsx
+
+        t = self.trend(run_ids)
+        key = "-".join(str(int(r)) for r in sorted(run_ids))
+        return self._once(self.folder / f"trend-{key}.xlsx",
+                          lambda tmp: write_trend_xlsx(t, tmp, parks=_vocab(self.result(run_ids[-1])).parks))
+
+    def lists_file(self, run_id: int) -> Path:
+        """A run's published lists (A/B/C/D, T 类 with reasons, 租赁厂房企业) as a workbook."""
+        from rules.trend import write_annual_lists_xlsx
+
+        result = self.result(run_id)
+        return self._once(self.folder / f"run-{int(run_id)}-lists.xlsx",
+                          lambda tmp: write_annual_lists_xlsx(result, tmp))
+
+    def _once(self, path: Path, write: Any) -> Path:
+        """``path``, written by ``write(tmp)`` into a temporary file and moved in place, unless it exists."""
+        if path.is_file():
+            return path
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with self._lock:
+            if not path.is_file():
+                tmp = self.folder / f".tmp-{uuid.uuid4().hex}{path.suffix}"
+                try:
+                    write(tmp)
+                    os.replace(tmp, path)
+                finally:
+                    tmp.unlink(missing_ok=True)
+        return path
 
     def _write(self, run_id: int, fmt: str, path: Path) -> None:
         result = self.result(run_id)

@@ -468,7 +468,8 @@ def result_from_store(conn: Connection, run_id: int) -> Any:
     return EvaluationResult(parcels=parcels, verdicts=vframe, enterprises=enterprises, aggregates=aggregates,
                             ruleset=run["ruleset"], as_of=run["as_of"], zones=zones,
                             rule_titles={r.id: r.title for r in ruleset.rules}, rule_units=ruleset.units(),
-                            occupants=_occupants(conn, run["dataset_id"]))
+                            occupants=_occupants(conn, run["dataset_id"]),
+                            year=(run.get("summary") or {}).get("year"))
 
 
 def occupancy_table(conn: Connection, dataset_id: int, parcel_id: str | None = None) -> pd.DataFrame:

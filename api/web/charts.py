@@ -115,3 +115,52 @@ def bar_svg(
         )
     parts.append("</svg>")
     return "".join(parts)
+
+
+def line_svg(
+    years: list[int],
+    values: list[float],
+    *,
+    target: float | None = None,
+    title: str = "",
+    unit: str = "万元/亩",
+    width: int = 240,
+    height: int = 150,
+) -> str:
+    """A small line chart of one figure over the years (one of a small-multiple grid), the target dashed."""
+    left, right, top, bottom = 40, 10, 24, 22
+    pw, ph = width - left - right, height - top - bottom
+    finite = [v for v in values if v is not None and np.isfinite(v)]
+    scale = finite + ([target] if target is not None else [])
+    vmin, vmax = (min(scale), max(scale)) if scale else (0.0, 1.0)
+    pad = (vmax - vmin) * 0.1 or max(abs(vmax), 1.0) * 0.1
+    vmin, vmax = vmin - pad, vmax + pad
+    n = max(len(years) - 1, 1)
+
+    def xy(i: int, v: float) -> tuple[float, float]:
+        return left + pw * i / n, top + ph * (1 - (v - vmin) / (vmax - vmin))
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="mj-chart mj-trend" viewBox="0 0 {width} {height}" '
+        f'width="100%" role="img" aria-label="{escape(title)}">',
+        f'<text x="4" y="14" font-size="12" font-weight="bold">{escape(title)}</text>',
+        f'<line x1="{left}" y1="{top + ph}" x2="{left + pw}" y2="{top + ph}" stroke="#999"/>',
+    ]
+    if target is not None:
+        _, y = xy(0, target)
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + pw}" y2="{y:.1f}" stroke="#a50f15" '
+                     f'stroke-dasharray="4 3"><title>目标 {target:g} {escape(unit)}</title></line>')
+    points = [xy(i, v) for i, v in enumerate(values) if v is not None and np.isfinite(v)]
+    if len(points) > 1:
+        parts.append('<polyline fill="none" stroke="#2b65a8" stroke-width="2" points="'
+                     + " ".join(f"{x:.1f},{y:.1f}" for x, y in points) + '"/>')
+    for i, v in enumerate(values):
+        x = left + pw * i / n
+        parts.append(f'<text x="{x:.1f}" y="{height - 6}" font-size="10" text-anchor="middle">{years[i]}</text>')
+        if v is not None and np.isfinite(v):
+            _, y = xy(i, v)
+            parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="#2b65a8" class="mj-point">'
+                         f'<title>{years[i]}：{v:,.1f} {escape(unit)}</title></circle>')
+            parts.append(f'<text x="{x:.1f}" y="{y - 6:.1f}" font-size="9" text-anchor="middle">{v:,.0f}</text>')
+    parts.append("</svg>")
+    return "".join(parts)

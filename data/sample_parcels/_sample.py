@@ -1065,7 +1065,45 @@ def write_sample(out_dir: str | Path, seed: int = SAMPLE_SEED) -> list[Path]:
     out_dir = Path(out_dir)
     data, examples = _build_sample(seed)
     written = _write_set(data, out_dir)
-    for name, table in (("examples.csv", examples), ("parks.csv", parks_table())):
+    tables = [("examples.csv", examples), ("parks.csv", parks_table())]
+    tables += [(f"enterprises_{year}.csv", table) for year, table in earlier_years(data["enterprises"], seed).items()]
+    for name, table in tables:
         _write_csv(table, out_dir / name)
         written.append(out_dir / name)
     return written
+
+
+EARLIER_YEARS = (2023, 2022)  # the statistics years before the enterprise table's own (2024)
+# Going back a year: revenue ÷ (1 + growth), growth ~ N(7 %, 15 %) per firm and year (Chengdu's industrial output
+# grew 5–10 % a year); tax follows revenue with its own noise; a few firms had not started yet (new entrants).
+_GROWTH, _GROWTH_SD, _TAX_SD, _ENTRANTS = 0.07, 0.15, 0.08, 0.04
+
+
+def earlier_years(enterprises: pd.DataFrame, seed: int = SAMPLE_SEED) -> dict[int, pd.DataFrame]:
+    """The enterprise table of each of :data:`EARLIER_YEARS`, derived from the latest year's table.
+
+    Each year back divides revenue, value added and tax by the firm's growth of that year, marks 规上
+    (``revenue_10k >= 2000``) anew and leaves out a further 4 % of firms (entrants of the year after). Firms
+    therefore move between grades and parks between meeting and missing the targets, as they do.
+    """
+    rng = np.random.default_rng(seed + 2022)
+    current = enterprises.copy()
+    out: dict[int, pd.DataFrame] = {}
+    for year in EARLIER_YEARS:
+        n = len(current)
+        growth = np.clip(rng.normal(_GROWTH, _GROWTH_SD, n), -0.4, 0.8)
+        tax_growth = np.clip(growth + rng.normal(0.0, _TAX_SD, n), -0.5, 0.9)
+        prev = current.copy()
+        for column, g in (("revenue_10k", growth), ("value_added_10k", growth), ("tax_10k", tax_growth)):
+            if column in prev:
+                prev[column] = (pd.to_numeric(prev[column], errors="coerce") / (1.0 + g)).round(2)
+        if "employees" in prev:
+            staff = pd.to_numeric(prev["employees"], errors="coerce") / (1.0 + growth / 3.0)
+            prev["employees"] = staff.round().astype("Int64")
+        prev["year"] = year
+        if "above_scale" in prev:
+            prev["above_scale"] = pd.to_numeric(prev["revenue_10k"], errors="coerce") >= 2000
+        prev = prev[rng.random(n) >= _ENTRANTS].reset_index(drop=True)
+        out[year] = prev
+        current = prev
+    return out

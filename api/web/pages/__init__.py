@@ -16,15 +16,28 @@ functions, the same ones the JSON routes call.
 | ``check`` | ``/check``, ``/check/context.geojson`` |
 | ``rulesets`` | ``/rulesets``, ``/rulesets/diff``, ``/rulesets/{ref}`` |
 | ``compare`` | 预演: ``/rulesets/preview`` (POST), ``/compare?a=&b=``, ``/compare/download/{fmt}`` |
+| ``trend`` | 年度趋势: ``/trend?runs=``, ``/trend/download.xlsx`` |
 | ``zones`` | ``/zones``, ``/zones/propose``, ``/zones/{id}/map``, ``/zones/{id}/download`` |
 """
 
 from __future__ import annotations
 
-from api.web.pages import check, compare, dashboard, imports, mujun, parcels, rulesets, runs, signin, zones
+from api.web.pages import (
+    check,
+    compare,
+    dashboard,
+    imports,
+    mujun,
+    parcels,
+    rulesets,
+    runs,
+    signin,
+    trend,
+    zones,
+)
 from api.web.pages._shared import install_error_pages
 
 ROUTERS = tuple(m.router for m in (signin, dashboard, imports, runs, parcels, mujun, check, rulesets, compare,
-                                   zones))
+                                   trend, zones))
 
 __all__ = ["ROUTERS", "install_error_pages"]

@@ -9,8 +9,9 @@ from urllib.parse import urlencode
 import numpy as np
 import pandas as pd
 from fastapi import Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
+from api.services.runs import EXPORT_MEDIA_TYPES
 from api.store.evaluations import occupancy_table
 from api.store.repository import reading
 from api.web.charts import GRADE_COLORS, bar_svg, histogram_svg
@@ -41,6 +42,34 @@ def mujun_latest(request: Request, user: WebReader) -> Response:
     return RedirectResponse(f"{PREFIX}/runs/{latest['id']}/mujun", status_code=303)
 
 
+@router.get("/mujun/year")
+def mujun_year(request: Request, _user: WebReader, run: int) -> Response:
+    """The year selector's target: the ranking of the chosen year's run."""
+    return RedirectResponse(f"{PREFIX}/runs/{int(run)}/mujun", status_code=303)
+
+
+@router.get("/runs/{run_id}/lists.xlsx")
+def lists_download(request: Request, _user: WebReader, run: Run) -> Response:
+    """The run's published lists: A/B/C/D, T 类 with the reason, 租赁厂房企业."""
+    path = runs_of(request).lists_file(run["id"])
+    year = (run.get("summary") or {}).get("year") or ""
+    name = f"mujun_{year}年度名单_run{run['id']}.xlsx"
+    return FileResponse(path, media_type=EXPORT_MEDIA_TYPES["xlsx"], filename=name)
+
+
+def _years(request: Request, run: dict[str, Any]) -> list[tuple[int, int]]:
+    """(run id, year) of the newest finished run of each statistics year, the shown run's year by the shown run."""
+    from api.web.pages.trend import yearly_runs
+
+    newest: dict[int, int] = {}
+    for r in yearly_runs(runs_of(request).list()):
+        newest.setdefault(int(r["summary"]["year"]), r["id"])
+    year = (run.get("summary") or {}).get("year")
+    if year is not None:
+        newest[int(year)] = run["id"]
+    return sorted(((rid, y) for y, rid in newest.items()), key=lambda p: p[1], reverse=True)
+
+
 @router.get("/runs/{run_id}/mujun", response_class=HTMLResponse)
 def mujun_page(request: Request, user: WebReader, run: Run, park: str = "", industry: str = "", grade: str = "",
                page: int = 1) -> HTMLResponse:
@@ -49,7 +78,8 @@ def mujun_page(request: Request, user: WebReader, run: Run, park: str = "", indu
     result = runs.result(run["id"])
     if result.enterprises.empty:
         return render(request, "mujun.html", user, nav="mujun", run=run, rows=[], total=0, charts={}, parks=[],
-                      industries=[], params={}, pages=1, page=1, query=lambda **kw: "", grades={})
+                      industries=[], params={}, pages=1, page=1, query=lambda **kw: "", grades={}, years=[],
+                      year=None)
     ent = _with_parks(result.enterprises, result.parcels,
                       reading(engine_of(request), occupancy_table, run["dataset_id"]))
     names = park_names(result.zones)
@@ -93,6 +123,8 @@ def mujun_page(request: Request, user: WebReader, run: Run, park: str = "", indu
         page=page,
         query=lambda **kw: "?" + urlencode({**base_q, **kw}),
         in_scope=len(in_scope),
+        years=_years(request, run),
+        year=(run.get("summary") or {}).get("year"),
     )
 
 

@@ -1,0 +1,147 @@
+"""The planner's year: the sample's three statistics years (2022–2024) side by side, each year's published lists,
+the trend workbook, and the trend and year pages over the real app."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import pytest
+
+from tests.conftest import DATA_DIR, SAMPLE_AS_OF
+
+YEAR_FILES = {2022: "enterprises_2022.csv", 2023: "enterprises_2023.csv", 2024: "enterprises.csv"}
+
+
+@pytest.fixture(scope="module")
+def yearly():
+    from gis.io import load_inputs
+    from rules.engine import evaluate
+    from rules.ruleset import load_ruleset
+
+    rs = load_ruleset("chengdu-2023")
+    out = {}
+    for year, name in YEAR_FILES.items():
+        inputs = load_inputs(DATA_DIR / "parcels.gpkg", DATA_DIR / name, DATA_DIR / "occupancy.csv",
+                             DATA_DIR / "zones.gpkg", DATA_DIR / "land_supply.csv")
+        out[year] = evaluate(inputs, rs, SAMPLE_AS_OF)
+    return out
+
+
+def test_each_result_knows_its_statistics_year(yearly):
+    assert {y: r.year for y, r in yearly.items()} == {2022: 2022, 2023: 2023, 2024: 2024}
+    assert yearly[2024].summary["year"] == 2024 and yearly[2024].to_dict()["year"] == 2024
+
+
+def test_every_firm_is_on_exactly_one_list(yearly):
+    from rules.trend import annual_lists
+
+    result = yearly[2024]
+    lists = annual_lists(result)
+    firms = pd.read_csv(DATA_DIR / "enterprises.csv", dtype=str, encoding="utf-8-sig")
+    assert sorted(lists["enterprise_id"]) == sorted(firms["enterprise_id"])  # each once, none missing
+    # tenants, counted from the occupancy file: firms every parcel of which has more than one occupant
+    occ = pd.read_csv(DATA_DIR / "occupancy.csv", dtype=str)
+    shared = occ["parcel_id"].map(occ["parcel_id"].value_counts()) > 1
+    tenants = set(shared.groupby(occ["enterprise_id"]).all().pipe(lambda s: s[s].index))
+    assert set(lists.loc[lists["list"] == "tenant", "enterprise_id"]) == tenants & set(firms["enterprise_id"])
+    # the others: a grade puts a firm on its list; without one it is T 类 with the grade rule's reason
+    rest = lists[lists["list"] != "tenant"]
+    graded = rest["grade"].isin(["A", "B", "C", "D"])
+    assert (rest.loc[graded, "list"] == rest.loc[graded, "grade"]).all()
+    t = rest[~graded]
+    assert (t["list"] == "T").all() and len(t) > 0
+    reasons = {"规下企业用地不足 3 亩或无用地，不参评", "缺少营业收入或税收，无法评价", "无用地记录，不参评"}
+    assert set(t["reason"]) <= reasons
+
+
+def test_the_trend_over_three_years(yearly):
+    from rules.trend import trend
+
+    t = trend([yearly[2024], yearly[2022], yearly[2023]])  # any order: years come out ascending
+    assert t.years == [2022, 2023, 2024]
+    # E00001's 亩均营收 change 2023 → 2024 by hand: its revenue in each year's file over its land (the same
+    # occupancy every year, so the same 亩)
+    rev = {y: float(pd.read_csv(DATA_DIR / f, dtype={"enterprise_id": str}, encoding="utf-8-sig")
+                    .set_index("enterprise_id").loc["E00001", "revenue_10k"]) for y, f in YEAR_FILES.items()}
+    land = float(yearly[2024].enterprises.set_index("enterprise_id").loc["E00001", "land_mu"])
+    row = t.firms[(t.firms["enterprise_id"] == "E00001") & (t.firms["year"] == 2024)].iloc[0]
+    assert row["revenue_per_mu_10k_change"] == pytest.approx((rev[2024] - rev[2023]) / land, rel=1e-9)
+    first = t.firms[(t.firms["enterprise_id"] == "E00001") & (t.firms["year"] == 2022)].iloc[0]
+    assert pd.isna(first["revenue_per_mu_10k_change"])  # no year before 2022
+    # grade moves: each is a firm present in both years with a different grade, year_to the year after year_from
+    grades = {y: r.enterprises.set_index("enterprise_id")["grade"].astype("string").fillna("—") for y, r in
+              yearly.items()}
+    moved = t.grade_moves
+    assert len(moved) > 20 and set(moved["year_to"] - moved["year_from"]) == {1}
+    for m in moved.head(30).itertuples():
+        assert grades[m.year_from][m.enterprise_id] == m.grade_from != m.grade_to == grades[m.year_to][m.enterprise_id]
+    expected = 0
+    for y in (2022, 2023):
+        both = grades[y].index.intersection(grades[y + 1].index)
+        expected += int((grades[y][both] != grades[y + 1][both]).sum())
+    assert len(moved) == expected
+    # each year's list counts add up to the firms of that year's table
+    for y, f in YEAR_FILES.items():
+        n = len(pd.read_csv(DATA_DIR / f, encoding="utf-8-sig"))
+        assert int(t.lists.set_index("year").loc[y].sum()) == n
+
+
+def test_a_trend_needs_distinct_years(yearly):
+    from dataclasses import replace
+
+    from rules.trend import TrendError, trend
+
+    with pytest.raises(TrendError, match="2024 出现了不止一次"):
+        trend([yearly[2024], yearly[2024]])
+    with pytest.raises(TrendError, match="没有统计年度"):
+        trend([yearly[2023], replace(yearly[2024], year=None)])
+
+
+def test_the_trend_and_lists_workbooks(yearly, tmp_path):
+    import openpyxl
+
+    from rules.trend import LIST_LABELS, trend, write_annual_lists_xlsx, write_trend_xlsx
+
+    t = trend(list(yearly.values()))
+    wb = openpyxl.load_workbook(write_trend_xlsx(t, tmp_path / "trend.xlsx"), read_only=True)
+    assert wb.sheetnames == ["年度名单统计", "等级变动企业", "园区趋势", "园区达标变化", "区县趋势", "企业趋势"]
+    assert len(list(wb["等级变动企业"].iter_rows(values_only=True))) - 1 == len(t.grade_moves)
+    lists = openpyxl.load_workbook(write_annual_lists_xlsx(yearly[2024], tmp_path / "lists.xlsx"), read_only=True)
+    assert lists.sheetnames == [LIST_LABELS[k].split("（")[0] for k in ("A", "B", "C", "D", "T", "tenant")]
+    rows = sum(len(list(lists[s].iter_rows(values_only=True))) - 1 for s in lists.sheetnames)
+    assert rows == len(yearly[2024].enterprises)
+
+
+def test_trend_through_the_api_and_the_pages(client, store, sample, tokens):
+    from api.store.evaluations import create_run, execute_run
+    from api.store.importer import import_files
+
+    outcome = import_files(store.engine, DATA_DIR / "parcels.gpkg", DATA_DIR / "enterprises_2023.csv",
+                           DATA_DIR / "occupancy.csv", DATA_DIR / "zones.gpkg", DATA_DIR / "land_supply.csv",
+                           actor="pytest")
+    with store.engine.begin() as conn:
+        run_2023 = create_run(conn, outcome.dataset_id, "chengdu-2023", SAMPLE_AS_OF, actor="pytest")
+    execute_run(store.engine, run_2023)
+    h = client.as_role("viewer")
+    assert client.get(f"/evaluations/{run_2023}", headers=h).json()["summary"]["year"] == 2023
+    r = client.get(f"/trends?runs={sample['run']},{run_2023}", headers=h)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["years"] == [2023, 2024] and body["grade_moves"]
+    assert {r["year"] for r in body["lists"]} == {2023, 2024}
+    assert client.get(f"/trends?runs={sample['run']}", headers=h).status_code == 400  # one year is no trend
+    r = client.get(f"/trends?runs={sample['run']},{sample['run']}", headers=h)
+    assert r.status_code == 422 and "出现了不止一次" in r.json()["message"]
+    x = client.get(f"/trends/export.xlsx?runs={sample['run']},{run_2023}", headers=h)
+    assert x.status_code == 200 and x.content[:2] == b"PK"
+    assert client.get(f"/evaluations/{sample['run']}/lists.xlsx", headers=h).content[:2] == b"PK"
+
+    signed = client.post("/web/login", data={"token": tokens["viewer"]}, follow_redirects=False)
+    cookie = {"Cookie": f"mujun_session={signed.cookies['mujun_session']}"}
+    client.cookies.clear()
+    page = client.get(f"/web/trend?runs={run_2023},{sample['run']}", headers=cookie).text
+    assert "统计年度 2023、2024" in page and page.count('class="border rounded p-1 trend-chart"') >= 2
+    assert page.count('class="grade-move"') == min(len(body["grade_moves"]), 300)
+    mujun = client.get(f"/web/runs/{sample['run']}/mujun", headers=cookie).text
+    assert 'id="mujun-year"' in mujun and re.search(rf'value="{run_2023}"[^>]*>2023 年', mujun)
