@@ -30,6 +30,8 @@ from gis.archive import check_zip
 from gis.columns import alias_renames, canonical_name
 from gis.crs import M2_PER_MU, WORKING_CRS, to_working_crs
 from gis.errors import CrsError, GisError, InputFileError, ValidationError, combine
+from gis.survey_txt import is_survey_txt, read_survey_txt
+from gis.textfile import decode_text_file
 from gis.vocabulary import ZONE_LAYER_LABELS, column_label
 
 PathLike = str | os.PathLike[str]
@@ -101,7 +103,8 @@ ZONE_COLUMNS: dict[str, dict[str, str]] = {
 ZONE_LAYERS = tuple(ZONE_COLUMNS)
 _ZONE_ID = {"red_line": "zone_id", "blue_line": "zone_id", "parks": "park_id", "districts": "name"}
 
-VECTOR_SUFFIXES = (".gpkg", ".geojson", ".json", ".shp", ".zip", ".fgb", ".parquet", ".geoparquet")
+#: ``.txt`` is a 界址点坐标 file (勘测定界 / 部备案, `gis.survey_txt`) when it has its section lines, else a table.
+VECTOR_SUFFIXES = (".gpkg", ".geojson", ".json", ".shp", ".zip", ".fgb", ".parquet", ".geoparquet", ".txt")
 TABLE_SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm", ".gpkg")
 
 
@@ -385,6 +388,15 @@ def _read_raw_vector(
             return pyogrio.read_dataframe(p, encoding=enc)
         if suffix == ".gpkg":
             return pyogrio.read_dataframe(p, layer=_gpkg_layer(p, layer, preferred, spatial=True))
+        if suffix == ".txt":
+            if not is_survey_txt(p):
+                raise InputFileError(
+                    "该 .txt 文件不是界址点坐标文件：没有 [属性描述] / [地块坐标] 段 (not a 界址点 coordinate file)",
+                    path=p.name, hint="宗地请用界址点坐标文件（勘测定界/部备案格式）、GeoPackage、GeoJSON 或 Shapefile；"
+                    "表格请作为企业表等给出 (tables belong to the enterprise/occupancy inputs)")
+            gdf, notes = read_survey_txt(p)
+            gdf.attrs["notes"] = notes
+            return gdf
         return pyogrio.read_dataframe(p, layer=layer)
     except GisError:
         raise
@@ -490,7 +502,7 @@ def read_layer(path: PathLike, layer: str | None = None, crs: str | int | None =
     ----------
     path : str or PathLike
         ``.gpkg``, ``.geojson``/``.json``, ``.shp``, ``.zip`` (one shapefile, any folder), ``.fgb``,
-        ``.parquet``.
+        ``.parquet``, 界址点坐标 ``.txt``.
     layer : str, optional
         Layer of a GeoPackage (or stem of the shapefile inside a zip).
     crs : str or int, optional
@@ -559,7 +571,8 @@ def read_parcels(
     ----------
     path : str or PathLike
         GeoPackage (layer ``parcels`` or its only layer), GeoJSON, Shapefile or a zip of one, FlatGeobuf,
-        GeoParquet.
+        GeoParquet, or a 界址点坐标 ``.txt`` (勘测定界 / 部备案 format, `gis.survey_txt`; its notes — header
+        areas that disagree, an inferred zone — come first in the report).
     crs : str or int, optional
         CRS for a file without one (``"EPSG:4544"``), or to override a wrong label.
     layer : str, optional
@@ -577,7 +590,11 @@ def read_parcels(
     >>> parcels.crs.to_epsg(), parcels["parcel_id"].is_unique
     (4544, True)
     """
-    return normalise_parcels(_read_raw_vector(path, layer, preferred="parcels"), source=_name(path), crs=crs)
+    raw = _read_raw_vector(path, layer, preferred="parcels")
+    notes = raw.attrs.pop("notes", [])  # what a 界址点 file's reader found (header areas, inferred zone)
+    gdf, report = normalise_parcels(raw, source=_name(path), crs=crs)
+    report.issues[:0] = [LoadIssue("warning", _name(path), msg, [str(i) for i in ids]) for msg, ids in notes]
+    return gdf, report
 
 
 def normalise_parcels(
@@ -652,26 +669,6 @@ def normalise_parcels(
 
 
 # --- tables ------------------------------------------------------------------------------------------
-
-
-def _decode_text_file(p: Path) -> tuple[str, str]:
-    """Text of a CSV and the encoding used: UTF-8 (with or without BOM), UTF-16 with BOM, or GB18030/GBK."""
-    data = p.read_bytes()
-    if data.startswith(codecs.BOM_UTF8):
-        return data[3:].decode("utf-8", errors="strict"), "utf-8-sig"
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16"), "utf-16"
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("gb18030"), "gb18030"
-    except UnicodeDecodeError as e:
-        raise InputFileError(
-            f"无法识别文件编码（不是 UTF-8 也不是 GBK）(unknown text encoding at byte {e.start})",
-            path=p.name,
-            hint="请另存为 UTF-8 编码的 CSV (save as CSV UTF-8)") from e
 
 
 def _find_header(df: pd.DataFrame, required: tuple[str, ...]) -> tuple[pd.DataFrame, int]:
@@ -778,6 +775,10 @@ def _xml_text(value: str) -> str:
 
 def _read_raw_table(p: Path, kind: str, layer: str | None) -> tuple[pd.DataFrame, bool]:
     suffix = p.suffix.lower()
+    if suffix == ".txt" and is_survey_txt(p):
+        raise InputFileError(
+            f"这是界址点坐标文件（宗地范围），不是{_KIND_ZH[kind]} (a 界址点 coordinate file, not a table)",
+            path=p.name, hint="请把它作为宗地图层给出（--parcels / 宗地图层）(give it as the parcels file)")
     if suffix in (".csv", ".txt"):
         raw = p.read_bytes()
         if not raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -791,7 +792,7 @@ def _read_raw_table(p: Path, kind: str, layer: str | None) -> tuple[pd.DataFrame
             if df is not None:
                 return df, False
         del raw
-        text, _enc = _decode_text_file(p)
+        text, _enc = decode_text_file(p)
         sep = _sniff_separator(text.split("\n", 1)[0])
         df = _read_csv_arrow(text, sep)
         if df is None:
