@@ -105,7 +105,7 @@ _ZONE_ID = {"red_line": "zone_id", "blue_line": "zone_id", "parks": "park_id", "
 
 #: ``.txt`` is a 界址点坐标 file (勘测定界 / 部备案, `gis.survey_txt`) when it has its section lines, else a table.
 VECTOR_SUFFIXES = (".gpkg", ".geojson", ".json", ".shp", ".zip", ".fgb", ".parquet", ".geoparquet", ".txt")
-TABLE_SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm", ".gpkg")
+TABLE_SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm", ".xls", ".gpkg")
 
 
 # --- report ------------------------------------------------------------------------------------------
@@ -767,6 +767,45 @@ def _merged_cells(p: Path, sheet: str) -> list[tuple[str, int]]:
     return [(ref, int(_re.sub(r"^[A-Z]+", "", ref.split(":")[1]))) for ref in refs]
 
 
+def _column_letters(index: int) -> str:
+    """Spreadsheet column letters of a 0-based column index (0 → A, 26 → AA)."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _read_xls(p: Path, kind: str, layer: str | None) -> pd.DataFrame:
+    """An Excel 97–2003 workbook (xlrd): the sheet named like ``kind`` (or ``layer``, or the first), with its
+    merged ranges as ``df.attrs["merged_cells"]`` like an .xlsx."""
+    import xlrd
+
+    head = p.read_bytes()[:512]
+    if head.lstrip().lower().startswith((b"<html", b"<!doctype", b"<?xml", b"<table")):
+        raise InputFileError(
+            "该 .xls 文件实为网页（HTML/XML）格式，不是 Excel 工作簿（一些系统导出的“xls”如此）"
+            "(the .xls is a web page, not an Excel 97–2003 workbook)", path=p.name,
+            hint="请用 Excel 或 WPS 打开后另存为 .xlsx 或 CSV (open it in Excel/WPS and save as .xlsx or CSV)")
+    try:
+        book = xlrd.open_workbook(p, formatting_info=True, on_demand=True)
+    except Exception as e:  # xlrd raises XLRDError, CompDocError, struct errors … for a broken or foreign file
+        raise InputFileError(f"无法读取 Excel 97–2003 文件 (cannot read the .xls workbook: {_scrub(e, p)})",
+                             path=p.name, hint="请用 Excel 另存为 .xlsx (re-save as .xlsx)") from e
+    with book:
+        sheets = book.sheet_names()
+        sheet = layer if layer is not None else (kind if kind in sheets else sheets[0])
+        if sheet not in sheets:
+            raise InputFileError(f"工作簿中没有工作表 {sheet} (no sheet {sheet!r})", path=p.name, ids=sheets)
+        ws = book.sheet_by_name(sheet)
+        merged = [(f"{_column_letters(c0)}{r0 + 1}:{_column_letters(c1 - 1)}{r1}", r1)
+                  for r0, r1, c0, c1 in ws.merged_cells]
+        df = pd.read_excel(book, sheet_name=sheet, dtype=object, engine="xlrd")
+    df.attrs["merged_cells"] = merged
+    return df
+
+
 def _xml_text(value: str) -> str:
     import html
 
@@ -819,6 +858,8 @@ def _read_raw_table(p: Path, kind: str, layer: str | None) -> tuple[pd.DataFrame
         df = pd.read_excel(p, sheet_name=sheet, dtype=object, engine="openpyxl")
         df.attrs["merged_cells"] = _merged_cells(p, sheet)
         return df, True
+    if suffix == ".xls":
+        return _read_xls(p, kind, layer), True
     if suffix == ".gpkg":
         name = _gpkg_layer(p, layer, kind, spatial=False)
         try:
@@ -826,7 +867,7 @@ def _read_raw_table(p: Path, kind: str, layer: str | None) -> tuple[pd.DataFrame
         except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as e:
             raise InputFileError(f"无法读取图层 {name} (cannot read layer: {_scrub(e, p)})", path=p.name) from e
     raise InputFileError(f"不支持的表格格式 {suffix} (unsupported table format)", path=p.name,
-                         hint="请使用 CSV 或 XLSX (use CSV or XLSX)")
+                         hint="请使用 CSV、XLSX 或 XLS (use CSV, XLSX or XLS)")
 
 
 def read_table(
@@ -844,7 +885,8 @@ def read_table(
     Parameters
     ----------
     path : str or PathLike
-        ``.csv``, ``.xlsx`` (sheet named like ``kind`` or the first sheet) or ``.gpkg`` (layer named like
+        ``.csv``, ``.xlsx`` or ``.xls`` (Excel 97–2003; sheet named like ``kind`` or the first sheet) or
+        ``.gpkg`` (layer named like
         ``kind`` or its only layer).
     kind : {"enterprises", "occupancy", "land_supply"}
         Which contract table this is.
@@ -1194,12 +1236,28 @@ def load_inputs(
 
 _DRIVERS = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".fgb": "FlatGeobuf",
             ".shp": "ESRI Shapefile"}
+#: Shapefile text encodings a user can choose: name → (GDAL's encoding, what the .cpg says, the .dbf's LDID).
+#: GBK's .cpg is the code page number 936, the form ArcGIS writes and GDAL/QGIS read; LDID 0x4D is CP936.
+SHP_ENCODINGS: dict[str, tuple[str, str, int]] = {"utf-8": ("UTF-8", "UTF-8", 0x00), "gbk": ("CP936", "936", 0x4D)}
 
 
-def write_layer(gdf: gpd.GeoDataFrame | pd.DataFrame, path: PathLike, layer: str | None = None) -> Path:
+def shp_encoding(name: str) -> str:
+    """The key of :data:`SHP_ENCODINGS` for a user's spelling (``UTF-8``, ``utf8``, ``GBK``, ``cp936``), or an error."""
+    key = {"utf8": "utf-8", "cp936": "gbk", "936": "gbk", "gb2312": "gbk", "gb18030": "gbk"}.get(
+        name.strip().lower(), name.strip().lower())
+    if key not in SHP_ENCODINGS:
+        raise InputFileError(f"不支持的 Shapefile 编码 {name} (unsupported shapefile encoding)",
+                             path="--shp-encoding", hint="请使用 UTF-8 或 GBK (use UTF-8 or GBK)")
+    return key
+
+
+def write_layer(gdf: gpd.GeoDataFrame | pd.DataFrame, path: PathLike, layer: str | None = None, *,
+                encoding: str = "utf-8") -> Path:
     """Write a layer (or a geometry-less table into a GeoPackage) by suffix: gpkg, geojson, fgb, shp, parquet.
 
-    A GeoPackage keeps its other layers (``layer`` is added or replaced); other formats are overwritten.
+    A GeoPackage keeps its other layers (``layer`` is added or replaced); other formats are overwritten. A
+    shapefile's text is written in ``encoding`` (``utf-8`` or ``gbk``, see :data:`SHP_ENCODINGS`) with a
+    ``.cpg`` naming it, so Chinese attributes open right in ArcGIS and QGIS.
 
     Examples
     --------
@@ -1221,9 +1279,16 @@ def write_layer(gdf: gpd.GeoDataFrame | pd.DataFrame, path: PathLike, layer: str
     p.parent.mkdir(parents=True, exist_ok=True)
     layer = layer or p.stem
     if driver == "ESRI Shapefile":
+        gdal_encoding, cpg, ldid = SHP_ENCODINGS[shp_encoding(encoding)]
         for ext in (".shp", ".shx", ".dbf", ".prj", ".cpg"):
             p.with_suffix(ext).unlink(missing_ok=True)
-    elif driver != "GPKG":
+        pyogrio.write_dataframe(gdf, p, layer=layer, driver=driver, encoding=gdal_encoding)
+        p.with_suffix(".cpg").write_text(cpg, encoding="ascii")
+        with p.with_suffix(".dbf").open("r+b") as dbf:  # the language driver id, for readers without the .cpg
+            dbf.seek(29)
+            dbf.write(bytes([ldid]))
+        return p
+    if driver != "GPKG":
         p.unlink(missing_ok=True)
     pyogrio.write_dataframe(gdf, p, layer=layer, driver=driver)
     return p
@@ -1231,6 +1296,7 @@ def write_layer(gdf: gpd.GeoDataFrame | pd.DataFrame, path: PathLike, layer: str
 
 __all__ = [
     "PARCEL_COLUMNS",
+    "SHP_ENCODINGS",
     "TABLE_COLUMNS",
     "WORKING_CRS",
     "ZONE_LAYERS",
@@ -1243,6 +1309,7 @@ __all__ = [
     "read_parcels",
     "read_table",
     "read_zones",
+    "shp_encoding",
     "source_file",
     "write_layer",
 ]
