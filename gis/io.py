@@ -801,9 +801,38 @@ def _read_xls(p: Path, kind: str, layer: str | None) -> pd.DataFrame:
         ws = book.sheet_by_name(sheet)
         merged = [(f"{_column_letters(c0)}{r0 + 1}:{_column_letters(c1 - 1)}{r1}", r1)
                   for r0, r1, c0, c1 in ws.merged_cells]
-        df = pd.read_excel(book, sheet_name=sheet, dtype=object, engine="xlrd")
+        columns = [_xls_column(ws.col_types(c), ws.col_values(c), book.datemode) for c in range(ws.ncols)]
+    if not columns or ws.nrows == 0:
+        return pd.DataFrame()
+    header = [str(col[0]).strip() if pd.notna(col[0]) and str(col[0]).strip() else f"Unnamed: {i}"
+              for i, col in enumerate(columns)]
+    df = pd.DataFrame({i: col[1:] for i, col in enumerate(columns)}, dtype=object)
+    df.columns = header
     df.attrs["merged_cells"] = merged
     return df
+
+
+def _xls_column(types: list[int], values: list[Any], datemode: int) -> np.ndarray:
+    """One .xls column as Python values, the way a .xlsx column reads: text, numbers (whole ones as int), dates
+    as timestamps, booleans; empty, blank and error cells as NA."""
+    kinds = np.asarray(types, dtype=np.int8)
+    raw = np.asarray(values, dtype=object)
+    out = np.full(len(raw), np.nan, dtype=object)
+    text = kinds == 1
+    out[text] = raw[text]
+    number = kinds == 2
+    if number.any():
+        nums = raw[number].astype(float)
+        whole = np.isfinite(nums) & (nums == np.round(nums)) & (np.abs(nums) < 2**53)
+        out[np.flatnonzero(number)[whole]] = nums[whole].astype(np.int64).tolist()
+        out[np.flatnonzero(number)[~whole]] = nums[~whole].tolist()
+    date = kinds == 3
+    if date.any():  # serial days from 1899-12-30 (the 1900 system) or 1904-01-01
+        origin = pd.Timestamp("1904-01-01" if datemode else "1899-12-30")
+        out[date] = list(origin + pd.to_timedelta(raw[date].astype(float), unit="D").round("s"))
+    boolean = kinds == 4
+    out[boolean] = raw[boolean].astype(bool).tolist()
+    return out
 
 
 def _xml_text(value: str) -> str:
