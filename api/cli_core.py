@@ -120,7 +120,8 @@ def evaluate_cmd(
         list[Path], typer.Option("--out", "-o", help=f"输出文件 ({'/'.join(SUFFIXES)})；可重复给出多个 (repeatable)")
     ],
     parcels: Annotated[
-        Path | None, typer.Option("--parcels", "-p", help="宗地图层 (gpkg/geojson/shp/zip/fgb/parquet，或界址点坐标 txt)")
+        Path | None,
+        typer.Option("--parcels", "-p", help="宗地图层 (gpkg/geojson/shp/zip/fgb/parquet，或界址点坐标 txt)"),
     ] = None,
     dataset: Annotated[
         int | None, typer.Option("--dataset", help="从数据库读取已导入的数据集 (mujun import 给出的编号)")

@@ -392,7 +392,8 @@ def _read_raw_vector(
             if not is_survey_txt(p):
                 raise InputFileError(
                     "该 .txt 文件不是界址点坐标文件：没有 [属性描述] / [地块坐标] 段 (not a 界址点 coordinate file)",
-                    path=p.name, hint="宗地请用界址点坐标文件（勘测定界/部备案格式）、GeoPackage、GeoJSON 或 Shapefile；"
+                    path=p.name,
+                    hint="宗地请用界址点坐标文件（勘测定界/部备案格式）、GeoPackage、GeoJSON 或 Shapefile；"
                     "表格请作为企业表等给出 (tables belong to the enterprise/occupancy inputs)")
             gdf, notes = read_survey_txt(p)
             gdf.attrs["notes"] = notes

@@ -52,7 +52,8 @@ Note = tuple[str, list[str]]
 ATTRIBUTE_SECTION = "[属性描述]"
 COORDINATE_SECTION = "[地块坐标]"
 #: The fields of a parcel's header line, in order (the line ends with ``@``).
-HEADER_FIELDS = ("界址点数", "地块面积（公顷）", "地块编号", "地块名称", "记录图形属性", "图幅号", "地块用途", "地类编码")
+HEADER_FIELDS = ("界址点数", "地块面积（公顷）", "地块编号", "地块名称", "记录图形属性", "图幅号", "地块用途",
+                 "地类编码")
 #: Header fields kept as columns of their own (besides 地块编号 → parcel_id and 地类编码 → land_use).
 KEPT_FIELDS = ("地块名称", "地块用途", "图幅号")
 #: A header area that differs from the area of the coordinates by more than this share is warned about.

@@ -9,7 +9,8 @@ from gis.errors import InputFileError
 
 
 def decode_text_file(p: Path) -> tuple[str, str]:
-    """Text of a CSV or a 界址点 file and the encoding used: UTF-8 (with or without BOM), UTF-16 with BOM, or GB18030/GBK."""
+    """Text of a CSV or a 界址点 file and the encoding used: UTF-8 (with or without BOM), UTF-16 with BOM, or
+    GB18030/GBK."""
     data = p.read_bytes()
     if data.startswith(codecs.BOM_UTF8):
         return data[3:].decode("utf-8", errors="strict"), "utf-8-sig"

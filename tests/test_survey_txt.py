@@ -41,7 +41,8 @@ def test_several_parcels_a_hole_and_a_multipart_parcel():
         [10000.0, 18000.0, 6000.0, 9000.0], abs=1e-4)
     hole = shapely.get_parts(geoms["CD-002"])
     assert len(hole) == 1 and shapely.get_num_interior_rings(hole[0]) == 1
-    assert shapely.get_parts(geoms["CD-002"])[0].interiors[0].bounds == pytest.approx((400250.0, 3390030.0, 400300.0, 3390070.0), abs=1e-6)
+    hole_ring = shapely.get_parts(geoms["CD-002"])[0].interiors[0]
+    assert hole_ring.bounds == pytest.approx((400250.0, 3390030.0, 400300.0, 3390070.0), abs=1e-6)
     assert len(shapely.get_parts(geoms["CD-003"])) == 2
     # X is the northing, Y the prefixed easting: J1 of CD-001 (X 3390100, Y 35400000) is (400000, 3390100)
     assert geoms["CD-001"].bounds == pytest.approx((400000.0, 3390000.0, 400100.0, 3390100.0), abs=1e-6)

@@ -204,7 +204,8 @@ def test_survey_txt_downloads_of_a_run_and_of_one_parcel(client, tokens, sample,
     back, _ = read_parcels(tmp_path / "run.txt")
     want = stored.parcels.set_index("parcel_id").geometry
     assert sorted(back["parcel_id"]) == sorted(want.index)
-    assert max(shapely.hausdorff_distance(g, want[i]) for i, g in zip(back["parcel_id"], back.geometry)) < 0.001
+    off = [shapely.hausdorff_distance(g, want[i]) for i, g in zip(back["parcel_id"], back.geometry, strict=True)]
+    assert max(off) < 0.001
     pid = str(stored.parcels["parcel_id"].iloc[0])
     parcel_page = client.get(f"/web/runs/{sample['run']}/parcels/{pid}", headers=h).text
     assert f"/parcels/{pid}/download/txt" in parcel_page
@@ -214,7 +215,8 @@ def test_survey_txt_downloads_of_a_run_and_of_one_parcel(client, tokens, sample,
     assert text.startswith("[属性描述]") and "带号=35" in text  # Chengdu is in 3° zone 35
     (tmp_path / "one.txt").write_bytes(one.content)
     single, _ = read_parcels(tmp_path / "one.txt")
-    assert single["parcel_id"].tolist() == [pid] and shapely.hausdorff_distance(single.geometry.iloc[0], want[pid]) < 0.001
+    assert single["parcel_id"].tolist() == [pid]
+    assert shapely.hausdorff_distance(single.geometry.iloc[0], want[pid]) < 0.001
     missing = client.get(f"/web/runs/{sample['run']}/parcels/NO-SUCH/download/txt", headers=h)
     assert missing.status_code == 404 and "NO-SUCH" in missing.text
 

@@ -3,7 +3,8 @@
 ``POST /evaluations``, the web pages' 运行评估 and results pages, and their downloads all come here. One worker
 pool per app, one cache of rebuilt results, one folder and one naming of exported files:
 ``<data_dir>/exports/<store key>/run-<id>.<suffix>`` (``.json .geojson .gpkg .csv .xlsx``, ``.txt`` for the
-界址点坐标 file of the parcels, ``.html`` for the compliance map, ``-map.png`` for the static map). A finished run never changes, so a file once written is kept.
+界址点坐标 file of the parcels, ``.html`` for the compliance map, ``-map.png`` for the static map). A finished run
+never changes, so a file once written is kept.
 """
 
 from __future__ import annotations
