@@ -21,10 +21,11 @@ Each parcel starts with a header line (界址点数, 地块面积（公顷）, �
 地类编码, ``@``) followed by its point lines ``点号,圈号,X,Y``: X is the northing, Y the easting with the zone
 number prefixed (35 400 000.000). A ring closes on its first point; each 圈号 is one ring, an outer ring or a
 hole — which, is decided by containment (a ring inside another ring of the same parcel is its hole, a ring
-inside a hole is a new part).
+inside a hole is a new part). 界址点数 counts the point lines (closing points included, or left out).
 
-`read_survey_txt` gives the parcels in the file's own CRS (EPSG:4523 for 3° zone 35 with prefix) plus notes;
-`gis.io.read_parcels` reprojects them to the working CRS like any other layer. `write_survey_txt` writes
+`read_survey_txt` gives the parcels in the file's zone without the prefix (taken off the eastings, exactly: zone 35,
+EPSG:4523 in the file, is EPSG:4544, the working CRS, with nothing reprojected) plus notes; `gis.io.read_parcels`
+reprojects other zones to the working CRS like any other layer. `write_survey_txt` writes
 parcels back in CGCS2000 3° Gauss-Krüger with the zone prefix, the zone chosen from the data.
 """
 
@@ -97,8 +98,9 @@ def _attributes(lines: list[str], start: int, end: int, source: str, problems: l
 
 
 def _zone_crs(attrs: dict[str, str], easting: np.ndarray, northing: np.ndarray, source: str,
-              notes: list[Note]) -> pyproj.CRS:
-    """The CRS of the file from 坐标系 / 几度分带 / 投影类型 / 计量单位 / 带号 and the coordinates' zone prefix."""
+              notes: list[Note]) -> tuple[pyproj.CRS, float]:
+    """The file's zone from 坐标系 / 几度分带 / 投影类型 / 计量单位 / 带号 and the eastings' prefix: the CRS of
+    that zone without the prefix, and the prefix to take off the eastings (zone × 10⁶ m; 0 when they carry none)."""
     system = attrs.get("坐标系", "")
     if system and not re.search(r"2000|CGCS", system, re.I):
         raise CrsError(
@@ -151,12 +153,12 @@ def _zone_crs(attrs: dict[str, str], easting: np.ndarray, northing: np.ndarray, 
     if width_text not in ("", "3", "6"):
         raise CrsError(f"几度分带“{width_text}”不受支持，应为 3 或 6 (zone width must be 3 or 6)", path=source)
     width = int(width_text) if width_text else (6 if 13 <= zone <= 23 else 3)
-    code = (cgcs2000_gk_epsg if width == 3 else cgcs2000_gk6_epsg)(zone, prefixed=prefixed)
+    code = (cgcs2000_gk_epsg if width == 3 else cgcs2000_gk6_epsg)(zone, prefixed=False)
     if code is None:
         span = "25–45" if width == 3 else "13–23"
         raise CrsError(f"{width} 度分带的带号 {zone} 超出范围 {span} (zone {zone} out of range)", path=source,
                        hint="请核对带号和几度分带 (check 带号 and 几度分带)")
-    return pyproj.CRS.from_epsg(code)
+    return pyproj.CRS.from_epsg(code), zone * 1e6 if prefixed else 0.0
 
 
 def parse_survey_txt(text: str, source: str) -> tuple[gpd.GeoDataFrame, list[Note]]:
@@ -236,10 +238,20 @@ def parse_survey_txt(text: str, source: str) -> tuple[gpd.GeoDataFrame, list[Not
     if problems:
         raise combine(problems, path=source)
 
+    if not pts_mask.any():
+        raise ValidationError("[地块坐标] 段只有地块头行，没有界址点 (no point lines)", path=source,
+                              hint="每个地块头行之后列出它的界址点 J1,1,X,Y … (list each parcel's points)")
     pid = head["地块编号"].to_numpy(dtype=object)
     owner = parcel[pts_mask]
+    # rings: a run of points of one parcel with one 圈号; its closing point repeats the first
+    new_ring = np.r_[True, (owner[1:] != owner[:-1]) | (ring_no[1:] != ring_no[:-1])]
+    ring = np.cumsum(new_ring) - 1
+    first = np.flatnonzero(new_ring)
+    at_first = (east == east[first][ring]) & (north == north[first][ring]) & ~new_ring
+    # 界址点数 counts the point lines; some surveyors leave out the closing points: both are accepted
     counted = np.bincount(owner, minlength=len(head))
-    wrong = counted != count
+    closings = np.bincount(owner[at_first], minlength=len(head))
+    wrong = (counted != count) & (counted - closings != count)
     if wrong.any():
         problems.append(ValidationError(
             "地块头行的界址点数与其后的界址点行数不符 (point count differs from the point lines that follow)",
@@ -247,13 +259,6 @@ def parse_survey_txt(text: str, source: str) -> tuple[gpd.GeoDataFrame, list[Not
             ids=[f"第 {n} 行 地块 {p}：写 {int(c)} 个，实有 {k} 个" for n, p, c, k in
                  zip(head_no[wrong], pid[wrong], count[wrong], counted[wrong], strict=True)],
             hint="请核对界址点数或补全界址点 (check the count or the points)"))
-    # rings: a run of points of one parcel with one 圈号; its closing point repeats the first
-    ring_key = owner * 100000 + ring_no.astype(np.int64)
-    new_ring = np.r_[True, ring_key[1:] != ring_key[:-1]]
-    ring = np.cumsum(new_ring) - 1
-    first = np.flatnonzero(new_ring)
-    fx, fy = east[first][ring], north[first][ring]
-    at_first = (east == fx) & (north == fy) & ~new_ring
     last = np.r_[first[1:] - 1, len(ring) - 1]
     early = at_first & ~np.isin(np.arange(len(ring)), last)
     if early.any():
@@ -276,13 +281,13 @@ def parse_survey_txt(text: str, source: str) -> tuple[gpd.GeoDataFrame, list[Not
     if unclosed.any():
         notes.append(("这些圈的最后一个界址点未回到起点，已自动闭合 (rings not closed on their first point were "
                       "closed)", [f"{pid[owner[f]]} 圈 {int(ring_no[f])}" for f in first[unclosed]]))
-    crs = _zone_crs(attrs, east, north, source, notes)
+    crs, prefix = _zone_crs(attrs, east, north, source, notes)
 
-    rings = shapely.linearrings(np.c_[east[vertex], north[vertex]], indices=ring[vertex])
+    rings = shapely.linearrings(np.c_[east[vertex] - prefix, north[vertex]], indices=ring[vertex])
     ring_parcel = owner[first]
     shells = shapely.polygons(rings)
     tree = shapely.STRtree(shells)
-    outer, inner = tree.query(shells, predicate="contains_properly")
+    outer, inner = tree.query(shells, predicate="contains")  # a hole may touch its outer ring at a point
     same = (ring_parcel[outer] == ring_parcel[inner]) & (outer != inner)
     outer, inner = outer[same], inner[same]
     depth = np.bincount(inner, minlength=len(rings))
@@ -318,9 +323,10 @@ def parse_survey_txt(text: str, source: str) -> tuple[gpd.GeoDataFrame, list[Not
 def read_survey_txt(path: PathLike) -> tuple[gpd.GeoDataFrame, list[Note]]:
     """Read a 界址点坐标 file (GBK or UTF-8): parcels in the file's CRS, and notes about the file.
 
-    Columns: ``parcel_id`` (地块编号), ``land_use`` (地类编码, or 地块用途 when that is a code), 地块名称, 地块用途,
-    图幅号. A header area more than 1 % off the coordinates' area, a 带号 inferred from the prefix and rings
-    closed automatically are notes; everything else wrong is one error naming the lines.
+    The CRS is the file's zone without the prefix (EPSG:4544 for Chengdu's zone 35). Columns: ``parcel_id``
+    (地块编号), ``land_use`` (地类编码, or 地块用途 when that is a code), 地块名称, 地块用途, 图幅号. A header
+    area more than 1 % off the coordinates' area, a 带号 inferred from the prefix and rings closed automatically
+    are notes; everything else wrong is one error naming the lines.
     """
     p = Path(path)
     text, _encoding = decode_text_file(p)
@@ -351,10 +357,11 @@ def write_survey_txt(gdf: gpd.GeoDataFrame, path: PathLike, *, encoding: str = "
                               path=Path(path).name, ids=gdf["parcel_id"].astype(str)[missing].tolist())
     centre = gpd.GeoSeries([shapely.box(*gdf.total_bounds).centroid], crs=gdf.crs).to_crs(GEOGRAPHIC_CRS)
     zone = gk_zone(float(centre.x.iloc[0]))
-    code = cgcs2000_gk_epsg(zone, prefixed=True)
+    code = cgcs2000_gk_epsg(zone, prefixed=False)
     if code is None:
         raise CrsError(f"数据中心经度 {float(centre.x.iloc[0]):.2f}° 不在我国 3 度带 25–45 带范围内 "
                        "(the data lie outside China's 3-degree zones)", path=Path(path).name)
+    # the zone without the prefix (the working CRS itself for Chengdu's zone 35), then the prefix added to Y
     projected = np.asarray(gdf.to_crs(epsg=code).geometry.array)
     polygons = shapely.get_parts(projected)
     _, part_owner = shapely.get_parts(projected, return_index=True)
@@ -379,7 +386,8 @@ def write_survey_txt(gdf: gpd.GeoDataFrame, path: PathLike, *, encoding: str = "
     number = np.where(closing, number[np.flatnonzero(ring_begin)][coord_ring], number)
     point_lines = np.char.add(np.char.add(np.char.add(np.char.add(
         np.char.add("J", number.astype(str)), ","), ring_no[coord_ring].astype(str)), ","),
-        np.char.add(np.char.add(np.char.mod("%.3f", coords[:, 1]), ","), np.char.mod("%.3f", coords[:, 0])))
+        np.char.add(np.char.add(np.char.mod("%.3f", coords[:, 1]), ","),
+                    np.char.mod("%.3f", coords[:, 0] + zone * 1e6)))
 
     frame = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
     land_use = frame["land_use"] if "land_use" in frame else pd.Series(pd.NA, index=frame.index, dtype="string")

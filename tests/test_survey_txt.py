@@ -3,8 +3,8 @@ taken wherever parcels are taken (the CLI, the API upload).
 
 The fixtures lie in CGCS2000 3° zone 35 (CM 105°E). EPSG:4523 (zone-prefixed) and EPSG:4544 (the working CRS) are
 the same projection with false eastings 35 500 000 and 500 000, so a prefixed easting Y = 35 400 000 is
-x = 400 000 in the working CRS (to PROJ's round-off, far below 1 µm): areas and coordinates below are
-worked out by hand from the files.
+x = 400 000 in the working CRS: the reader takes the prefix off, nothing is reprojected, and areas and coordinates
+below are worked out by hand from the files.
 """
 
 from __future__ import annotations
@@ -49,10 +49,10 @@ def test_several_parcels_a_hole_and_a_multipart_parcel():
     assert parcels["land_use"].tolist() == ["100101", "100102", "0601", "1101"]
     assert parcels["地块名称"].tolist() == ["一号地块", "二号地块（有洞）", "三号地块（两块）", "四号地块（梯形）"]
     assert parcels["图幅号"].tolist()[:2] == ["H48G001001", "H48G001001"]
-    # every header area matches its coordinates: no area warning; the reprojection from EPSG:4523 is said
+    # every header area matches its coordinates: no area warning; zone 35 is the working CRS: nothing reprojected
     texts = [i.message for i in report.warnings]
     assert not any("面积" in t and "相差" in t for t in texts)
-    assert any("EPSG:4523" in t for t in texts)
+    assert not any("重投影" in t for t in texts)
 
 
 def test_gbk_file_without_prefix_is_read_in_the_zone_it_names():
@@ -106,6 +106,14 @@ def test_point_count_zone_and_swapped_axes_are_checked(tmp_path):
     with pytest.raises(ValidationError) as err:
         read_parcels(wrong_count)
     assert err.value.ids == ["第 13 行 地块 CD-001：写 6 个，实有 5 个"]
+    # a count without the closing point (4 corners + the repeated J1 = 5 lines, 4 points) is accepted
+    without_closing = tmp_path / "four.txt"
+    without_closing.write_text(text.replace("5,1.0000,CD-001", "4,1.0000,CD-001"), encoding="utf-8")
+    assert read_parcels(without_closing)[0]["parcel_id"].iloc[0] == "CD-001"
+    only_headers = tmp_path / "headers.txt"
+    only_headers.write_text(text.split("J1,1")[0], encoding="utf-8")
+    with pytest.raises(ValidationError, match="没有界址点"):
+        read_parcels(only_headers)
     other_zone = tmp_path / "zone.txt"
     other_zone.write_text(text.replace("带号=35", "带号=36"), encoding="utf-8")
     with pytest.raises(CrsError, match="带号 36 与坐标的带号前缀 35 不符"):
@@ -201,3 +209,32 @@ def test_upload_of_a_survey_file_through_the_api(client):
     bad = client.post("/datasets", headers=client.as_role("analyst"),
                       files={"parcels": ("bad.txt", (SURVEY / "malformed.txt").read_bytes())})
     assert bad.status_code == 422 and "第 9 行" in bad.text
+
+
+def _survey_text(parcels: dict[str, list[list[tuple[float, float]]]]) -> str:
+    """A 界址点 file of local (x, y) rings (metres east/north of Y 35 400 000, X 3 390 000), each ring its own 圈号."""
+    lines = ["[属性描述]", "坐标系=2000国家大地坐标系", "几度分带=3", "带号=35", "[地块坐标]"]
+    for pid, rings in parcels.items():
+        points = [f"J{k + 1},{r + 1},{3390000 + y:.3f},{35400000 + x:.3f}"
+                  for r, ring in enumerate(rings) for k, (x, y) in enumerate([*ring, ring[0]])]
+        lines += [f"{len(points)},,{pid},,面,,,1001,@", *points]
+    return "\n".join(lines)
+
+
+def test_containment_decides_holes_and_parts(tmp_path):
+    square = lambda a, b: [(a, a), (b, a), (b, b), (a, b)]  # noqa: E731
+    path = tmp_path / "nested.txt"
+    path.write_text(_survey_text({
+        # 圈号 1 a 300 m square, 2 a 100 m square inside it (a hole), 3 a 40 m square inside the hole (a part):
+        # 300² − 100² + 40² = 90 000 − 10 000 + 1 600 = 81 600 m² in two parts
+        "N": [square(0, 300), square(100, 200), square(130, 170)],
+        # a triangular hole touching its outer ring at (0, 50): base 60 m at x = 50, height 50 m → 1 500 m²;
+        # 100² − 1 500 = 8 500 m², one valid polygon (no repair)
+        "T": [square(0, 100), [(0, 50), (50, 20), (50, 80)]],
+    }), encoding="utf-8")
+    parcels, report = read_parcels(path)
+    geoms = _by_id(parcels)
+    assert geoms["N"].area == pytest.approx(81600.0) and len(shapely.get_parts(geoms["N"])) == 2
+    assert geoms["T"].area == pytest.approx(8500.0) and len(shapely.get_parts(geoms["T"])) == 1
+    assert shapely.get_num_interior_rings(shapely.get_parts(geoms["T"])[0]) == 1
+    assert not any("make_valid" in i.message for i in report.warnings)
