@@ -916,8 +916,7 @@ def read_table(
     ----------
     path : str or PathLike
         ``.csv``, ``.xlsx`` or ``.xls`` (Excel 97–2003; sheet named like ``kind`` or the first sheet) or
-        ``.gpkg`` (layer named like
-        ``kind`` or its only layer).
+        ``.gpkg`` (layer named like ``kind`` or its only layer).
     kind : {"enterprises", "occupancy", "land_supply"}
         Which contract table this is.
     layer : str, optional

@@ -162,7 +162,7 @@ def _zone_crs(attrs: dict[str, str], easting: np.ndarray, northing: np.ndarray, 
 
 
 def parse_survey_txt(text: str, source: str) -> tuple[gpd.GeoDataFrame, list[Note]]:
-    """Parcels from the text of a 界址点坐标 file, in the file's CRS, and notes (warnings) about it.
+    """Parcels from the text of a 界址点坐标 file, in the file's zone (prefix taken off), and notes about it.
 
     Raises one `GisError` listing every malformed line (by line number) and every other problem.
     """
@@ -203,9 +203,11 @@ def parse_survey_txt(text: str, source: str) -> tuple[gpd.GeoDataFrame, list[Not
     bad_count = ~(np.isfinite(count) & (count == np.floor(count)) & (count > 0))
     bad_area = head["地块面积（公顷）"].ne("").to_numpy() & ~np.isfinite(hectares)
     no_id = head["地块编号"].eq("").to_numpy()
+    not_area = ~head["记录图形属性"].isin(["", "面"]).to_numpy()
     for mask, what in ((bad_count, "界址点数不是正整数 (point count is not a positive integer)"),
                        (bad_area, "地块面积（公顷）不是数字 (area is not a number)"),
-                       (no_id, "地块编号为空 (empty 地块编号)")):
+                       (no_id, "地块编号为空 (empty 地块编号)"),
+                       (not_area, "记录图形属性不是“面”，宗地必须是面 (the record is a line or point, not an area)")):
         if mask.any():
             problems.append(ValidationError(f"地块头行的{what}", path=source,
                                             ids=_line_no(head_no, body[is_header], mask),

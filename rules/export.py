@@ -258,7 +258,7 @@ def write_shapefile(result: EvaluationResult, path: Path, *, encoding: str = "ut
         "zone": _zone_names(p["zone"]),
         "far": p["far"].astype(float),
         "status": p["status"].astype(str),
-        "status_zh": p["status"].astype(str).map(lambda s: STATUS_LABELS.get(s, s)),
+        "status_zh": p["status"].astype(str).map(STATUS_LABELS).fillna(p["status"].astype(str)),
     }, geometry=p.geometry.to_numpy(), crs=p.crs)
     write_layer(layer, path, layer=path.stem, encoding=encoding)
 

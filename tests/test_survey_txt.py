@@ -110,6 +110,11 @@ def test_point_count_zone_and_swapped_axes_are_checked(tmp_path):
     without_closing = tmp_path / "four.txt"
     without_closing.write_text(text.replace("5,1.0000,CD-001", "4,1.0000,CD-001"), encoding="utf-8")
     assert read_parcels(without_closing)[0]["parcel_id"].iloc[0] == "CD-001"
+    line = tmp_path / "line.txt"
+    line.write_text(text.replace("CD-001,一号地块,面,", "CD-001,一号地块,线,"), encoding="utf-8")
+    with pytest.raises(ValidationError, match="记录图形属性不是“面”") as err:
+        read_parcels(line)
+    assert err.value.ids == ["第 13 行“5,1.0000,CD-001,一号地块,线,H48G001001,工业用地,100101,@”"]
     only_headers = tmp_path / "headers.txt"
     only_headers.write_text(text.split("J1,1")[0], encoding="utf-8")
     with pytest.raises(ValidationError, match="没有界址点"):
