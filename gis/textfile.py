@@ -11,7 +11,11 @@ from gis.errors import InputFileError
 def decode_text_file(p: Path) -> tuple[str, str]:
     """Text of a CSV or a 界址点 file and the encoding used: UTF-8 (with or without BOM), UTF-16 with BOM, or
     GB18030/GBK."""
-    data = p.read_bytes()
+    return decode_text(p.read_bytes(), p.name)
+
+
+def decode_text(data: bytes, name: str) -> tuple[str, str]:
+    """:func:`decode_text_file` for bytes in memory (an upload); ``name`` names the file in the error."""
     if data.startswith(codecs.BOM_UTF8):
         return data[3:].decode("utf-8", errors="strict"), "utf-8-sig"
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -25,5 +29,5 @@ def decode_text_file(p: Path) -> tuple[str, str]:
     except UnicodeDecodeError as e:
         raise InputFileError(
             f"无法识别文件编码（不是 UTF-8 也不是 GBK）(unknown text encoding at byte {e.start})",
-            path=p.name,
+            path=name,
             hint="请另存为 UTF-8 编码的 CSV (save as CSV UTF-8)") from e

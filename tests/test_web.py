@@ -409,6 +409,20 @@ def test_check_a_drawn_parcel(client, tokens, sample):
     assert bad.status_code == 422 and "Polygon" in _text(bad.text, "check-error")
 
 
+def test_check_an_uploaded_survey_file(client, tokens, sample):
+    survey = Path(__file__).parent / "data" / "survey"
+    form = {"ruleset": "chengdu-2023", "as_of": "2025-06-30"}
+    r = client.post("/web/check", data=form, files={"file": ("郫都.txt", (survey / "gbk.txt").read_bytes())},
+                    headers=_cookie(tokens, "viewer"))
+    assert r.status_code == 200, r.text[-2000:]
+    # the GBK fixture's one parcel: 100 m × 60 m = 6000 m² = 6000 ÷ (10000/15) = 9 亩
+    summary = re.search(r"宗地 <strong>郫都-07</strong>(.*?)</p>", r.text, re.S).group(1)
+    assert "面积 9.00 亩" in summary
+    bad = client.post("/web/check", data=form, files={"file": ("bad.txt", (survey / "malformed.txt").read_bytes())},
+                      headers=_cookie(tokens, "viewer"))
+    assert bad.status_code == 422 and "第 9 行" in _text(bad.text, "check-error")
+
+
 def test_zone_proposal_page_generates_and_downloads(client, tokens, sample):
     import pyogrio
 
