@@ -393,7 +393,10 @@ def write_survey_txt(gdf: gpd.GeoDataFrame, path: PathLike, *, encoding: str = "
 
     frame = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
     land_use = frame["land_use"] if "land_use" in frame else pd.Series(pd.NA, index=frame.index, dtype="string")
-    use = frame["地块用途"] if "地块用途" in frame else land_use.map(land_use_name, na_action="ignore")
+    if "地块用途" in frame:
+        use = frame["地块用途"]
+    else:  # the class name of each code, looked up once per distinct code
+        use = land_use.map({c: land_use_name(c) for c in pd.unique(land_use.dropna())})
     points_per_parcel = np.bincount(coord_parcel, minlength=n)
     hectares = shapely.area(projected) / M2_PER_HECTARE
     fields = [points_per_parcel.astype(str), np.char.mod("%.4f", hectares), _field(frame["parcel_id"]),

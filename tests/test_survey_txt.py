@@ -197,6 +197,8 @@ def test_cli_evaluates_a_survey_file_and_writes_one(tmp_path):
     back, _ = read_parcels(out)
     assert sorted(_by_id(back)) == ["CD-001", "CD-002", "CD-003", "CD-004"]
     assert _by_id(back)["CD-002"].area == pytest.approx(18000.0)
+    # a result has no 地块名称: empty; 地块用途 is the class name of the code (100101 一类工业用地)
+    assert "5,1.0000,CD-001,,面,,一类工业用地,100101,@" in out.read_bytes().decode("gbk").splitlines()
     bad = CliRunner().invoke(app, ["evaluate", "--parcels", str(SURVEY / "malformed.txt"), "--out",
                                    str(tmp_path / "x.json"), "-q"])
     assert bad.exit_code == 2 and "第 8 行“J2,1,abc" in bad.output.replace("\n", "")  # the console wraps lines
