@@ -16,6 +16,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from gis.errors import GisError
+from gis.io import shp_encoding as shp_encoding_key
 from rules.errors import RuleSetError
 from rules.export import SUFFIXES
 from rules.result import EvaluationResult
@@ -122,13 +123,14 @@ def evaluate_cmd(
         list[Path], typer.Option("--out", "-o", help=f"输出文件 ({'/'.join(SUFFIXES)})；可重复给出多个 (repeatable)")
     ],
     parcels: Annotated[
-        Path | None, typer.Option("--parcels", "-p", help="宗地图层 (gpkg/geojson/shp/zip/fgb/parquet)")
+        Path | None,
+        typer.Option("--parcels", "-p", help="宗地图层 (gpkg/geojson/shp/zip/fgb/parquet，或界址点坐标 txt)"),
     ] = None,
     dataset: Annotated[
         int | None, typer.Option("--dataset", help="从数据库读取已导入的数据集 (mujun import 给出的编号)")
     ] = None,
-    enterprises: Annotated[Path | None, typer.Option(help="企业表 (csv/xlsx)")] = None,
-    occupancy: Annotated[Path | None, typer.Option(help="企业占用表 (csv/xlsx)")] = None,
+    enterprises: Annotated[Path | None, typer.Option(help="企业表 (csv/xlsx/xls)")] = None,
+    occupancy: Annotated[Path | None, typer.Option(help="企业占用表 (csv/xlsx/xls)")] = None,
     zones: Annotated[Path | None, typer.Option(help="分区 GeoPackage")] = None,
     land_supply: Annotated[Path | None, typer.Option("--land-supply", help="年度土地供应表")] = None,
     ruleset: Annotated[str, typer.Option(help="规则集 id 或 YAML 文件")] = "chengdu-2023",
@@ -139,6 +141,9 @@ def evaluate_cmd(
         int | None,
         typer.Option("--year", min=1990, max=2100, help="统计年度，默认取企业表的 year 列 (statistics year)"),
     ] = None,
+    shp_encoding: Annotated[
+        str, typer.Option("--shp-encoding", help="Shapefile 输出的文字编码：UTF-8（默认）或 GBK（旧版 ArcGIS）")
+    ] = "utf-8",
 ) -> None:
     """评估宗地、企业和汇总指标，写出结果 (evaluate parcels against a rule set)."""
     from gis.io import load_inputs
@@ -149,6 +154,10 @@ def evaluate_cmd(
     for target in out:
         if target.suffix.lower() not in SUFFIXES:
             _fail(f"{target.name}: 不支持的输出格式 (unsupported output format); 请使用 {', '.join(SUFFIXES)}")
+    try:
+        shp_encoding = shp_encoding_key(shp_encoding)
+    except GisError as exc:
+        _fail(str(exc))
     day = _parse_date(as_of)
     t0 = time.perf_counter()
     try:
@@ -194,7 +203,7 @@ def evaluate_cmd(
 
         result = evaluate(inputs, rs, day, progress=tick, year=year)
     for target in out:
-        write_result(result, target)
+        write_result(result, target, shp_encoding=shp_encoding)
     if not quiet:
         print_summary(result)
         written = "、".join(str(t) for t in out)

@@ -18,9 +18,9 @@ PathOpt = Annotated[Path | None, typer.Option(exists=False, dir_okay=False)]
 
 
 def import_command(
-    parcels: Annotated[Path, typer.Option(help="宗地图层 (GeoPackage/GeoJSON/Shapefile/zip/FGB/Parquet)")],
-    enterprises: Annotated[Path | None, typer.Option(help="企业表 (CSV/XLSX)")] = None,
-    occupancy: Annotated[Path | None, typer.Option(help="用地企业对应表 (CSV/XLSX)")] = None,
+    parcels: Annotated[Path, typer.Option(help="宗地图层 (GPKG/GeoJSON/Shapefile/zip/FGB/Parquet/界址点坐标 TXT)")],
+    enterprises: Annotated[Path | None, typer.Option(help="企业表 (CSV/XLSX/XLS)")] = None,
+    occupancy: Annotated[Path | None, typer.Option(help="用地企业对应表 (CSV/XLSX/XLS)")] = None,
     zones: Annotated[Path | None, typer.Option(help="分区 GeoPackage (red_line, parks, …)")] = None,
     land_supply: Annotated[Path | None, typer.Option("--land-supply", help="土地供应表")] = None,
     crs: Annotated[str | None, typer.Option(help="无坐标系图层使用的坐标系，如 EPSG:4544")] = None,

@@ -16,7 +16,8 @@ from api.store import repository as repo
 
 router = APIRouter(tags=["数据集 datasets"])
 Omitted = SkipJsonSchema[None]  # an optional form part: left out, never sent as "null"
-PARCEL_FILES = "宗地图层 (GeoPackage/GeoJSON/zip/FGB/Parquet 或 Shapefile 的 .shp/.shx/.dbf/.prj)"
+PARCEL_FILES = ("宗地图层 (GeoPackage/GeoJSON/zip/FGB/Parquet、Shapefile 的 .shp/.shx/.dbf/.prj/.cpg "
+                "或界址点坐标 TXT)")
 
 
 @router.post("/datasets", status_code=201, summary="上传并导入数据集 (upload and import a dataset)",
@@ -28,7 +29,7 @@ async def create_dataset(
     request: Request,
     user: Analyst,
     parcels: Annotated[list[UploadFile], File(min_length=1, description=PARCEL_FILES)],
-    enterprises: Annotated[list[UploadFile] | Omitted, File(description="企业表 CSV/XLSX")] = None,
+    enterprises: Annotated[list[UploadFile] | Omitted, File(description="企业表 CSV/XLSX/XLS")] = None,
     occupancy: Annotated[list[UploadFile] | Omitted, File(description="用地企业对应表")] = None,
     zones: Annotated[list[UploadFile] | Omitted, File(description="分区 GeoPackage")] = None,
     land_supply: Annotated[list[UploadFile] | Omitted, File(description="土地供应表")] = None,

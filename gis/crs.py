@@ -39,6 +39,22 @@ def cgcs2000_gk_epsg(zone: int, *, prefixed: bool) -> int | None:
     return (4513 if prefixed else 4534) + zone - 25
 
 
+def cgcs2000_gk6_epsg(zone: int, *, prefixed: bool) -> int | None:
+    """EPSG code of the CGCS2000 6-degree Gauss-Krüger zone ``zone`` (13–23), with or without the x prefix."""
+    if not 13 <= zone <= 23:
+        return None
+    return (4491 if prefixed else 4502) + zone - 13
+
+
+def gk_zone(longitude: float, width: int = 3) -> int:
+    """The Gauss-Krüger zone of ``longitude`` for 3° (CM = 3·zone) or 6° zones (CM = 6·zone − 3).
+
+    >>> gk_zone(104.07), gk_zone(104.07, 6)
+    (35, 18)
+    """
+    return int(np.floor(longitude / 3.0 + 0.5)) if width == 3 else int(np.floor(longitude / 6.0)) + 1
+
+
 def _false_easting(crs: pyproj.CRS) -> float | None:
     op = crs.coordinate_operation
     if op is None:
@@ -326,7 +342,9 @@ __all__ = [
     "WORKING_CRS",
     "CrsError",
     "check_coordinates",
+    "cgcs2000_gk6_epsg",
     "cgcs2000_gk_epsg",
+    "gk_zone",
     "to_map_crs",
     "to_working_crs",
 ]

@@ -30,6 +30,8 @@ from gis.archive import check_zip
 from gis.columns import alias_renames, canonical_name
 from gis.crs import M2_PER_MU, WORKING_CRS, to_working_crs
 from gis.errors import CrsError, GisError, InputFileError, ValidationError, combine
+from gis.survey_txt import is_survey_txt, read_survey_txt
+from gis.textfile import decode_text_file
 from gis.vocabulary import ZONE_LAYER_LABELS, column_label
 
 PathLike = str | os.PathLike[str]
@@ -101,8 +103,9 @@ ZONE_COLUMNS: dict[str, dict[str, str]] = {
 ZONE_LAYERS = tuple(ZONE_COLUMNS)
 _ZONE_ID = {"red_line": "zone_id", "blue_line": "zone_id", "parks": "park_id", "districts": "name"}
 
-VECTOR_SUFFIXES = (".gpkg", ".geojson", ".json", ".shp", ".zip", ".fgb", ".parquet", ".geoparquet")
-TABLE_SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm", ".gpkg")
+#: ``.txt`` is a 界址点坐标 file (勘测定界 / 部备案, `gis.survey_txt`) when it has its section lines, else a table.
+VECTOR_SUFFIXES = (".gpkg", ".geojson", ".json", ".shp", ".zip", ".fgb", ".parquet", ".geoparquet", ".txt")
+TABLE_SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm", ".xls", ".gpkg")
 
 
 # --- report ------------------------------------------------------------------------------------------
@@ -385,6 +388,16 @@ def _read_raw_vector(
             return pyogrio.read_dataframe(p, encoding=enc)
         if suffix == ".gpkg":
             return pyogrio.read_dataframe(p, layer=_gpkg_layer(p, layer, preferred, spatial=True))
+        if suffix == ".txt":
+            if not is_survey_txt(p):
+                raise InputFileError(
+                    "该 .txt 文件不是界址点坐标文件：没有 [属性描述] / [地块坐标] 段 (not a 界址点 coordinate file)",
+                    path=p.name,
+                    hint="宗地请用界址点坐标文件（勘测定界/部备案格式）、GeoPackage、GeoJSON 或 Shapefile；"
+                    "表格请作为企业表等给出 (tables belong to the enterprise/occupancy inputs)")
+            gdf, notes = read_survey_txt(p)
+            gdf.attrs["notes"] = notes
+            return gdf
         return pyogrio.read_dataframe(p, layer=layer)
     except GisError:
         raise
@@ -490,7 +503,7 @@ def read_layer(path: PathLike, layer: str | None = None, crs: str | int | None =
     ----------
     path : str or PathLike
         ``.gpkg``, ``.geojson``/``.json``, ``.shp``, ``.zip`` (one shapefile, any folder), ``.fgb``,
-        ``.parquet``.
+        ``.parquet``, 界址点坐标 ``.txt``.
     layer : str, optional
         Layer of a GeoPackage (or stem of the shapefile inside a zip).
     crs : str or int, optional
@@ -559,7 +572,8 @@ def read_parcels(
     ----------
     path : str or PathLike
         GeoPackage (layer ``parcels`` or its only layer), GeoJSON, Shapefile or a zip of one, FlatGeobuf,
-        GeoParquet.
+        GeoParquet, or a 界址点坐标 ``.txt`` (勘测定界 / 部备案 format, `gis.survey_txt`; its notes — header
+        areas that disagree, an inferred zone — come first in the report).
     crs : str or int, optional
         CRS for a file without one (``"EPSG:4544"``), or to override a wrong label.
     layer : str, optional
@@ -577,7 +591,11 @@ def read_parcels(
     >>> parcels.crs.to_epsg(), parcels["parcel_id"].is_unique
     (4544, True)
     """
-    return normalise_parcels(_read_raw_vector(path, layer, preferred="parcels"), source=_name(path), crs=crs)
+    raw = _read_raw_vector(path, layer, preferred="parcels")
+    notes = raw.attrs.pop("notes", [])  # what a 界址点 file's reader found (header areas, inferred zone)
+    gdf, report = normalise_parcels(raw, source=_name(path), crs=crs)
+    report.issues[:0] = [LoadIssue("warning", _name(path), msg, [str(i) for i in ids]) for msg, ids in notes]
+    return gdf, report
 
 
 def normalise_parcels(
@@ -652,26 +670,6 @@ def normalise_parcels(
 
 
 # --- tables ------------------------------------------------------------------------------------------
-
-
-def _decode_text_file(p: Path) -> tuple[str, str]:
-    """Text of a CSV and the encoding used: UTF-8 (with or without BOM), UTF-16 with BOM, or GB18030/GBK."""
-    data = p.read_bytes()
-    if data.startswith(codecs.BOM_UTF8):
-        return data[3:].decode("utf-8", errors="strict"), "utf-8-sig"
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16"), "utf-16"
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("gb18030"), "gb18030"
-    except UnicodeDecodeError as e:
-        raise InputFileError(
-            f"无法识别文件编码（不是 UTF-8 也不是 GBK）(unknown text encoding at byte {e.start})",
-            path=p.name,
-            hint="请另存为 UTF-8 编码的 CSV (save as CSV UTF-8)") from e
 
 
 def _find_header(df: pd.DataFrame, required: tuple[str, ...]) -> tuple[pd.DataFrame, int]:
@@ -770,6 +768,74 @@ def _merged_cells(p: Path, sheet: str) -> list[tuple[str, int]]:
     return [(ref, int(_re.sub(r"^[A-Z]+", "", ref.split(":")[1]))) for ref in refs]
 
 
+def _column_letters(index: int) -> str:
+    """Spreadsheet column letters of a 0-based column index (0 → A, 26 → AA)."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _read_xls(p: Path, kind: str, layer: str | None) -> pd.DataFrame:
+    """An Excel 97–2003 workbook (xlrd): the sheet named like ``kind`` (or ``layer``, or the first), with its
+    merged ranges as ``df.attrs["merged_cells"]`` like an .xlsx."""
+    import xlrd
+
+    head = p.read_bytes()[:512]
+    if head.lstrip().lower().startswith((b"<html", b"<!doctype", b"<?xml", b"<table")):
+        raise InputFileError(
+            "该 .xls 文件实为网页（HTML/XML）格式，不是 Excel 工作簿（一些系统导出的“xls”如此）"
+            "(the .xls is a web page, not an Excel 97–2003 workbook)", path=p.name,
+            hint="请用 Excel 或 WPS 打开后另存为 .xlsx 或 CSV (open it in Excel/WPS and save as .xlsx or CSV)")
+    try:
+        book = xlrd.open_workbook(p, formatting_info=True, on_demand=True)
+    except Exception as e:  # xlrd raises XLRDError, CompDocError, struct errors … for a broken or foreign file
+        raise InputFileError(f"无法读取 Excel 97–2003 文件 (cannot read the .xls workbook: {_scrub(e, p)})",
+                             path=p.name, hint="请用 Excel 另存为 .xlsx (re-save as .xlsx)") from e
+    with book:
+        sheets = book.sheet_names()
+        sheet = layer if layer is not None else (kind if kind in sheets else sheets[0])
+        if sheet not in sheets:
+            raise InputFileError(f"工作簿中没有工作表 {sheet} (no sheet {sheet!r})", path=p.name, ids=sheets)
+        ws = book.sheet_by_name(sheet)
+        merged = [(f"{_column_letters(c0)}{r0 + 1}:{_column_letters(c1 - 1)}{r1}", r1)
+                  for r0, r1, c0, c1 in ws.merged_cells]
+        columns = [_xls_column(ws.col_types(c), ws.col_values(c), book.datemode) for c in range(ws.ncols)]
+    if not columns or ws.nrows == 0:
+        return pd.DataFrame()
+    header = [str(col[0]).strip() if pd.notna(col[0]) and str(col[0]).strip() else f"Unnamed: {i}"
+              for i, col in enumerate(columns)]
+    df = pd.DataFrame({i: col[1:] for i, col in enumerate(columns)}, dtype=object)
+    df.columns = header
+    df.attrs["merged_cells"] = merged
+    return df
+
+
+def _xls_column(types: list[int], values: list[Any], datemode: int) -> np.ndarray:
+    """One .xls column as Python values, the way a .xlsx column reads: text, numbers (whole ones as int), dates
+    as timestamps, booleans; empty, blank and error cells as NA."""
+    kinds = np.asarray(types, dtype=np.int8)
+    raw = np.asarray(values, dtype=object)
+    out = np.full(len(raw), np.nan, dtype=object)
+    text = kinds == 1
+    out[text] = raw[text]
+    number = kinds == 2
+    if number.any():
+        nums = raw[number].astype(float)
+        whole = np.isfinite(nums) & (nums == np.round(nums)) & (np.abs(nums) < 2**53)
+        out[np.flatnonzero(number)[whole]] = nums[whole].astype(np.int64).tolist()
+        out[np.flatnonzero(number)[~whole]] = nums[~whole].tolist()
+    date = kinds == 3
+    if date.any():  # serial days from 1899-12-30 (the 1900 system) or 1904-01-01
+        origin = pd.Timestamp("1904-01-01" if datemode else "1899-12-30")
+        out[date] = list(origin + pd.to_timedelta(raw[date].astype(float), unit="D").round("s"))
+    boolean = kinds == 4
+    out[boolean] = raw[boolean].astype(bool).tolist()
+    return out
+
+
 def _xml_text(value: str) -> str:
     import html
 
@@ -778,6 +844,10 @@ def _xml_text(value: str) -> str:
 
 def _read_raw_table(p: Path, kind: str, layer: str | None) -> tuple[pd.DataFrame, bool]:
     suffix = p.suffix.lower()
+    if suffix == ".txt" and is_survey_txt(p):
+        raise InputFileError(
+            f"这是界址点坐标文件（宗地范围），不是{_KIND_ZH[kind]} (a 界址点 coordinate file, not a table)",
+            path=p.name, hint="请把它作为宗地图层给出（--parcels / 宗地图层）(give it as the parcels file)")
     if suffix in (".csv", ".txt"):
         raw = p.read_bytes()
         if not raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -791,7 +861,7 @@ def _read_raw_table(p: Path, kind: str, layer: str | None) -> tuple[pd.DataFrame
             if df is not None:
                 return df, False
         del raw
-        text, _enc = _decode_text_file(p)
+        text, _enc = decode_text_file(p)
         sep = _sniff_separator(text.split("\n", 1)[0])
         df = _read_csv_arrow(text, sep)
         if df is None:
@@ -818,6 +888,8 @@ def _read_raw_table(p: Path, kind: str, layer: str | None) -> tuple[pd.DataFrame
         df = pd.read_excel(p, sheet_name=sheet, dtype=object, engine="openpyxl")
         df.attrs["merged_cells"] = _merged_cells(p, sheet)
         return df, True
+    if suffix == ".xls":
+        return _read_xls(p, kind, layer), True
     if suffix == ".gpkg":
         name = _gpkg_layer(p, layer, kind, spatial=False)
         try:
@@ -825,7 +897,7 @@ def _read_raw_table(p: Path, kind: str, layer: str | None) -> tuple[pd.DataFrame
         except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as e:
             raise InputFileError(f"无法读取图层 {name} (cannot read layer: {_scrub(e, p)})", path=p.name) from e
     raise InputFileError(f"不支持的表格格式 {suffix} (unsupported table format)", path=p.name,
-                         hint="请使用 CSV 或 XLSX (use CSV or XLSX)")
+                         hint="请使用 CSV、XLSX 或 XLS (use CSV, XLSX or XLS)")
 
 
 def read_table(
@@ -843,8 +915,8 @@ def read_table(
     Parameters
     ----------
     path : str or PathLike
-        ``.csv``, ``.xlsx`` (sheet named like ``kind`` or the first sheet) or ``.gpkg`` (layer named like
-        ``kind`` or its only layer).
+        ``.csv``, ``.xlsx`` or ``.xls`` (Excel 97–2003; sheet named like ``kind`` or the first sheet) or
+        ``.gpkg`` (layer named like ``kind`` or its only layer).
     kind : {"enterprises", "occupancy", "land_supply"}
         Which contract table this is.
     layer : str, optional
@@ -1193,6 +1265,9 @@ def load_inputs(
 
 _DRIVERS = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".fgb": "FlatGeobuf",
             ".shp": "ESRI Shapefile"}
+#: Shapefile text encodings a user can choose: name → (GDAL's encoding, what the .cpg says, the .dbf's LDID).
+#: GBK's .cpg is the code page number 936, the form ArcGIS writes and GDAL/QGIS read; LDID 0x4D is CP936.
+SHP_ENCODINGS: dict[str, tuple[str, str, int]] = {"utf-8": ("UTF-8", "UTF-8", 0x00), "gbk": ("CP936", "936", 0x4D)}
 
 
 # The GeoPackage version new files get. pyogrio's GDAL writes 1.4 (user_version 10400), which GDAL 3.6 (Debian 12's
@@ -1200,11 +1275,24 @@ _DRIVERS = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".fgb": 
 GPKG_VERSION = "1.3"
 
 
-def write_layer(gdf: gpd.GeoDataFrame | pd.DataFrame, path: PathLike, layer: str | None = None) -> Path:
+def shp_encoding(name: str) -> str:
+    """The key of :data:`SHP_ENCODINGS` for a user's spelling (``UTF-8``, ``utf8``, ``GBK``, ``cp936``), or an error."""
+    key = {"utf8": "utf-8", "cp936": "gbk", "936": "gbk", "gb2312": "gbk", "gb18030": "gbk"}.get(
+        name.strip().lower(), name.strip().lower())
+    if key not in SHP_ENCODINGS:
+        raise InputFileError(f"不支持的 Shapefile 编码 {name} (unsupported shapefile encoding)",
+                             path="--shp-encoding", hint="请使用 UTF-8 或 GBK (use UTF-8 or GBK)")
+    return key
+
+
+def write_layer(gdf: gpd.GeoDataFrame | pd.DataFrame, path: PathLike, layer: str | None = None, *,
+                encoding: str = "utf-8") -> Path:
     """Write a layer (or a geometry-less table into a GeoPackage) by suffix: gpkg, geojson, fgb, shp, parquet.
 
     A GeoPackage keeps its other layers (``layer`` is added or replaced); other formats are overwritten. A new
-    GeoPackage is version :data:`GPKG_VERSION`.
+    GeoPackage is version :data:`GPKG_VERSION`. A shapefile's text is written in ``encoding`` (``utf-8`` or
+    ``gbk``, see :data:`SHP_ENCODINGS`) with a ``.cpg`` naming it, so Chinese attributes open right in ArcGIS
+    and QGIS.
 
     Examples
     --------
@@ -1226,9 +1314,16 @@ def write_layer(gdf: gpd.GeoDataFrame | pd.DataFrame, path: PathLike, layer: str
     p.parent.mkdir(parents=True, exist_ok=True)
     layer = layer or p.stem
     if driver == "ESRI Shapefile":
+        gdal_encoding, cpg, ldid = SHP_ENCODINGS[shp_encoding(encoding)]
         for ext in (".shp", ".shx", ".dbf", ".prj", ".cpg"):
             p.with_suffix(ext).unlink(missing_ok=True)
-    elif driver != "GPKG":
+        pyogrio.write_dataframe(gdf, p, layer=layer, driver=driver, encoding=gdal_encoding)
+        p.with_suffix(".cpg").write_text(cpg, encoding="ascii")
+        with p.with_suffix(".dbf").open("r+b") as dbf:  # the language driver id, for readers without the .cpg
+            dbf.seek(29)
+            dbf.write(bytes([ldid]))
+        return p
+    if driver != "GPKG":
         p.unlink(missing_ok=True)
     options = {}
     if driver == "GPKG" and not p.exists():
@@ -1239,6 +1334,7 @@ def write_layer(gdf: gpd.GeoDataFrame | pd.DataFrame, path: PathLike, layer: str
 
 __all__ = [
     "PARCEL_COLUMNS",
+    "SHP_ENCODINGS",
     "TABLE_COLUMNS",
     "WORKING_CRS",
     "ZONE_LAYERS",
@@ -1251,6 +1347,7 @@ __all__ = [
     "read_parcels",
     "read_table",
     "read_zones",
+    "shp_encoding",
     "source_file",
     "write_layer",
 ]

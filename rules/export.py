@@ -22,11 +22,13 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
 from gis.io import write_layer
+from gis.survey_txt import write_survey_txt
 from gis.vocabulary import (
     ZONE_LAYER_LABELS,
     column_label,
@@ -48,7 +50,7 @@ from rules.vocabulary import (
     threshold_texts,
 )
 
-SUFFIXES = (".json", ".geojson", ".gpkg", ".csv", ".xlsx")
+SUFFIXES = (".json", ".geojson", ".gpkg", ".csv", ".xlsx", ".shp", ".txt")
 REPORT_TITLE = "成都市工业用地合规评估报告"
 
 # A cell that starts with one of these is read as a formula by spreadsheet programs (OWASP "CSV injection").
@@ -261,6 +263,35 @@ def _style_gpkg(path: Path, result: EvaluationResult, zones: dict[str, Any]) -> 
         aliases[table] = {c: "名称" if c == "name" else column_label(c) for c in layer.columns}
     style_geopackage(path, legend=legend(rules), status_layers={"parcels": "status"},
                      zone_layers={table: table.removeprefix("zone_") for table in zones}, aliases=aliases)
+
+
+def write_shapefile(result: EvaluationResult, path: Path, *, encoding: str = "utf-8") -> None:
+    """Shapefile of the parcels (EPSG:4544) with a ``.cpg``: ``utf-8`` (default) or ``gbk`` for old ArcGIS.
+
+    Field names fit the format's 10 characters: ``parcel_id``, ``area_m2``, ``area_mu``, ``district``,
+    ``park_id``, ``park`` (园区名称), ``zone`` (分区, in words), ``far``, ``status`` and ``status_zh`` (合规状态
+    in words). The per-rule statuses are in the GeoPackage and the XLSX.
+    """
+    vocab = _vocab(result)
+    p = result.parcels
+    layer = gpd.GeoDataFrame({
+        "parcel_id": p["parcel_id"].astype(str),
+        "area_m2": p["area_m2"].astype(float),
+        "area_mu": p["area_mu"].astype(float),
+        "district": p["district"].astype(object),
+        "park_id": p["park_id"].astype(object),
+        "park": _park_names(p["park_id"], vocab),
+        "zone": _zone_names(p["zone"]),
+        "far": p["far"].astype(float),
+        "status": p["status"].astype(str),
+        "status_zh": p["status"].astype(str).map(STATUS_LABELS).fillna(p["status"].astype(str)),
+    }, geometry=p.geometry.to_numpy(), crs=p.crs)
+    write_layer(layer, path, layer=path.stem, encoding=encoding)
+
+
+def write_survey(result: EvaluationResult, path: Path) -> None:
+    """The parcels as a 界址点坐标 file (部备案 format, CGCS2000 3° zone with prefix; `gis.survey_txt`)."""
+    write_survey_txt(result.parcels, path)
 
 
 def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
@@ -922,11 +953,16 @@ WRITERS: dict[str, Callable[[EvaluationResult, Path], None]] = {
     ".gpkg": write_gpkg,
     ".csv": write_csv,
     ".xlsx": write_xlsx,
+    ".shp": write_shapefile,
+    ".txt": write_survey,
 }
 
 
-def write_result(result: EvaluationResult, path: str | Path) -> Path:
-    """Write ``result`` in the format given by the file suffix (.json, .geojson, .gpkg, .csv, .xlsx).
+def write_result(result: EvaluationResult, path: str | Path, *, shp_encoding: str = "utf-8") -> Path:
+    """Write ``result`` in the format given by the file suffix (.json, .geojson, .gpkg, .csv, .xlsx, .shp, .txt).
+
+    ``.shp`` is the parcels with their overall status, text in ``shp_encoding`` (``utf-8`` or ``gbk``) named by
+    a ``.cpg``; ``.txt`` is the parcels as a 界址点坐标 file (勘测定界 / 部备案 format).
 
     Examples
     --------
@@ -946,5 +982,8 @@ def write_result(result: EvaluationResult, path: str | Path) -> Path:
     writer = WRITERS.get(path.suffix.lower())
     if writer is None:
         raise ValueError(f"{path.name}: 不支持的输出格式 (unsupported output format); use one of {', '.join(SUFFIXES)}")
-    writer(result, path)
+    if writer is write_shapefile:
+        write_shapefile(result, path, encoding=shp_encoding)
+    else:
+        writer(result, path)
     return path

@@ -188,6 +188,39 @@ def test_downloads_open_as_real_files(client, tokens, sample, stored):
     assert client.get(f"/web/runs/{sample['run']}/download/exe", headers=h).status_code == 404
 
 
+def test_survey_txt_downloads_of_a_run_and_of_one_parcel(client, tokens, sample, stored, tmp_path):
+    """界址点坐标 files: the whole run from the results page, one parcel from its page; read back, each parcel is
+    where the store has it (within 1 mm) under its id."""
+    import shapely
+
+    from gis.io import read_parcels
+
+    h = _cookie(tokens, "viewer")
+    page = client.get(f"/web/runs/{sample['run']}", headers=h).text
+    assert 'id="dl-txt"' in page and "界址点坐标 TXT" in page
+    whole = client.get(f"/web/runs/{sample['run']}/download/txt", headers=h)
+    assert whole.status_code == 200 and whole.headers["content-disposition"].endswith('.txt"')
+    (tmp_path / "run.txt").write_bytes(whole.content)
+    back, _ = read_parcels(tmp_path / "run.txt")
+    want = stored.parcels.set_index("parcel_id").geometry
+    assert sorted(back["parcel_id"]) == sorted(want.index)
+    off = [shapely.hausdorff_distance(g, want[i]) for i, g in zip(back["parcel_id"], back.geometry, strict=True)]
+    assert max(off) < 0.001
+    pid = str(stored.parcels["parcel_id"].iloc[0])
+    parcel_page = client.get(f"/web/runs/{sample['run']}/parcels/{pid}", headers=h).text
+    assert f"/parcels/{pid}/download/txt" in parcel_page
+    one = client.get(f"/web/runs/{sample['run']}/parcels/{pid}/download/txt", headers=h)
+    assert one.status_code == 200 and "attachment" in one.headers["content-disposition"]
+    text = one.content.decode("gbk")
+    assert text.startswith("[属性描述]") and "带号=35" in text  # Chengdu is in 3° zone 35
+    (tmp_path / "one.txt").write_bytes(one.content)
+    single, _ = read_parcels(tmp_path / "one.txt")
+    assert single["parcel_id"].tolist() == [pid]
+    assert shapely.hausdorff_distance(single.geometry.iloc[0], want[pid]) < 0.001
+    missing = client.get(f"/web/runs/{sample['run']}/parcels/NO-SUCH/download/txt", headers=h)
+    assert missing.status_code == 404 and "NO-SUCH" in missing.text
+
+
 def test_print_summary_has_indicators_and_static_map(client, tokens, sample):
     h = _cookie(tokens, "viewer")
     html = client.get(f"/web/runs/{sample['run']}/print", headers=h).text
@@ -390,6 +423,20 @@ def test_check_a_drawn_parcel(client, tokens, sample):
     bad = client.post("/web/check", data={"geojson": '{"type": "Point", "coordinates": [104, 30]}'},
                       headers=_cookie(tokens, "viewer"))
     assert bad.status_code == 422 and "Polygon" in _text(bad.text, "check-error")
+
+
+def test_check_an_uploaded_survey_file(client, tokens, sample):
+    survey = Path(__file__).parent / "data" / "survey"
+    form = {"ruleset": "chengdu-2023", "as_of": "2025-06-30"}
+    r = client.post("/web/check", data=form, files={"file": ("郫都.txt", (survey / "gbk.txt").read_bytes())},
+                    headers=_cookie(tokens, "viewer"))
+    assert r.status_code == 200, r.text[-2000:]
+    # the GBK fixture's one parcel: 100 m × 60 m = 6000 m² = 6000 ÷ (10000/15) = 9 亩
+    summary = re.search(r"宗地 <strong>郫都-07</strong>(.*?)</p>", r.text, re.S).group(1)
+    assert "面积 9.00 亩" in summary
+    bad = client.post("/web/check", data=form, files={"file": ("bad.txt", (survey / "malformed.txt").read_bytes())},
+                      headers=_cookie(tokens, "viewer"))
+    assert bad.status_code == 422 and "第 9 行" in _text(bad.text, "check-error")
 
 
 def test_zone_proposal_page_generates_and_downloads(client, tokens, sample):

@@ -2,9 +2,10 @@
 
 ``POST /evaluations``, the web pages' 运行评估 and results pages, and their downloads all come here. One worker
 pool per app, one cache of rebuilt results, one folder and one naming of exported files:
-``<data_dir>/exports/<store key>/run-<id>.<suffix>`` (``.json .geojson .gpkg .csv .xlsx``, ``.html`` for the
-compliance map, ``-map.png`` for the static map, ``-map.pdf`` for the A3 print map). A finished run never
-changes, so a file once written is kept.
+``<data_dir>/exports/<store key>/run-<id>.<suffix>`` (``.json .geojson .gpkg .csv .xlsx``, ``.txt`` for the
+界址点坐标 file of the parcels, ``.html`` for the compliance map, ``-map.png`` for the static map, ``-map.pdf`` for
+the A3 print map); comparisons, trends and lists beside them. A finished run never changes, so a file once
+written is kept.
 """
 
 from __future__ import annotations
@@ -36,10 +37,12 @@ EXPORT_MEDIA_TYPES = {
     "html": "text/html; charset=utf-8",
     "png": "image/png",
     "pdf": "application/pdf",
+    "txt": "text/plain; charset=gb18030",
 }
 COMPARISON_FORMATS = {"xlsx": EXPORT_MEDIA_TYPES["xlsx"], "html": EXPORT_MEDIA_TYPES["html"]}
 MAP_IMAGES = ("png", "pdf")  # the static map and the print map: ``run-<id>-map.<fmt>``
-DOWNLOADS = {"xlsx": "XLSX 报表", "gpkg": "GeoPackage", "geojson": "GeoJSON", "csv": "CSV（逐条结论）"}
+DOWNLOADS = {"xlsx": "XLSX 报表", "gpkg": "GeoPackage", "geojson": "GeoJSON", "csv": "CSV（逐条结论）",
+             "txt": "界址点坐标 TXT"}
 RESULTS_KEPT = 4  # rebuilt results kept in memory (exports and pages of one run come in bursts)
 LEASE_S = 120.0  # a server's claim on its runs; renewed every LEASE_S / 4 while it holds any
 
@@ -232,6 +235,21 @@ class Runs:
                 finally:
                     tmp.unlink(missing_ok=True)
         return path
+
+    def parcel_survey_txt(self, run_id: int, parcel_id: str) -> bytes:
+        """One parcel of a finished run as a 界址点坐标 file (GBK; ``KeyError`` when the run has no such parcel)."""
+        from gis.survey_txt import write_survey_txt
+
+        parcels = self.result(run_id).parcels
+        row = parcels[parcels["parcel_id"].astype(str) == parcel_id]
+        if row.empty:
+            raise KeyError(parcel_id)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        tmp = self.folder / f".tmp-{uuid.uuid4().hex}.txt"
+        try:
+            return write_survey_txt(row, tmp).read_bytes()
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def _write(self, run_id: int, fmt: str, path: Path) -> None:
         result = self.result(run_id)

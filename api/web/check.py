@@ -197,13 +197,21 @@ def _enterprise(ent: dict[str, str]) -> dict[str, Any]:
 
 
 def _read_upload(name: str, data: bytes) -> gpd.GeoDataFrame:
-    """An uploaded parcel file read from memory (GeoJSON, GeoPackage, zipped Shapefile, FlatGeobuf)."""
+    """An uploaded parcel file read from memory (GeoJSON, GeoPackage, zipped Shapefile, FlatGeobuf, 界址点 TXT)."""
     import io
 
     import pyogrio
 
     from gis.archive import check_zip
+    from gis.errors import GisError
+    from gis.survey_txt import parse_survey_txt
+    from gis.textfile import decode_text
 
+    if name.lower().endswith(".txt"):
+        try:
+            return parse_survey_txt(decode_text(data, name)[0], name)[0]
+        except GisError as exc:
+            raise ValueError(str(exc)) from exc
     if name.lower().endswith(".zip"):
         check_zip(io.BytesIO(data), name=name)  # sizes and paths checked before GDAL opens it
     try:

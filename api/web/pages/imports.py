@@ -21,7 +21,8 @@ from api.web.session import WebUser
 from gis.errors import GisError
 
 router = page_router()
-_FORMATS_HINT = "GeoPackage、GeoJSON、Shapefile（zip 或 .shp/.shx/.dbf/.prj 一起）、FlatGeobuf 或 GeoParquet"
+_FORMATS_HINT = ("GeoPackage、GeoJSON、Shapefile（zip 或 .shp/.shx/.dbf/.prj 一起）、FlatGeobuf、GeoParquet "
+                 "或界址点坐标 TXT（勘测定界/部备案格式）")
 
 
 def _page(request: Request, user: WebUser, status_code: int = 200, *, problems: list[dict[str, Any]] | None = None,

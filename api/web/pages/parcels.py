@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import math
 from typing import Any
+from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 from api.store.evaluations import occupancy_table
 from api.store.features import query_parcels
@@ -57,6 +58,20 @@ def parcel_page(request: Request, user: WebReader, run: Run, parcel_id: str) -> 
         geojson=json.loads(row.to_crs(4326)[["parcel_id", "status", "geometry"]].to_json()),
         status=str(row["status"].iloc[0]),
     )
+
+
+@router.get("/runs/{run_id}/parcels/{parcel_id}/download/txt")
+def parcel_survey_txt(request: Request, _user: WebReader, run: Run, parcel_id: str) -> Response:
+    """The parcel as a 界址点坐标 file (部备案 format), to send a proposal back to the ministry's system."""
+    from api.services.runs import EXPORT_MEDIA_TYPES
+
+    try:
+        data = runs_of(request).parcel_survey_txt(run["id"], parcel_id)
+    except KeyError as exc:
+        raise PageNotFound(f"评估 {run['id']} 中没有宗地 {parcel_id} (parcel not in this evaluation)") from exc
+    name = quote(f"宗地_{parcel_id}_界址点.txt")
+    return Response(data, media_type=EXPORT_MEDIA_TYPES["txt"],
+                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}"})
 
 
 def attribute_text(column: str, value: Any, parks: dict[str, str] | None = None) -> str:
