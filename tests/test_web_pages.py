@@ -21,10 +21,13 @@ EXPECTED = {
              ("GET", "/web/runs/{run_id}/print")},
     "parcels": {("GET", "/web/runs/{run_id}/parcels/{parcel_id}"),
                 ("GET", "/web/runs/{run_id}/parcels/{parcel_id}/download/txt")},
-    "mujun": {("GET", "/web/mujun"), ("GET", "/web/runs/{run_id}/mujun")},
+    "mujun": {("GET", "/web/mujun"), ("GET", "/web/runs/{run_id}/mujun"), ("GET", "/web/mujun/year"),
+              ("GET", "/web/runs/{run_id}/lists.xlsx")},
     "check": {("GET", "/web/check"), ("POST", "/web/check"), ("GET", "/web/check/context.geojson")},
     "rulesets": {("GET", "/web/rulesets"), ("POST", "/web/rulesets"), ("GET", "/web/rulesets/diff"),
                  ("GET", "/web/rulesets/{ref}")},
+    "compare": {("POST", "/web/rulesets/preview"), ("GET", "/web/compare"), ("GET", "/web/compare/download/{fmt}")},
+    "trend": {("GET", "/web/trend"), ("GET", "/web/trend/download.xlsx")},
     "zones": {("GET", "/web/zones"), ("POST", "/web/zones/propose"), ("GET", "/web/zones/{dataset_id}/map"),
               ("GET", "/web/zones/{dataset_id}/download")},
 }
@@ -41,8 +44,8 @@ def test_each_page_group_has_its_own_router_with_its_urls():
 
     for name, urls in EXPECTED.items():
         assert _routes(importlib.import_module(f"api.web.pages.{name}").router) == urls, name
-    # ROUTERS is exactly these routers: 30 URLs, none served twice
-    assert sum(len(_routes(r)) for r in ROUTERS) == sum(len(u) for u in EXPECTED.values()) == 30
+    # ROUTERS is exactly these routers: 37 URLs, none served twice
+    assert sum(len(_routes(r)) for r in ROUTERS) == sum(len(u) for u in EXPECTED.values()) == 37
     assert set().union(*(_routes(r) for r in ROUTERS)) == set().union(*EXPECTED.values())
     # /rulesets/diff is matched before /rulesets/{ref} would take "diff" for a rule set reference
     from api.web.pages import rulesets
@@ -56,7 +59,7 @@ def test_the_app_serves_every_page_url_and_keeps_them_out_of_the_openapi_documen
 
     routes = [route for router in ROUTERS for route in router.routes]
     # one name per page, none a JSON route's: url_path_for finds the page (run_map was both the page and the API's)
-    assert len({route.name for route in routes}) == len(routes) == 30
+    assert len({route.name for route in routes}) == len(routes) == 37
     for route in routes:
         params = {name: "x1" for name in route.param_convertors}
         assert client.app.url_path_for(route.name, **params) == route.path.format(**params)
@@ -104,7 +107,7 @@ def test_who_is_asking_is_settled_before_the_form_is_read(client, cookies):
 
 def test_a_run_that_does_not_exist_is_said_only_to_a_reader(client, cookies):
     for path in ("/web/runs/987654", "/web/runs/987654/print", "/web/runs/987654/mujun",
-                 "/web/runs/987654/parcels/P1", "/web/runs/987654/status.json"):
+                 "/web/runs/987654/parcels/P1", "/web/runs/987654/status.json", "/web/runs/987654/lists.xlsx"):
         anonymous = client.get(path, follow_redirects=False)
         assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/web/login?next=")
         r = client.get(path, headers=cookies["viewer"])
