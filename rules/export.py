@@ -922,3 +922,59 @@ def write_result(result: EvaluationResult, path: str | Path) -> Path:
         raise ValueError(f"{path.name}: 不支持的输出格式 (unsupported output format); use one of {', '.join(SUFFIXES)}")
     writer(result, path)
     return path
+
+
+WARNINGS_TITLE = "工业用地到期预警清单"
+
+
+def warning_table(result: EvaluationResult, warnings: pd.DataFrame) -> pd.DataFrame:
+    """The 预警清单 rows with the parcel's words beside each deadline: district, park, area, firms, status."""
+    vocab = _vocab(result)
+    parcels = pd.DataFrame(result.parcels.drop(columns="geometry"))
+    parcels = parcels.assign(parcel_id=parcels["parcel_id"].astype(str)).drop_duplicates("parcel_id")
+    keep = [c for c in ("parcel_id", "area_mu", "district", "park_id", "status") if c in parcels.columns]
+    rows = warnings.merge(parcels[keep].rename(columns={"status": "overall"}), on="parcel_id", how="left")
+    rows["park"] = _park_names(rows["park_id"], vocab).to_numpy() if "park_id" in rows else ""
+    rows["enterprises"] = _occupant_names(result, vocab, rows["parcel_id"]).to_numpy()
+    return rows
+
+
+def write_warnings_xlsx(result: EvaluationResult, warnings: pd.DataFrame, path: str | Path, within_days: int
+                        ) -> Path:
+    """The 预警清单 (``rules.timeline.warning_list``) as one print-ready sheet: Chinese headers, real dates,
+    A4 landscape one page wide, the header row on every page; text never becomes a formula."""
+    import xlsxwriter
+
+    path = Path(path)
+    rows = warning_table(result, warnings)
+    page = {
+        "report": WARNINGS_TITLE,
+        "as_of": result.as_of.isoformat(),
+        "ruleset": f"{result.ruleset.get('id', '')} {result.ruleset.get('version', '')}".strip(),
+    }
+    with _atomic(path) as tmp:
+        wb = xlsxwriter.Workbook(
+            str(tmp), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+        )
+        wb.set_properties({"title": WARNINGS_TITLE, "subject": page["ruleset"], "comments": page["as_of"]})
+        _list_sheet(
+            wb,
+            _Formats(wb),
+            "预警清单",
+            f"{within_days} 天内到期事项（共 {len(rows):,} 项）",
+            [
+                Column("到期日期", "date", rows["date"], 11),
+                Column("剩余天数", "count", rows["days"], 7),
+                Column("宗地编号", "text", rows["parcel_id"], 13),
+                Column("事项", "text", rows["label"], 13),
+                Column("说明", "wrap", rows["detail"], 30),
+                Column("总体结论", "status", rows["overall"], 8),
+                Column("面积（亩）", "area", rows["area_mu"], 9),
+                Column("行政区", "text", rows["district"], 9),
+                Column("园区", "wrap", rows["park"], 18),
+                Column("入驻企业", "wrap", rows["enterprises"], 22),
+            ],
+            page,
+        )
+        wb.close()
+    return path
