@@ -231,10 +231,5 @@ def evaluate(
         load_warnings=[i for i in getattr(inputs.report, "issues", []) if getattr(i, "severity", "") == "warning"],
         rule_titles={r.id: r.title for r in ruleset.rules},
         rule_units=ruleset.units(),
-        occupants=pd.DataFrame(
-            {
-                "parcel_id": ctx.ids[ctx.occupants["parcel_idx"].to_numpy(dtype=np.intp)],
-                "enterprise_id": ctx.occupants["enterprise_id"].to_numpy(dtype=object),
-            }
-        ),
+        occupants=ctx.occupant_pairs(),
     )

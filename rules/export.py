@@ -978,3 +978,43 @@ def write_warnings_xlsx(result: EvaluationResult, warnings: pd.DataFrame, path: 
         )
         wb.close()
     return path
+
+
+def read_result(path: str | Path) -> EvaluationResult:
+    """An ``EvaluationResult`` from a ``.gpkg`` or ``.geojson`` result file (parcels, verdicts with their
+    thresholds, enterprises, aggregates, zones, rule set header, as-of date; no occupants: those come from the
+    inputs). Raises ``gis.errors.InputFileError`` for a file that is not a result."""
+    from gis.errors import InputFileError
+    from gis.maps import read_result_layers
+
+    path = Path(path)
+    layers = read_result_layers(path)
+    meta = layers.meta
+    verdicts = layers.verdicts if layers.verdicts is not None else pd.DataFrame(columns=["level", "subject_id"])
+    verdicts = verdicts.copy()
+    if "threshold" in verdicts.columns:
+        verdicts["threshold"] = verdicts["threshold"].map(lambda t: json.loads(t) if isinstance(t, str) else t)
+    if "value" in verdicts.columns:
+        verdicts["value"] = pd.to_numeric(verdicts["value"], errors="coerce").astype("float64")
+    if path.suffix.lower() == ".gpkg":
+        import pyogrio
+
+        names = {str(n) for n, _ in pyogrio.list_layers(path)}
+        enterprises = (pd.DataFrame(pyogrio.read_dataframe(path, layer="enterprises", read_geometry=False))
+                       if "enterprises" in names else pd.DataFrame())
+        ruleset = {k: str(meta.get(f"ruleset_{k}") or "") for k in ("id", "version", "sha256")}
+    else:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        enterprises = pd.DataFrame(doc.get("enterprises") or [])
+        if "verdicts" in enterprises.columns:
+            enterprises = enterprises.drop(columns="verdicts")
+        ruleset = dict(meta.get("ruleset") or {})
+    as_of = meta.get("as_of")
+    if not as_of:
+        raise InputFileError("结果文件缺少评估基准日 (no as-of date: not an evaluation result)", path=str(path),
+                             hint="请使用 mujun evaluate --out result.gpkg 生成的结果")
+    aggregates = layers.aggregates if layers.aggregates is not None else pd.DataFrame(
+        columns=["rule", "scope", "key", "code", "status", "value", "threshold", "message", "citation"])
+    return EvaluationResult(parcels=layers.parcels, verdicts=verdicts, enterprises=enterprises,
+                            aggregates=aggregates, ruleset=ruleset, as_of=date.fromisoformat(str(as_of)[:10]),
+                            zones=dict(layers.zones or {}))
