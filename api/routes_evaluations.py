@@ -12,7 +12,7 @@ from pydantic import Field
 
 from api.deps import MAX_ID, Analyst, Conn, Reader, RowId
 from api.errors import ApiError, error_responses
-from api.schemas import In, IsoDate, RunDetail, RunList, VerdictPage, dump
+from api.schemas import In, IsoDate, ParcelTimeline, RunDetail, RunList, VerdictPage, dump
 from api.services import runs as runs_service
 from api.store import evaluations as ev
 
@@ -131,3 +131,12 @@ def export_run(run_id: RowId, fmt: Annotated[str, Path(description="导出格式
 def run_map(run_id: RowId, request: Request, _user: Reader) -> FileResponse:
     """The run's compliance map as one self-contained HTML page (works offline)."""
     return FileResponse(request.app.state.runs.file(run_id, "html"), media_type="text/html; charset=utf-8")
+
+
+@router.get("/evaluations/{run_id}/parcels/{parcel_id}/timeline", summary="宗地时间线 (a parcel's timeline)",
+            response_model=ParcelTimeline, responses=error_responses(400, 401, 404, 409))
+def parcel_timeline(run_id: RowId, parcel_id: Annotated[str, Path(max_length=200, description="宗地编号")],
+                    request: Request, _user: Reader) -> dict[str, Any]:
+    """The parcel's dated events: 供地, 约定/实际动工, 中止开发, Order 53's early warning, 满一年 and 满两年, 达产/到期
+    and the run's as-of date, each marked past / today / upcoming."""
+    return request.app.state.runs.parcel_timeline(run_id, parcel_id)

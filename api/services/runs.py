@@ -15,6 +15,7 @@ import os
 import socket
 import threading
 import uuid
+import zipfile
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -36,6 +37,7 @@ EXPORT_MEDIA_TYPES = {
     "png": "image/png",
 }
 DOWNLOADS = {"xlsx": "XLSX 报表", "gpkg": "GeoPackage", "geojson": "GeoJSON", "csv": "CSV（逐条结论）"}
+NOTICE_KINDS = ("all", "idle", "low_efficiency", "standard_land")  # rules.notices.KIND_CHOICES
 RESULTS_KEPT = 4  # rebuilt results kept in memory (exports and pages of one run come in bursts)
 LEASE_S = 120.0  # a server's claim on its runs; renewed every LEASE_S / 4 while it holds any
 
@@ -54,6 +56,7 @@ class Runs:
         self.pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="mujun-eval")
         self.folder = Path(settings.data_dir) / "exports" / store_key(settings)
         self._results: OrderedDict[int, Any] = OrderedDict()
+        self._timelines: OrderedDict[int, Any] = OrderedDict()
         self._lock = threading.RLock()
         # This server's claim on the runs it executes: another server starting on the same store leaves them be.
         self.owner = f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -130,6 +133,61 @@ class Runs:
             while len(self._results) > RESULTS_KEPT:
                 self._results.popitem(last=False)
         return result
+
+    def timeline(self, run_id: int) -> Any:
+        """A finished run's timeline events (``rules.timeline.timeline`` over the dataset's stored parcels and the
+        run's result; the last few kept)."""
+        with self._lock:
+            if run_id in self._timelines:
+                self._timelines.move_to_end(run_id)
+                return self._timelines[run_id]
+        from rules.timeline import timeline
+
+        result = self.result(run_id)
+        run = self.get(run_id)
+        with self.engine.connect() as conn:
+            parcels = ev.load_inputs_from_store(conn, int(run["dataset_id"])).parcels
+        events = timeline(parcels, self.ruleset(result), result.as_of, result.parcels)
+        with self._lock:
+            self._timelines[run_id] = events
+            while len(self._timelines) > RESULTS_KEPT:
+                self._timelines.popitem(last=False)
+        return events
+
+    def parcel_timeline(self, run_id: int, parcel_id: str) -> dict[str, Any]:
+        """One parcel's timeline as the API and the parcel page give it (raises ``NotFound`` for a parcel the
+        run did not evaluate)."""
+        from api.store.errors import NotFound
+        from rules.timeline import event_records
+
+        result = self.result(run_id)
+        if not (result.parcels["parcel_id"].astype(str) == parcel_id).any():
+            raise NotFound(f"评估 {run_id} 中没有宗地 {parcel_id} (parcel not in this evaluation)",
+                           details=[{"run": run_id, "parcel_id": parcel_id}])
+        events = self.timeline(run_id)
+        return {"run": int(run_id), "parcel_id": parcel_id, "as_of": result.as_of,
+                "events": event_records(events[events["parcel_id"] == parcel_id])}
+
+    def notices(self, run_id: int, kind: str = "all") -> tuple[Path, int]:
+        """The run's Word notices of ``kind`` as one zip (``rules.notices``), written once and kept; with the
+        number of notices it holds."""
+        from rules.notices import notices_zip
+
+        if kind not in NOTICE_KINDS:
+            raise KeyError(kind)
+        result = self.result(run_id)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / f"run-{int(run_id)}-notices-{kind}.zip"
+        with self._lock:
+            if not path.is_file():
+                tmp = self.folder / f".tmp-{uuid.uuid4().hex}.zip"
+                try:
+                    notices_zip(result, self.timeline(run_id), self.ruleset(result), tmp, kind=kind)
+                    os.replace(tmp, path)
+                finally:
+                    tmp.unlink(missing_ok=True)
+        with zipfile.ZipFile(path) as zf:
+            return path, len(zf.namelist())
 
     def ruleset(self, result: Any) -> Any:
         """The rule set a result was evaluated with (the stored version, by SHA-256; parsed once per server)."""

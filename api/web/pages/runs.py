@@ -154,6 +154,20 @@ def run_download(request: Request, _user: WebReader, run: Run, fmt: str) -> Resp
     return FileResponse(path, media_type=media, filename=name)
 
 
+@router.get("/runs/{run_id}/notices.zip")
+def run_notices(request: Request, _user: WebReader, run: Run, kind: str = "all") -> Response:
+    """The Word notices of a finished run's flagged parcels, one .docx each, in a zip (``Runs.notices``)."""
+    run_id = run["id"]
+    if run["status"] != "done":
+        raise PageNotFound(f"评估 {run_id} 尚未完成 (evaluation not finished)")
+    try:
+        path, _n = runs_of(request).notices(run_id, kind)
+    except KeyError as exc:
+        raise PageNotFound(f"不支持的告知书类型 {kind} (unknown notice kind)") from exc
+    name = f"mujun_告知书_{run['ruleset']['id']}_{run['as_of']}_run{run_id}_{kind}.zip"
+    return FileResponse(path, media_type="application/zip", filename=name)
+
+
 @router.get("/runs/{run_id}/print", response_class=HTMLResponse)
 def run_print(request: Request, user: WebReader, run: Run) -> HTMLResponse:
     """The summary on paper: indicators, problems per rule and district, the static map."""
