@@ -101,8 +101,9 @@ def notices_cmd(
     parcels: ParcelsOpt = None,
     occupancy: OccupancyOpt = None,
     dataset: DatasetOpt = None,
-    kind: Annotated[str, typer.Option("--kind", help="idle（闲置）| low_efficiency（低效）| standard_land（标准地）| all")
-                    ] = "all",
+    kind: Annotated[
+        str, typer.Option("--kind", help="idle（闲置）| low_efficiency（低效）| standard_land（标准地）| all")
+    ] = "all",
     templates: Annotated[Path | None, typer.Option("--templates", help="自定义模板文件夹（idle.docx 等）")] = None,
     ruleset: RulesetOpt = None,
 ) -> None:

@@ -107,6 +107,7 @@ def _table(doc, headers: tuple[str, ...], cells: tuple[str, ...], loop: str) -> 
 
 
 def build(kind: str, out_dir: Path) -> Path:
+    """Write the template of ``kind`` (a key of :data:`NOTICES`) into ``out_dir``."""
     file, title, facts, heads, requests = NOTICES[kind]
     doc = Document()
     sec = doc.sections[0]
@@ -154,6 +155,7 @@ def build(kind: str, out_dir: Path) -> Path:
 
 
 def main(argv: list[str]) -> None:
+    """Build every template (into ``argv[1]`` if given)."""
     out_dir = Path(argv[1]) if len(argv) > 1 else OUT
     for kind in NOTICES:
         print(build(kind, out_dir))

@@ -171,8 +171,8 @@ def test_notices_cli_one_docx_per_flagged_parcel(files):
     # by hand: P0, P1, P2 idle; P5 low efficiency by FAR 0.90; P3 (built, no firm on it: per-mu tax 0.0 < 15.0)
     # low efficiency by tax
     assert len(written) == expected == 5
-    assert written == ["低效用地整改告知书_=P3.docx", "低效用地整改告知书_P5.docx", "闲置土地调查通知书_P0.docx", "闲置土地调查通知书_P1.docx",
-                       "闲置土地调查通知书_P2.docx"]
+    assert written == ["低效用地整改告知书_=P3.docx", "低效用地整改告知书_P5.docx", "闲置土地调查通知书_P0.docx",
+                       "闲置土地调查通知书_P1.docx", "闲置土地调查通知书_P2.docx"]
 
     doc = docx.Document(out / "低效用地整改告知书_P5.docx")
     text = "\n".join(p.text for p in doc.paragraphs)

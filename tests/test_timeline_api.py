@@ -89,3 +89,20 @@ def test_results_page_notices_zip_has_one_notice_per_flagged_parcel(client, samp
     message = next(v["message"] for v in failed["verdicts"] if v["subject_id"] == first)
     assert f"宗地编号 {first}" in text and message in text  # the verdict's shortfalls, measured against commitments
     assert client.get(f"/web/runs/{run}/notices.zip?kind=bogus", headers=cookie).status_code == 404
+
+
+def test_results_page_warnings_xlsx(client, sample, cookie):
+    import openpyxl
+
+    run = sample["run"]
+    assert f'href="/web/runs/{run}/warnings.xlsx?within=90"' in client.get(f"/web/runs/{run}", headers=cookie).text
+    r = client.get(f"/web/runs/{run}/warnings.xlsx?within=133", headers=cookie)
+    assert r.status_code == 200
+    ws = openpyxl.load_workbook(io.BytesIO(r.content))["预警清单"]
+    rows = [[c.value for c in row] for row in ws.iter_rows(min_row=2)]
+    days = [row[1] for row in rows]
+    assert days == sorted(days) and 0 <= days[0] and days[-1] <= 133
+    # CD-CH-0001: halted 2023-11-10, 满两年 2025-11-10 = 133 days after 2025-06-30 (Jul 31 + Aug 31 + Sep 30 +
+    # Oct 31 + Nov 10): the last day of the horizon counts
+    assert [PARCEL, "满两年（收回）"] in [row[2:4] for row in rows]
+    assert client.get(f"/web/runs/{run}/warnings.xlsx?within=-1", headers=cookie).status_code == 404

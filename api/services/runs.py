@@ -168,6 +168,25 @@ class Runs:
         return {"run": int(run_id), "parcel_id": parcel_id, "as_of": result.as_of,
                 "events": event_records(events[events["parcel_id"] == parcel_id])}
 
+    def warnings_file(self, run_id: int, within_days: int) -> Path:
+        """The run's 预警清单 XLSX: deadlines from its as-of date to ``within_days`` later (written once, kept)."""
+        from rules.export import write_warnings_xlsx
+        from rules.timeline import warning_list
+
+        warnings = warning_list(self.timeline(run_id), within_days)  # ValueError for a negative horizon
+        result = self.result(run_id)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / f"run-{int(run_id)}-warnings-{int(within_days)}.xlsx"
+        with self._lock:
+            if not path.is_file():
+                tmp = self.folder / f".tmp-{uuid.uuid4().hex}.xlsx"
+                try:
+                    write_warnings_xlsx(result, warnings, tmp, within_days)
+                    os.replace(tmp, path)
+                finally:
+                    tmp.unlink(missing_ok=True)
+        return path
+
     def notices(self, run_id: int, kind: str = "all") -> tuple[Path, int]:
         """The run's Word notices of ``kind`` as one zip (``rules.notices``), written once and kept; with the
         number of notices it holds."""

@@ -123,7 +123,7 @@ PHASE_COLORS = {"past": "#7f7f7f", "today": "#a50f15", "upcoming": "#d88d00"}
 def timeline_svg(events: list[dict], *, as_of: str, title: str = "时间线", width: int = 760) -> str:
     """A horizontal timeline of a parcel's events (``rules.timeline.event_records``) as SVG text: a date axis,
     one marker per event (grey past, amber upcoming; deadlines as diamonds), labels staggered on three rows
-    above and below the axis, and the as-of date as a red line."""
+    above and below the axis, and the as-of date as a short red dashed line across it."""
     import datetime as dt
 
     left, right, axis_y = 40, 40, 118
@@ -151,8 +151,8 @@ def timeline_svg(events: list[dict], *, as_of: str, title: str = "时间线", wi
             parts.append(f'<line x1="{xv:.1f}" y1="{axis_y - 4}" x2="{xv:.1f}" y2="{axis_y + 4}" stroke="#333"/>'
                          f'<text x="{xv:.1f}" y="{height - 6}" font-size="10" text-anchor="middle">{year}年</text>')
     xa = x(dt.date.fromisoformat(as_of).toordinal())
-    parts.append(f'<line x1="{xa:.1f}" y1="26" x2="{xa:.1f}" y2="{height - 20}" stroke="{PHASE_COLORS["today"]}" '
-                 f'stroke-width="2" stroke-dasharray="4 3"/>')
+    parts.append(f'<line x1="{xa:.1f}" y1="{axis_y - 16}" x2="{xa:.1f}" y2="{axis_y + 16}" '
+                 f'stroke="{PHASE_COLORS["today"]}" stroke-width="2" stroke-dasharray="4 3"/>')
     for i, (e, day) in enumerate(zip(events, days, strict=False)):
         xv, colour = x(day), PHASE_COLORS.get(e["phase"], "#333")
         above = i % 2 == 0
