@@ -78,7 +78,7 @@ def timeline(
     idle = idle_params(ruleset)
     if idle is not None:
         rule_id, p = idle
-        ref, halted_case, not_started = idle_reference(_text(parcels, "status"), agreed, actual, halted)
+        ref, _started, halted_case, not_started = idle_reference(_text(parcels, "status"), agreed, actual, halted)
         judged = not_started | halted_case
         if result_parcels is not None and status_column(rule_id) in result_parcels.columns:
             st = pd.Series(result_parcels[status_column(rule_id)].astype(object).to_numpy(), index=result_parcels[

@@ -257,6 +257,10 @@ def test_every_operation_succeeds_as_documented(openapi_server: dict) -> None:
     far = call("GET", "/evaluations/{run_id}/verdicts", 200, {"run_id": run},
                params={"rule": "far.bounds"}).json()
     assert far["numberMatched"] == 3  # far.bounds gives one verdict per parcel
+    # A parcel's timeline: the tiny parcels carry no dates, so T1 has the as-of date only (today)
+    timeline = call("GET", "/evaluations/{run_id}/parcels/{parcel_id}/timeline", 200,
+                    {"run_id": run, "parcel_id": "T1"}).json()
+    assert [(e["event"], e["date"], e["phase"]) for e in timeline["events"]] == [("evaluation", str(AS_OF), "today")]
     for fmt, media in {"json": "application/json", "geojson": "application/geo+json",
                        "gpkg": "application/geopackage+sqlite3", "csv": "text/csv",
                        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}.items():

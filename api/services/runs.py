@@ -37,7 +37,6 @@ EXPORT_MEDIA_TYPES = {
     "png": "image/png",
 }
 DOWNLOADS = {"xlsx": "XLSX 报表", "gpkg": "GeoPackage", "geojson": "GeoJSON", "csv": "CSV（逐条结论）"}
-NOTICE_KINDS = ("all", "idle", "low_efficiency", "standard_land")  # rules.notices.KIND_CHOICES
 RESULTS_KEPT = 4  # rebuilt results kept in memory (exports and pages of one run come in bursts)
 LEASE_S = 120.0  # a server's claim on its runs; renewed every LEASE_S / 4 while it holds any
 
@@ -175,36 +174,19 @@ class Runs:
 
         warnings = warning_list(self.timeline(run_id), within_days)  # ValueError for a negative horizon
         result = self.result(run_id)
-        self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / f"run-{int(run_id)}-warnings-{int(within_days)}.xlsx"
-        with self._lock:
-            if not path.is_file():
-                tmp = self.folder / f".tmp-{uuid.uuid4().hex}.xlsx"
-                try:
-                    write_warnings_xlsx(result, warnings, tmp, within_days)
-                    os.replace(tmp, path)
-                finally:
-                    tmp.unlink(missing_ok=True)
-        return path
+        return self._once(path, lambda tmp: write_warnings_xlsx(result, warnings, tmp, within_days))
 
     def notices(self, run_id: int, kind: str = "all") -> tuple[Path, int]:
         """The run's Word notices of ``kind`` as one zip (``rules.notices``), written once and kept; with the
         number of notices it holds."""
-        from rules.notices import notices_zip
+        from rules.notices import KIND_CHOICES, notices_zip
 
-        if kind not in NOTICE_KINDS:
+        if kind not in KIND_CHOICES:
             raise KeyError(kind)
         result = self.result(run_id)
-        self.folder.mkdir(parents=True, exist_ok=True)
-        path = self.folder / f"run-{int(run_id)}-notices-{kind}.zip"
-        with self._lock:
-            if not path.is_file():
-                tmp = self.folder / f".tmp-{uuid.uuid4().hex}.zip"
-                try:
-                    notices_zip(result, self.timeline(run_id), self.ruleset(result), tmp, kind=kind)
-                    os.replace(tmp, path)
-                finally:
-                    tmp.unlink(missing_ok=True)
+        path = self._once(self.folder / f"run-{int(run_id)}-notices-{kind}.zip",
+                          lambda tmp: notices_zip(result, self.timeline(run_id), self.ruleset(result), tmp, kind=kind))
         with zipfile.ZipFile(path) as zf:
             return path, len(zf.namelist())
 
@@ -219,15 +201,19 @@ class Runs:
         if fmt not in EXPORT_MEDIA_TYPES:
             raise KeyError(fmt)
         self.get(run_id)  # NotFound for a run that does not exist, before anything is written
-        self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / (f"run-{int(run_id)}-map.png" if fmt == "png" else f"run-{int(run_id)}.{fmt}")
+        return self._once(path, lambda tmp: self._write(run_id, fmt, tmp))
+
+    def _once(self, path: Path, write: Any) -> Path:
+        """``path`` in the export folder, written by ``write(tmp)`` the first time only (renamed when done)."""
         if path.is_file():
             return path
+        self.folder.mkdir(parents=True, exist_ok=True)
         with self._lock:
             if not path.is_file():
                 tmp = self.folder / f".tmp-{uuid.uuid4().hex}{path.suffix}"
                 try:
-                    self._write(run_id, fmt, tmp)
+                    write(tmp)
                     os.replace(tmp, path)
                 finally:
                     tmp.unlink(missing_ok=True)

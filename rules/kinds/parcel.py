@@ -374,8 +374,8 @@ def _add_years(values: np.ndarray, years: int) -> np.ndarray:
 
 def idle_reference(
     status: np.ndarray, agreed: np.ndarray, actual: np.ndarray, halted: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Order 53's clock per parcel: ``(reference date, halted case, not started)``.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Order 53's clock per parcel: ``(reference date, started, halted case, not started)``.
 
     Not started (现状空地, no actual start): the clock runs from the agreed start date; started but halted and
     not built: from ``halted_since`` (第二条). The idle rule and the parcel timeline (``rules.timeline``) both
@@ -384,7 +384,7 @@ def idle_reference(
     started = ~np.isnat(actual) | (status == "under_construction") | (status == "built")
     not_started = (status == "vacant") & np.isnat(actual)
     halted_case = started & ~np.isnat(halted) & (status != "built")
-    return np.where(halted_case, halted, agreed), halted_case, not_started
+    return np.where(halted_case, halted, agreed), started, halted_case, not_started
 
 
 def idle_deadlines(ref: np.ndarray, p: IdleParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -431,8 +431,7 @@ def idle_order53(ctx: Context, rule: RuleSpec) -> Outcome:
     cause = ctx.text("delay_cause")
     exempt_cause = pd.Series(cause).isin(p.exempt_causes).to_numpy(dtype=bool)
 
-    ref, halted_case, not_started = idle_reference(status, agreed, actual, halted)
-    started = ~np.isnat(actual) | (status == "under_construction") | (status == "built")
+    ref, started, halted_case, not_started = idle_reference(status, agreed, actual, halted)
     # Strict comparisons: exactly 1/3 developed or exactly 25 % invested is not "不足".
     with np.errstate(invalid="ignore"):
         little_area = developed < planned_area * p.developed_share_min - 1e-9
@@ -443,7 +442,6 @@ def idle_order53(ctx: Context, rule: RuleSpec) -> Outcome:
     little = little_area | little_inv
     enough = enough_area & enough_inv
 
-    # The reference date: agreed start for not-started land, halted_since for halted projects.
     days = np.asarray(as_of - ref).astype("timedelta64[D]").astype(float)
     days[np.isnat(ref)] = np.nan
     warn_date, fee_date, recover_date = idle_deadlines(ref, p)
