@@ -16,6 +16,7 @@ clause and blanks for 文号 and signature. The CLI (``mujun notices``) and the 
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import zipfile
@@ -203,12 +204,33 @@ def _park_names(result: EvaluationResult) -> dict[str, str]:
     return {str(k): str(n) for k, n in zip(layer["park_id"], names, strict=True) if pd.notna(n)}
 
 
+@functools.cache
+def _jinja_env() -> Any:
+    """One Jinja environment for every notice, compiling each distinct template text once: a template's parts
+    are the same text for every parcel, so hundreds of notices compile them once, not once each."""
+    import jinja2
+
+    class Env(jinja2.Environment):
+        compiled: dict[str, Any] = {}
+
+        def from_string(self, source: Any, globals: Any = None, template_class: Any = None) -> Any:  # noqa: A002
+            if globals is not None or template_class is not None or not isinstance(source, str):
+                return super().from_string(source, globals, template_class)
+            if source not in self.compiled:
+                if len(self.compiled) >= 64:  # an office's many edited templates: keep the newest
+                    self.compiled.pop(next(iter(self.compiled)))
+                self.compiled[source] = super().from_string(source)
+            return self.compiled[source]
+
+    return Env(autoescape=True)
+
+
 def render_notice(template: Path, context: dict[str, Any]) -> bytes:
     """One filled notice as .docx bytes (text placeholders escaped, so a firm's name never breaks the XML)."""
     from docxtpl import DocxTemplate
 
     doc = DocxTemplate(str(template))
-    doc.render(context, autoescape=True)
+    doc.render(context, _jinja_env(), autoescape=True)
     buf = io.BytesIO()
     doc.save(buf)
     return buf.getvalue()

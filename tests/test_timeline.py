@@ -46,7 +46,7 @@ ROWS = [
 ]
 # the ring far away from the parcels: every parcel is outside it
 RING = gpd.GeoDataFrame(geometry=[shapely.box(X0 + 50_000, Y0, X0 + 51_000, Y0 + 1_000)], crs="EPSG:4544")
-FIRMS = pd.DataFrame({"enterprise_id": ["E1"], "name": ["成都测试精工有限公司"], "revenue_10k": [100.0],
+FIRMS = pd.DataFrame({"enterprise_id": ["E1"], "name": ["成都测试<精工>&研发有限公司"], "revenue_10k": [100.0],
                       "tax_10k": [np.nan]})
 
 
@@ -177,7 +177,7 @@ def test_notices_cli_one_docx_per_flagged_parcel(files):
     doc = docx.Document(out / "低效用地整改告知书_P5.docx")
     text = "\n".join(p.text for p in doc.paragraphs)
     cells = [[c.text for c in row.cells] for t in doc.tables for row in t.rows]
-    assert "成都测试精工有限公司：" in text
+    assert "成都测试<精工>&研发有限公司：" in text  # escaped into the XML, read back as written
     assert "宗地编号 P5" in text and "面积 15.00 亩" in text
     assert "容积率低于下限（0.90 < 1.2）" in text  # the verdict's finding
     assert ["工业用地容积率", "0.90", "1.20–3.00"] in cells  # the measured FAR against its bounds
