@@ -186,7 +186,15 @@ def test_notices_cli_one_docx_per_flagged_parcel(files):
     sec = doc.sections[0]
     mm = [round(x / 36000) for x in (sec.page_width, sec.page_height, sec.top_margin, sec.bottom_margin,
                                       sec.left_margin, sec.right_margin)]
-    assert mm == [210, 297, 37, 35, 28, 26]
+    assert mm == [210, 297, 37, 35, 28, 26]  # A4, 公文 margins (top, bottom, left, right)
+    from docx.oxml.ns import qn
+
+    def east_asian(run_or_style) -> str:
+        return run_or_style.element.rPr.rFonts.get(qn("w:eastAsia"))
+
+    assert east_asian(doc.styles["Normal"]) == "仿宋"
+    title = next(p for p in doc.paragraphs if p.text == "低效用地整改告知书")
+    assert east_asian(title.runs[0]) == "黑体" and title.runs[0].font.size.pt == 22
 
     idle = docx.Document(out / "闲置土地调查通知书_P0.docx")
     cells = [[c.text for c in row.cells] for t in idle.tables for row in t.rows]
