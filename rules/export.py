@@ -927,16 +927,26 @@ def write_result(result: EvaluationResult, path: str | Path) -> Path:
 WARNINGS_TITLE = "工业用地到期预警清单"
 
 
+def parcel_words(result: EvaluationResult, parcel_ids: pd.Series) -> pd.DataFrame:
+    """For each of ``parcel_ids`` (same index): ``district``, ``park`` (the park's name), ``area_mu``, ``overall``
+    (the overall status) and ``enterprises`` (the firms' names, one per line) — what a list or a letter names."""
+    vocab = _vocab(result)
+    parcels = pd.DataFrame(result.parcels.drop(columns=result.parcels.geometry.name))
+    parcels.index = parcels["parcel_id"].astype(str)
+    parcels = parcels[~parcels.index.duplicated()]
+    ids = parcel_ids.astype(str)
+    out = pd.DataFrame(index=parcel_ids.index)
+    for col, name in (("district", "district"), ("area_mu", "area_mu"), ("status", "overall")):
+        out[name] = ids.map(parcels[col]).to_numpy() if col in parcels.columns else None
+    park_ids = ids.map(parcels["park_id"]) if "park_id" in parcels.columns else pd.Series(None, index=ids.index)
+    out["park"] = _park_names(park_ids, vocab).to_numpy()
+    out["enterprises"] = _occupant_names(result, vocab, ids).to_numpy()
+    return out
+
+
 def warning_table(result: EvaluationResult, warnings: pd.DataFrame) -> pd.DataFrame:
     """The 预警清单 rows with the parcel's words beside each deadline: district, park, area, firms, status."""
-    vocab = _vocab(result)
-    parcels = pd.DataFrame(result.parcels.drop(columns="geometry"))
-    parcels = parcels.assign(parcel_id=parcels["parcel_id"].astype(str)).drop_duplicates("parcel_id")
-    keep = [c for c in ("parcel_id", "area_mu", "district", "park_id", "status") if c in parcels.columns]
-    rows = warnings.merge(parcels[keep].rename(columns={"status": "overall"}), on="parcel_id", how="left")
-    rows["park"] = _park_names(rows["park_id"], vocab).to_numpy() if "park_id" in rows else ""
-    rows["enterprises"] = _occupant_names(result, vocab, rows["parcel_id"]).to_numpy()
-    return rows
+    return pd.concat([warnings, parcel_words(result, warnings["parcel_id"])], axis=1)
 
 
 def write_warnings_xlsx(result: EvaluationResult, warnings: pd.DataFrame, path: str | Path, within_days: int

@@ -30,6 +30,7 @@ import pandas as pd
 import yaml
 
 from gis.errors import InputFileError
+from rules.export import parcel_words
 from rules.result import EvaluationResult
 from rules.ruleset import RuleSet
 from rules.timeline import phase_text
@@ -119,22 +120,6 @@ def safe_name(text: str) -> str:
     return _UNSAFE.sub("_", str(text)).strip("._") or "parcel"
 
 
-def _names(result: EvaluationResult) -> pd.Series:
-    """Firm names per parcel id, joined with 、."""
-    occ = getattr(result, "occupants", None)
-    ent = result.enterprises
-    if occ is None or occ.empty:
-        return pd.Series(dtype=object)
-    names = {}
-    if ent is not None and not ent.empty and "enterprise_id" in ent.columns:
-        col = ent["name"] if "name" in ent.columns else ent["enterprise_id"]
-        names = {str(k): str(n) for k, n in zip(ent["enterprise_id"], col, strict=True) if pd.notna(n) and str(n)}
-    occ = occ.drop_duplicates().astype(str)
-    return occ["enterprise_id"].map(lambda e: names.get(e, e)).groupby(occ["parcel_id"].to_numpy(), sort=False).agg(
-        "、".join
-    )
-
-
 def notice_contexts(
     result: EvaluationResult, events: pd.DataFrame, ruleset: RuleSet, kind: str = "all",
     clauses: dict[str, Any] | None = None,
@@ -147,8 +132,7 @@ def notice_contexts(
     by_key = {(str(r.rule), str(r.subject_id)): r for r in v.itertuples(index=False)}
     parcels = pd.DataFrame(result.parcels.drop(columns=result.parcels.geometry.name))
     parcels.index = parcels["parcel_id"].astype(str)
-    firms = _names(result)
-    parks = _park_names(result)
+    words = parcel_words(result, pd.Series(todo["parcel_id"].unique())).set_axis(todo["parcel_id"].unique())
     ev = events[events["parcel_id"].isin(todo["parcel_id"])]
     ev_by_parcel = {pid: grp for pid, grp in ev.groupby("parcel_id", sort=False)}
     units = result.rule_units or ruleset.units()
@@ -171,14 +155,13 @@ def notice_contexts(
             {"label": e.label, "date": _cn_date(e.date), "phase": phase_text(e.phase)} for e in grp.itertuples()
         ]
         clause = clauses.get(spec.clause) or {}
-        park_id, district = p.get("park_id"), p.get("district")
-        park = parks.get(str(park_id), str(park_id)) if park_id is not None and pd.notna(park_id) else ""
-        place = park or (str(district) if district is not None and pd.notna(district) else "") or "本市"
+        w = words.loc[row.parcel_id]
+        place = w["park"] or (str(w["district"]) if pd.notna(w["district"]) else "") or "本市"
         out.append({
             "kind": row.kind,
             "title": spec.title,
             "parcel_id": row.parcel_id,
-            "enterprise": firms.get(row.parcel_id) or "＿＿＿＿＿＿＿＿（土地使用权人）",
+            "enterprise": w["enterprises"].replace("\n", "、") or "＿＿＿＿＿＿＿＿（土地使用权人）",
             "place": place,
             "area_mu": f"{float(p['area_mu']):,.2f}",
             "area_m2": f"{float(p['area_m2']):,.2f}",
@@ -194,14 +177,6 @@ def notice_contexts(
             "ruleset": header,
         })
     return out
-
-
-def _park_names(result: EvaluationResult) -> dict[str, str]:
-    layer = (result.zones or {}).get("parks")
-    if layer is None or not len(layer) or "park_id" not in layer.columns:
-        return {}
-    names = layer["name"] if "name" in layer.columns else layer["park_id"]
-    return {str(k): str(n) for k, n in zip(layer["park_id"], names, strict=True) if pd.notna(n)}
 
 
 @functools.cache

@@ -71,7 +71,7 @@ def timeline(
 
     parts.append(("transfer", _dates(parcels, "transfer_date"), empty))
     agreed, actual, halted = (_dates(parcels, c) for c in ("agreed_start_date", "actual_start_date", "halted_since"))
-    parts.append(("agreed_start", np.where(np.isnat(actual), agreed, np.datetime64("NaT")), empty))
+    parts.append(("agreed_start", agreed, empty))
     parts.append(("actual_start", actual, empty))
     parts.append(("halted", halted, empty))
 
@@ -81,8 +81,8 @@ def timeline(
         ref, _started, halted_case, not_started = idle_reference(_text(parcels, "status"), agreed, actual, halted)
         judged = not_started | halted_case
         if result_parcels is not None and status_column(rule_id) in result_parcels.columns:
-            st = pd.Series(result_parcels[status_column(rule_id)].astype(object).to_numpy(), index=result_parcels[
-                "parcel_id"].astype(str).to_numpy())
+            by_id = result_parcels["parcel_id"].astype(str).to_numpy()
+            st = pd.Series(result_parcels[status_column(rule_id)].astype(object).to_numpy(), index=by_id)
             judged &= pd.Series(ids).map(st).isin(_IDLE_JUDGED).to_numpy()
         ref = np.where(judged, ref, np.datetime64("NaT"))
         warn_date, fee_date, recover_date = idle_deadlines(ref, p)
@@ -112,7 +112,11 @@ def timeline(
     events["days"] = days
     events["phase"] = np.select([days < 0, days == 0], ["past", "today"], "upcoming")
     events["label"] = events["event"].map(TIMELINE_EVENTS)
-    events["deadline"] = events["event"].isin(TIMELINE_DEADLINES).to_numpy()
+    # a deadline still to meet; the agreed start date stops being one once the works have started
+    started = ~np.isnat(actual)[events["_i"].to_numpy(dtype=np.intp)]
+    events["deadline"] = events["event"].isin(TIMELINE_DEADLINES).to_numpy() & ~(
+        (events["event"] == "agreed_start").to_numpy() & started
+    )
     return events[COLUMNS]
 
 

@@ -90,6 +90,10 @@ def test_order_phases_and_days():
     p3 = events[(events["parcel_id"] == "P3") & (events["event"] == "production_due")].iloc[0]
     assert (p3["phase"], p3["days"], p3["label"]) == ("upcoming", 32, "达产/到期")
     assert events.loc[events["event"] == "evaluation", "detail"].str.startswith("总体结论：").all()
+    # a parcel that started keeps its agreed start date, but not as a deadline
+    started = parcels([{"status": "built", "agreed_start_date": "2025-09-01", "actual_start_date": "2025-05-01"}])
+    ev = timeline(started, RULES, AS_OF)
+    assert ev[["event", "deadline"]].values.tolist() == [["actual_start", False], ["agreed_start", False]]
 
 
 def test_warning_list_horizon_is_inclusive():
