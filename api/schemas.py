@@ -301,6 +301,32 @@ class ParcelTimeline(Out):
     events: list[TimelineEvent]
 
 
+class WarningItem(Out):
+    """One deadline of the 预警清单, with the parcel's words."""
+
+    parcel_id: str
+    event: str
+    label: str
+    date: dt.date
+    days: int = Field(description="距评估基准日的天数 (days from the as-of date)")
+    detail: str
+    district: str | None
+    park: str = Field(description="园区名称")
+    area_mu: float | None
+    overall: Status | None = Field(description="宗地总体结论")
+    enterprises: list[str] = Field(description="入驻企业名称")
+
+
+class WarningList(Out):
+    """The 预警清单 of a run: deadlines from its as-of date to ``within`` days later, soonest first."""
+
+    run: int
+    as_of: dt.date
+    within: int
+    numberMatched: int  # noqa: N815
+    warnings: list[WarningItem]
+
+
 # --- rule sets -------------------------------------------------------------------------------------------
 
 class RuleSetVersion(Out):

@@ -167,6 +167,21 @@ class Runs:
         return {"run": int(run_id), "parcel_id": parcel_id, "as_of": result.as_of,
                 "events": event_records(events[events["parcel_id"] == parcel_id])}
 
+    def warnings(self, run_id: int, within_days: int) -> dict[str, Any]:
+        """The run's 预警清单 as JSON-safe records (``GET /evaluations/{id}/warnings``)."""
+        from rules.export import warning_table
+        from rules.result import records
+        from rules.timeline import warning_list
+
+        result = self.result(run_id)
+        rows = warning_table(result, warning_list(self.timeline(run_id), within_days))
+        items = records(rows.assign(date=rows["date"].dt.strftime("%Y-%m-%d"))[
+            ["parcel_id", "event", "label", "date", "days", "detail", "district", "park", "area_mu", "overall"]])
+        for item, firms in zip(items, rows["enterprises"], strict=True):
+            item["enterprises"] = [f for f in str(firms or "").split("\n") if f]
+        return {"run": int(run_id), "as_of": result.as_of, "within": int(within_days), "numberMatched": len(items),
+                "warnings": items}
+
     def warnings_file(self, run_id: int, within_days: int) -> Path:
         """The run's 预警清单 XLSX: deadlines from its as-of date to ``within_days`` later (written once, kept)."""
         from rules.export import write_warnings_xlsx
