@@ -106,3 +106,21 @@ def test_results_page_warnings_xlsx(client, sample, cookie):
     # Oct 31 + Nov 10): the last day of the horizon counts
     assert [PARCEL, "满两年（收回）"] in [row[2:4] for row in rows]
     assert client.get(f"/web/runs/{run}/warnings.xlsx?within=-1", headers=cookie).status_code == 404
+
+
+def test_warnings_route_horizon(client, sample):
+    def items(within: int) -> list[tuple[str, str]]:
+        r = client.get(f"/evaluations/{sample['run']}/warnings", params={"within": within},
+                       headers=client.as_role("viewer"))
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["numberMatched"] == len(body["warnings"]) and body["within"] == within
+        assert all(0 <= w["days"] <= within for w in body["warnings"])
+        return [(w["parcel_id"], w["event"]) for w in body["warnings"]]
+
+    # CD-CH-0001's 满两年 is 133 days after the as-of date (see test_results_page_warnings_xlsx)
+    assert (PARCEL, "idle_recover") in items(133)
+    assert (PARCEL, "idle_recover") not in items(132)
+    bad = client.get(f"/evaluations/{sample['run']}/warnings", params={"within": -1},
+                     headers=client.as_role("viewer"))
+    assert bad.status_code == 400
