@@ -146,9 +146,10 @@ def parcel_timeline(run_id: RowId, parcel_id: Annotated[str, Path(max_length=200
 
 @router.get("/evaluations/{run_id}/warnings", summary="预警清单 (deadlines within N days)", response_model=WarningList,
             responses=error_responses(400, 401, 404, 409))
-def run_warnings(run_id: RowId, request: Request, _user: Reader,
-                 within: Annotated[int, Query(ge=0, le=3660, description="预警天数 (days after the as-of date)")] = 90,
-                 ) -> dict[str, Any]:
+def evaluation_warnings(
+    run_id: RowId, request: Request, _user: Reader,
+    within: Annotated[int, Query(ge=0, le=3660, description="预警天数 (days after the as-of date)")] = 90,
+) -> dict[str, Any]:
     """The deadlines (约定动工, Order 53's 闲置预警 / 满一年 / 满两年, 达产/到期) from the run's as-of date to
     ``within`` days later, soonest first, each with the parcel's district, park, area, status and firms."""
     return request.app.state.runs.warnings(run_id, within)
@@ -161,8 +162,10 @@ _ZIP = {"application/zip": {"schema": {"type": "string", "format": "binary"}}}
             response_class=FileResponse,
             responses={200: {"description": "每宗问题宗地一份 .docx (one notice per flagged parcel)", "content": _ZIP},
                        **error_responses(400, 401, 404, 409)})
-def run_notices(run_id: RowId, request: Request, _user: Reader,
-                kind: Annotated[NoticeKind, Query(description="告知书类型 (notice kind)")] = "all") -> FileResponse:
+def evaluation_notices(
+    run_id: RowId, request: Request, _user: Reader,
+    kind: Annotated[NoticeKind, Query(description="告知书类型 (notice kind)")] = "all",
+) -> FileResponse:
     """闲置土地调查通知书 (idle-risk and idle land), 低效用地整改告知书 (low efficiency) and 标准地达产复核意见
     (标准地 below their commitments), filled from the editable templates, in one zip."""
     path, _n = request.app.state.runs.notices(run_id, kind)
