@@ -213,3 +213,21 @@ def test_notices_cli_one_docx_per_flagged_parcel(files):
     empty.mkdir()
     res = mujun("notices", result, "-p", files["parcels"], "--out", out, "--templates", empty)
     assert res.exit_code == 2 and "idle.docx" in res.said
+
+
+def test_committed_templates_are_what_the_script_builds(tmp_path):
+    import importlib.util
+    import zipfile
+    from pathlib import Path
+
+    from rules.notices import NOTICE_KINDS, TEMPLATES
+
+    script = Path(__file__).parents[1] / "scripts" / "build_notice_templates.py"
+    spec = importlib.util.spec_from_file_location("build_notice_templates", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.main(["build", str(tmp_path)])
+    for kind in NOTICE_KINDS:
+        shipped, built = zipfile.ZipFile(TEMPLATES / f"{kind}.docx"), zipfile.ZipFile(tmp_path / f"{kind}.docx")
+        assert shipped.namelist() == built.namelist()
+        assert all(shipped.read(n) == built.read(n) for n in shipped.namelist()), kind
