@@ -61,7 +61,7 @@ def load_for_planner(result_path: Path, parcels: Path | None, occupancy: Path | 
     ctx = Context(parcels=inputs.parcels, ruleset=rs, as_of=result.as_of, enterprises=inputs.enterprises,
                   occupancy=inputs.occupancy)
     result.occupants = ctx.occupant_pairs()
-    return result, rs, timeline(inputs.parcels, rs, result.as_of, result.parcels)
+    return result, rs, timeline(inputs.parcels, rs, result.as_of, result)
 
 
 def warnings_cmd(

@@ -20,7 +20,7 @@ import pandas as pd
 from rules.kinds.parcel import IdleParams, idle_deadlines, idle_reference
 from rules.result import status_column
 from rules.ruleset import RuleSet
-from rules.vocabulary import PHASE_LABELS, STATUS_LABELS, TIMELINE_DEADLINES, TIMELINE_EVENTS
+from rules.vocabulary import PHASE_LABELS, STATUS_LABELS, TIMELINE_DEADLINES, TIMELINE_EVENTS, code_label
 
 COLUMNS = ["parcel_id", "event", "label", "date", "phase", "days", "deadline", "detail"]
 _ORDER = {e: i for i, e in enumerate(TIMELINE_EVENTS)}
@@ -49,18 +49,37 @@ def idle_params(ruleset: RuleSet) -> tuple[str, IdleParams] | None:
     return None
 
 
+def _grades(result: Any, ids: np.ndarray) -> np.ndarray:
+    """Per parcel: its firms' 亩产论英雄 grades in words (``某公司 B 类（提升发展类）``, joined by ；), or ''."""
+    firms, occ = getattr(result, "enterprises", None), getattr(result, "occupants", None)
+    out = np.full(len(ids), "", dtype=object)
+    if firms is None or occ is None or firms.empty or occ.empty or "grade" not in firms.columns:
+        return out
+    graded = firms[firms["grade"].notna()]  # firms not graded (规下, too little land, data missing) have none
+    names = graded["name"] if "name" in graded.columns else graded["enterprise_id"]
+    words = pd.Series((names.astype(str) + " " + graded["grade"].astype(str).map(code_label)).to_numpy(),
+                      index=graded["enterprise_id"].astype(str).to_numpy())
+    pairs = occ.astype(str).drop_duplicates()
+    pairs = pairs.assign(w=pairs["enterprise_id"].map(words)).dropna(subset=["w"])
+    joined = pairs.groupby("parcel_id", sort=False)["w"].agg("；".join)
+    found = pd.Series(ids).map(joined)
+    out[found.notna().to_numpy()] = found.dropna().to_numpy()
+    return out
+
+
 def timeline(
     parcels: pd.DataFrame,
     ruleset: RuleSet,
     as_of: date | str,
-    result_parcels: pd.DataFrame | None = None,
+    result: Any = None,
 ) -> pd.DataFrame:
     """Every parcel's dated events, ordered by parcel (input order), date and event kind.
 
     ``parcels``: the input parcels (``parcel_id`` and the contract's date columns and ``status``, as
-    ``gis.io`` or the store gives them; absent columns are unknown). ``result_parcels``: the evaluation's parcel
-    table (overall ``status``, ``st_*``), for the 评估基准日 event and to leave out the idle deadlines of land the
-    idle rule does not judge. Columns: :data:`COLUMNS` — ``date`` (datetime64), ``phase`` (past/today/upcoming),
+    ``gis.io`` or the store gives them; absent columns are unknown). ``result``: the evaluation
+    (``EvaluationResult``: its parcel table's overall ``status`` and ``st_*``, its firms' grades and occupants),
+    for the 评估基准日 event (overall status and the firms' 亩产论英雄 grades) and to leave out the idle deadlines of
+    land the idle rule does not judge. Columns: :data:`COLUMNS` — ``date`` (datetime64), ``phase`` (past/today/upcoming),
     ``days`` (from the as-of date; negative = past), ``deadline`` (a 预警 item when upcoming), ``detail``.
     """
     day = np.datetime64(pd.Timestamp(as_of).normalize(), "ns")
@@ -75,6 +94,7 @@ def timeline(
     parts.append(("actual_start", actual, empty))
     parts.append(("halted", halted, empty))
 
+    result_parcels = result.parcels if result is not None else None
     idle = idle_params(ruleset)
     if idle is not None:
         rule_id, p = idle
@@ -97,7 +117,10 @@ def timeline(
         overall = pd.Series(result_parcels["status"].astype(object).to_numpy(),
                             index=result_parcels["parcel_id"].astype(str).to_numpy())
         words = pd.Series(ids).map(overall).map(STATUS_LABELS).fillna("").to_numpy(dtype=object)
-        parts.append(("evaluation", np.full(n, day), np.where(words != "", "总体结论：" + words, "")))
+        detail = np.where(words != "", "总体结论：" + words, "").astype(object)
+        grades = _grades(result, ids)
+        detail = np.where(grades != "", detail + "；亩产论英雄：" + grades, detail)
+        parts.append(("evaluation", np.full(n, day), detail))
 
     frames = []
     for event, dates, detail in parts:

@@ -53,7 +53,7 @@ FIRMS = pd.DataFrame({"enterprise_id": ["E1"], "name": ["成都测试<精工>&�
 def _events():
     gdf = parcels(ROWS)
     result = evaluate(Inputs(parcels=gdf, zones={"ring": RING}), RULES, AS_OF)
-    return gdf, result, timeline(gdf, RULES, AS_OF, result.parcels)
+    return gdf, result, timeline(gdf, RULES, AS_OF, result)
 
 
 def _date(events, pid, event):

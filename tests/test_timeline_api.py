@@ -124,3 +124,21 @@ def test_warnings_route_horizon(client, sample):
     bad = client.get(f"/evaluations/{sample['run']}/warnings", params={"within": -1},
                      headers=client.as_role("viewer"))
     assert bad.status_code == 400
+
+
+def test_the_as_of_event_names_the_firms_grade(client, sample):
+    import pandas as pd
+
+    from rules.vocabulary import code_label
+
+    occ = pd.read_csv(DATA_DIR / "occupancy.csv", encoding="utf-8-sig", dtype=str)
+    firms = pd.read_csv(DATA_DIR / "enterprises.csv", encoding="utf-8-sig", dtype=str)
+    (firm,) = occ.loc[occ["parcel_id"] == PARCEL, "enterprise_id"]
+    name = firms.loc[firms["enterprise_id"] == firm, "name"].item()
+    graded = client.get(f"/evaluations/{sample['run']}/verdicts", headers=client.as_role("viewer"),
+                        params={"rule": "mujun.grade", "level": "enterprise", "subject": firm}).json()["verdicts"]
+    (grade,) = [v["code"] for v in graded]
+    body = client.get(f"/evaluations/{sample['run']}/parcels/{PARCEL}/timeline",
+                      headers=client.as_role("viewer")).json()
+    (as_of,) = [e for e in body["events"] if e["event"] == "evaluation"]
+    assert as_of["detail"].endswith(f"亩产论英雄：{name} {code_label(grade)}")

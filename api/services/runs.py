@@ -146,7 +146,7 @@ class Runs:
         run = self.get(run_id)
         with self.engine.connect() as conn:
             parcels = ev.load_inputs_from_store(conn, int(run["dataset_id"])).parcels
-        events = timeline(parcels, self.ruleset(result), result.as_of, result.parcels)
+        events = timeline(parcels, self.ruleset(result), result.as_of, result)
         with self._lock:
             self._timelines[run_id] = events
             while len(self._timelines) > RESULTS_KEPT:
