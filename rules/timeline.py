@@ -79,8 +79,9 @@ def timeline(
     ``gis.io`` or the store gives them; absent columns are unknown). ``result``: the evaluation
     (``EvaluationResult``: its parcel table's overall ``status`` and ``st_*``, its firms' grades and occupants),
     for the 评估基准日 event (overall status and the firms' 亩产论英雄 grades) and to leave out the idle deadlines of
-    land the idle rule does not judge. Columns: :data:`COLUMNS` — ``date`` (datetime64), ``phase`` (past/today/upcoming),
-    ``days`` (from the as-of date; negative = past), ``deadline`` (a 预警 item when upcoming), ``detail``.
+    land the idle rule does not judge. Columns: :data:`COLUMNS` — ``date`` (datetime64), ``phase``
+    (past/today/upcoming), ``days`` (from the as-of date; negative = past), ``deadline`` (a 预警 item when
+    upcoming), ``detail``.
     """
     day = np.datetime64(pd.Timestamp(as_of).normalize(), "ns")
     ids = parcels["parcel_id"].astype(str).to_numpy(dtype=object)
