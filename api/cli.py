@@ -15,7 +15,7 @@ app = typer.Typer(
 )
 
 # Each module registers its commands on ``app`` when imported (``register(app)``).
-_COMMAND_MODULES = ("api.cli_core", "api.cli_maps", "api.cli_store", "api.cli_users")
+_COMMAND_MODULES = ("api.cli_core", "api.cli_maps", "api.cli_store", "api.cli_users", "api.cli_planner")
 
 
 def _load_commands() -> None:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, FastAPI, Path, Query, Request
 from fastapi.responses import FileResponse, JSONResponse
@@ -12,12 +12,25 @@ from pydantic import Field
 
 from api.deps import MAX_ID, Analyst, Conn, Reader, RowId
 from api.errors import ApiError, error_responses
-from api.schemas import Comparison, In, IsoDate, RunDetail, RunList, TrendOut, VerdictPage, dump
+from api.schemas import (
+    Comparison,
+    In,
+    IsoDate,
+    ParcelTimeline,
+    RunDetail,
+    RunList,
+    TrendOut,
+    VerdictPage,
+    WarningList,
+    dump,
+)
 from api.services import runs as runs_service
 from api.store import evaluations as ev
+from rules.notices import KIND_CHOICES
 
 router = APIRouter(tags=["评估 evaluations"])
 
+NoticeKind = Literal[KIND_CHOICES]  # type: ignore[valid-type]
 EXPORT_FORMATS = {fmt: runs_service.EXPORT_MEDIA_TYPES[fmt] for fmt in ("json", "geojson", "gpkg", "csv", "xlsx")}
 
 
@@ -209,3 +222,40 @@ def export_lists(run_id: RowId, request: Request, _user: Reader) -> FileResponse
     租赁厂房企业 (tenants without land of their own, judged by the floor area they occupy)."""
     path = request.app.state.runs.lists_file(run_id)
     return FileResponse(path, media_type=EXPORT_FORMATS["xlsx"], filename=f"mujun-lists-run{run_id}.xlsx")
+
+
+@router.get("/evaluations/{run_id}/parcels/{parcel_id}/timeline", summary="宗地时间线 (a parcel's timeline)",
+            response_model=ParcelTimeline, responses=error_responses(400, 401, 404, 409))
+def parcel_timeline(run_id: RowId, parcel_id: Annotated[str, Path(max_length=200, description="宗地编号")],
+                    request: Request, _user: Reader) -> dict[str, Any]:
+    """The parcel's dated events: 供地, 约定/实际动工, 中止开发, Order 53's early warning, 满一年 and 满两年, 达产/到期
+    and the run's as-of date, each marked past / today / upcoming."""
+    return request.app.state.runs.parcel_timeline(run_id, parcel_id)
+
+
+@router.get("/evaluations/{run_id}/warnings", summary="预警清单 (deadlines within N days)", response_model=WarningList,
+            responses=error_responses(400, 401, 404, 409))
+def evaluation_warnings(
+    run_id: RowId, request: Request, _user: Reader,
+    within: Annotated[int, Query(ge=0, le=3660, description="预警天数 (days after the as-of date)")] = 90,
+) -> dict[str, Any]:
+    """The deadlines (约定动工, Order 53's 闲置预警 / 满一年 / 满两年, 达产/到期) from the run's as-of date to
+    ``within`` days later, soonest first, each with the parcel's district, park, area, status and firms."""
+    return request.app.state.runs.warnings(run_id, within)
+
+
+_ZIP = {"application/zip": {"schema": {"type": "string", "format": "binary"}}}
+
+
+@router.get("/evaluations/{run_id}/notices.zip", summary="告知书 (Word notices of the flagged parcels, zip)",
+            response_class=FileResponse,
+            responses={200: {"description": "每宗问题宗地一份 .docx (one notice per flagged parcel)", "content": _ZIP},
+                       **error_responses(400, 401, 404, 409)})
+def evaluation_notices(
+    run_id: RowId, request: Request, _user: Reader,
+    kind: Annotated[NoticeKind, Query(description="告知书类型 (notice kind)")] = "all",
+) -> FileResponse:
+    """闲置土地调查通知书 (idle-risk and idle land), 低效用地整改告知书 (low efficiency) and 标准地达产复核意见
+    (标准地 below their commitments), filled from the editable templates, in one zip."""
+    path, _n = request.app.state.runs.notices(run_id, kind)
+    return FileResponse(path, media_type="application/zip", filename=f"mujun-run-{run_id}-notices-{kind}.zip")

@@ -278,6 +278,55 @@ class VerdictPage(Out):
     verdicts: list[Verdict]
 
 
+class TimelineEvent(Out):
+    """One dated event of a parcel (``rules.timeline``), relative to the run's as-of date."""
+
+    event: Literal["transfer", "agreed_start", "actual_start", "halted", "idle_warning", "idle_fee", "idle_recover",
+                   "production_due", "evaluation"]
+    label: str = Field(description="事项（中文）")
+    date: dt.date
+    phase: Literal["past", "today", "upcoming"]
+    phase_label: str = Field(description="已过 / 今日 / 将到")
+    days: int = Field(description="距评估基准日的天数，负数为已过 (days from the as-of date)")
+    deadline: bool = Field(description="是否为到期节点（将到时列入预警清单）")
+    detail: str
+
+
+class ParcelTimeline(Out):
+    """A parcel's timeline in one run: 供地, 动工, Order 53's deadlines, 达产, the as-of date."""
+
+    run: int
+    parcel_id: str
+    as_of: dt.date
+    events: list[TimelineEvent]
+
+
+class WarningItem(Out):
+    """One deadline of the 预警清单, with the parcel's words."""
+
+    parcel_id: str
+    event: str
+    label: str
+    date: dt.date
+    days: int = Field(description="距评估基准日的天数 (days from the as-of date)")
+    detail: str
+    district: str | None
+    park: str = Field(description="园区名称")
+    area_mu: float | None
+    overall: Status | None = Field(description="宗地总体结论")
+    enterprises: list[str] = Field(description="入驻企业名称")
+
+
+class WarningList(Out):
+    """The 预警清单 of a run: deadlines from its as-of date to ``within`` days later, soonest first."""
+
+    run: int
+    as_of: dt.date
+    within: int
+    numberMatched: int  # noqa: N815
+    warnings: list[WarningItem]
+
+
 # --- rule sets -------------------------------------------------------------------------------------------
 
 class RuleSetVersion(Out):

@@ -572,7 +572,7 @@ def _read_geojson_result(path: Path) -> ResultLayers:
             verdicts.insert(0, "subject_id", np.repeat(parcels["parcel_id"].to_numpy(), lens.to_numpy()))
             verdicts.insert(0, "level", "parcel")
     aggregates = pd.DataFrame(doc["aggregates"]) if isinstance(doc.get("aggregates"), list) else None
-    meta = {k: doc[k] for k in ("ruleset", "as_of", "summary", "crs") if k in doc}
+    meta = {k: doc[k] for k in ("ruleset", "as_of", "year", "summary", "crs") if k in doc}
     return ResultLayers(parcels.to_crs(WORKING_CRS), verdicts, {}, aggregates, meta)
 
 

@@ -154,6 +154,16 @@ class Context:
             self.__dict__.pop(name, None)
         self.provided = {}
 
+    def occupant_pairs(self) -> pd.DataFrame:
+        """``(parcel_id, enterprise_id)`` per occupant, as :attr:`occupants` apportions them (for reports)."""
+        occ = self.occupants
+        return pd.DataFrame(
+            {
+                "parcel_id": self.ids[occ["parcel_idx"].to_numpy(dtype=np.intp)],
+                "enterprise_id": occ["enterprise_id"].to_numpy(dtype=object),
+            }
+        )
+
     # ---- parcel columns -------------------------------------------------------------------------
     def column(self, name: str) -> pd.Series | None:
         """A parcel column, or ``None`` when the input does not have it (or has it all empty)."""

@@ -253,10 +253,5 @@ def evaluate(
         rule_titles={r.id: r.title for r in ruleset.rules},
         rule_units=ruleset.units(),
         year=year if year is not None else statistics_year(inputs.enterprises),
-        occupants=pd.DataFrame(
-            {
-                "parcel_id": ctx.ids[ctx.occupants["parcel_idx"].to_numpy(dtype=np.intp)],
-                "enterprise_id": ctx.occupants["enterprise_id"].to_numpy(dtype=object),
-            }
-        ),
+        occupants=ctx.occupant_pairs(),
     )

@@ -987,3 +987,110 @@ def write_result(result: EvaluationResult, path: str | Path, *, shp_encoding: st
     else:
         writer(result, path)
     return path
+
+
+WARNINGS_TITLE = "工业用地到期预警清单"
+
+
+def parcel_words(result: EvaluationResult, parcel_ids: pd.Series) -> pd.DataFrame:
+    """For each of ``parcel_ids`` (same index): ``district``, ``park`` (the park's name), ``area_mu``, ``overall``
+    (the overall status) and ``enterprises`` (the firms' names, one per line) — what a list or a letter names."""
+    vocab = _vocab(result)
+    parcels = pd.DataFrame(result.parcels.drop(columns=result.parcels.geometry.name))
+    parcels.index = parcels["parcel_id"].astype(str)
+    parcels = parcels[~parcels.index.duplicated()]
+    ids = parcel_ids.astype(str)
+    out = pd.DataFrame(index=parcel_ids.index)
+    for col, name in (("district", "district"), ("area_mu", "area_mu"), ("status", "overall")):
+        out[name] = ids.map(parcels[col]).to_numpy() if col in parcels.columns else None
+    park_ids = ids.map(parcels["park_id"]) if "park_id" in parcels.columns else pd.Series(None, index=ids.index)
+    out["park"] = _park_names(park_ids, vocab).to_numpy()
+    out["enterprises"] = _occupant_names(result, vocab, ids).to_numpy()
+    return out
+
+
+def warning_table(result: EvaluationResult, warnings: pd.DataFrame) -> pd.DataFrame:
+    """The 预警清单 rows with the parcel's words beside each deadline: district, park, area, firms, status."""
+    return pd.concat([warnings, parcel_words(result, warnings["parcel_id"])], axis=1)
+
+
+def write_warnings_xlsx(result: EvaluationResult, warnings: pd.DataFrame, path: str | Path, within_days: int
+                        ) -> Path:
+    """The 预警清单 (``rules.timeline.warning_list``) as one print-ready sheet: Chinese headers, real dates,
+    A4 landscape one page wide, the header row on every page; text never becomes a formula."""
+    import xlsxwriter
+
+    path = Path(path)
+    rows = warning_table(result, warnings)
+    page = {
+        "report": WARNINGS_TITLE,
+        "as_of": result.as_of.isoformat(),
+        "ruleset": f"{result.ruleset.get('id', '')} {result.ruleset.get('version', '')}".strip(),
+    }
+    with _atomic(path) as tmp:
+        wb = xlsxwriter.Workbook(
+            str(tmp), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+        )
+        wb.set_properties({"title": WARNINGS_TITLE, "subject": page["ruleset"], "comments": page["as_of"]})
+        _list_sheet(
+            wb,
+            _Formats(wb),
+            "预警清单",
+            f"{within_days} 天内到期事项（共 {len(rows):,} 项）",
+            [
+                Column("到期日期", "date", rows["date"], 11),
+                Column("剩余天数", "count", rows["days"], 7),
+                Column("宗地编号", "text", rows["parcel_id"], 13),
+                Column("事项", "text", rows["label"], 13),
+                Column("说明", "wrap", rows["detail"], 30),
+                Column("总体结论", "status", rows["overall"], 8),
+                Column("面积（亩）", "area", rows["area_mu"], 9),
+                Column("行政区", "text", rows["district"], 9),
+                Column("园区", "wrap", rows["park"], 18),
+                Column("入驻企业", "wrap", rows["enterprises"], 22),
+            ],
+            page,
+        )
+        wb.close()
+    return path
+
+
+def read_result(path: str | Path) -> EvaluationResult:
+    """An ``EvaluationResult`` from a ``.gpkg`` or ``.geojson`` result file (parcels, verdicts with their
+    thresholds, enterprises, aggregates, zones, rule set header, as-of date; no occupants: those come from the
+    inputs). Raises ``gis.errors.InputFileError`` for a file that is not a result."""
+    from gis.errors import InputFileError
+    from gis.maps import read_result_layers
+
+    path = Path(path)
+    layers = read_result_layers(path)
+    meta = layers.meta
+    verdicts = layers.verdicts if layers.verdicts is not None else pd.DataFrame(columns=["level", "subject_id"])
+    verdicts = verdicts.copy()
+    if "threshold" in verdicts.columns:
+        verdicts["threshold"] = verdicts["threshold"].map(lambda t: json.loads(t) if isinstance(t, str) else t)
+    if "value" in verdicts.columns:
+        verdicts["value"] = pd.to_numeric(verdicts["value"], errors="coerce").astype("float64")
+    if path.suffix.lower() == ".gpkg":
+        import pyogrio
+
+        names = {str(n) for n, _ in pyogrio.list_layers(path)}
+        enterprises = (pd.DataFrame(pyogrio.read_dataframe(path, layer="enterprises", read_geometry=False))
+                       if "enterprises" in names else pd.DataFrame())
+        ruleset = {k: str(meta.get(f"ruleset_{k}") or "") for k in ("id", "version", "sha256")}
+    else:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        enterprises = pd.DataFrame(doc.get("enterprises") or [])
+        if "verdicts" in enterprises.columns:
+            enterprises = enterprises.drop(columns="verdicts")
+        ruleset = dict(meta.get("ruleset") or {})
+    as_of = meta.get("as_of")
+    if not as_of:
+        raise InputFileError("结果文件缺少评估基准日 (no as-of date: not an evaluation result)", path=str(path),
+                             hint="请使用 mujun evaluate --out result.gpkg 生成的结果")
+    aggregates = layers.aggregates if layers.aggregates is not None else pd.DataFrame(
+        columns=["rule", "scope", "key", "code", "status", "value", "threshold", "message", "citation"])
+    year = meta.get("year")
+    return EvaluationResult(parcels=layers.parcels, verdicts=verdicts, enterprises=enterprises,
+                            aggregates=aggregates, ruleset=ruleset, as_of=date.fromisoformat(str(as_of)[:10]),
+                            zones=dict(layers.zones or {}), year=int(year) if year is not None else None)

@@ -445,3 +445,22 @@ def _indicator_text(ind: Mapping[str, Any]) -> str:
     if ind.get("benchmark") is not None:
         text += f"，基准值 {_plain(ind['benchmark'])}"
     return text + "）"
+
+
+# ---- the parcel timeline (rules.timeline) -------------------------------------------------------------
+# Dated events of a parcel, in the order shown when two fall on the same day.
+TIMELINE_EVENTS: dict[str, str] = {
+    "transfer": "供地",
+    "agreed_start": "约定动工",
+    "actual_start": "实际动工",
+    "halted": "中止开发",
+    "idle_warning": "闲置预警",
+    "idle_fee": "满一年（闲置）",
+    "idle_recover": "满两年（收回）",
+    "production_due": "达产/到期",
+    "evaluation": "评估基准日",
+}
+# Events that are deadlines: upcoming ones within the horizon make the 预警清单.
+TIMELINE_DEADLINES = ("agreed_start", "idle_warning", "idle_fee", "idle_recover", "production_due")
+# Each event relative to the as-of date.
+PHASE_LABELS: dict[str, str] = {"past": "已过", "today": "今日", "upcoming": "将到"}

@@ -17,8 +17,10 @@ revokes tokens; none of it may leak into other tests.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import re
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -241,6 +243,15 @@ def test_every_operation_succeeds_as_documented(openapi_server: dict) -> None:
     far = call("GET", "/evaluations/{run_id}/verdicts", 200, {"run_id": run},
                params={"rule": "far.bounds"}).json()
     assert far["numberMatched"] == 3  # far.bounds gives one verdict per parcel
+    # A parcel's timeline: the tiny parcels carry no dates, so T1 has the as-of date only (today)
+    timeline = call("GET", "/evaluations/{run_id}/parcels/{parcel_id}/timeline", 200,
+                    {"run_id": run, "parcel_id": "T1"}).json()
+    assert [(e["event"], e["date"], e["phase"]) for e in timeline["events"]] == [("evaluation", str(AS_OF), "today")]
+    # No dates, so no deadlines; T2 is low-efficiency land (see above), so one notice in the zip
+    warned = call("GET", "/evaluations/{run_id}/warnings", 200, {"run_id": run}, params={"within": 365}).json()
+    assert (warned["within"], warned["numberMatched"], warned["warnings"]) == (365, 0, [])
+    notices = call("GET", "/evaluations/{run_id}/notices.zip", 200, {"run_id": run})
+    assert zipfile.ZipFile(io.BytesIO(notices.content)).namelist() == ["低效用地整改告知书_T2.docx"]
     for fmt, media in {"json": "application/json", "geojson": "application/geo+json",
                        "gpkg": "application/geopackage+sqlite3", "csv": "text/csv",
                        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}.items():

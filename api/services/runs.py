@@ -17,6 +17,7 @@ import os
 import socket
 import threading
 import uuid
+import zipfile
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -61,6 +62,7 @@ class Runs:
         self.pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="mujun-eval")
         self.folder = Path(settings.data_dir) / "exports" / store_key(settings)
         self._results: OrderedDict[int, Any] = OrderedDict()
+        self._timelines: OrderedDict[int, Any] = OrderedDict()
         self._lock = threading.RLock()
         # This server's claim on the runs it executes: another server starting on the same store leaves them be.
         self.owner = f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -137,6 +139,78 @@ class Runs:
             while len(self._results) > RESULTS_KEPT:
                 self._results.popitem(last=False)
         return result
+
+    def timeline(self, run_id: int) -> Any:
+        """A finished run's timeline events (``rules.timeline.timeline`` over the dataset's stored parcels and the
+        run's result; the last few kept)."""
+        with self._lock:
+            if run_id in self._timelines:
+                self._timelines.move_to_end(run_id)
+                return self._timelines[run_id]
+        from rules.timeline import timeline
+
+        result = self.result(run_id)
+        run = self.get(run_id)
+        with self.engine.connect() as conn:
+            parcels = ev.load_inputs_from_store(conn, int(run["dataset_id"])).parcels
+        events = timeline(parcels, self.ruleset(result), result.as_of, result)
+        with self._lock:
+            self._timelines[run_id] = events
+            while len(self._timelines) > RESULTS_KEPT:
+                self._timelines.popitem(last=False)
+        return events
+
+    def parcel_timeline(self, run_id: int, parcel_id: str) -> dict[str, Any]:
+        """One parcel's timeline as the API and the parcel page give it (raises ``NotFound`` for a parcel the
+        run did not evaluate)."""
+        from api.store.errors import NotFound
+        from rules.timeline import event_records
+
+        result = self.result(run_id)
+        if not (result.parcels["parcel_id"].astype(str) == parcel_id).any():
+            raise NotFound(f"评估 {run_id} 中没有宗地 {parcel_id} (parcel not in this evaluation)",
+                           details=[{"run": run_id, "parcel_id": parcel_id}])
+        events = self.timeline(run_id)
+        return {"run": int(run_id), "parcel_id": parcel_id, "as_of": result.as_of,
+                "events": event_records(events[events["parcel_id"] == parcel_id])}
+
+    def warnings(self, run_id: int, within_days: int) -> dict[str, Any]:
+        """The run's 预警清单 as JSON-safe records (``GET /evaluations/{id}/warnings``)."""
+        from rules.export import warning_table
+        from rules.result import records
+        from rules.timeline import warning_list
+
+        result = self.result(run_id)
+        rows = warning_table(result, warning_list(self.timeline(run_id), within_days))
+        items = records(rows.assign(date=rows["date"].dt.strftime("%Y-%m-%d"))[
+            ["parcel_id", "event", "label", "date", "days", "detail", "district", "park", "area_mu", "overall"]])
+        for item, firms in zip(items, rows["enterprises"], strict=True):
+            item["enterprises"] = [f for f in str(firms or "").split("\n") if f]
+        return {"run": int(run_id), "as_of": result.as_of, "within": int(within_days), "numberMatched": len(items),
+                "warnings": items}
+
+    def warnings_file(self, run_id: int, within_days: int) -> Path:
+        """The run's 预警清单 XLSX: deadlines from its as-of date to ``within_days`` later (written once, kept)."""
+        from rules.export import write_warnings_xlsx
+        from rules.timeline import warning_list
+
+        warnings = warning_list(self.timeline(run_id), within_days)  # ValueError for a negative horizon
+        result = self.result(run_id)
+        path = self.folder / f"run-{int(run_id)}-warnings-{int(within_days)}.xlsx"
+        return self._once(path, lambda tmp: write_warnings_xlsx(result, warnings, tmp, within_days))
+
+    def notices(self, run_id: int, kind: str = "all") -> tuple[Path, int]:
+        """The run's Word notices of ``kind`` as one zip (``rules.notices``), written once and kept; with the
+        number of notices it holds."""
+        from rules.notices import KIND_CHOICES, notices_zip
+
+        if kind not in KIND_CHOICES:
+            raise KeyError(kind)
+        result = self.result(run_id)
+        path = self._once(self.folder / f"run-{int(run_id)}-notices-{kind}.zip",
+                          lambda tmp: notices_zip(result, self.timeline(run_id), self.ruleset(result), tmp, kind=kind))
+        with zipfile.ZipFile(path) as zf:
+            return path, len(zf.namelist())
 
     def ruleset(self, result: Any) -> Any:
         """The rule set a result was evaluated with (the stored version, by SHA-256; parsed once per server)."""

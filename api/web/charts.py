@@ -162,5 +162,62 @@ def line_svg(
             parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="#2b65a8" class="mj-point">'
                          f'<title>{years[i]}：{v:,.1f} {escape(unit)}</title></circle>')
             parts.append(f'<text x="{x:.1f}" y="{y - 6:.1f}" font-size="9" text-anchor="middle">{v:,.0f}</text>')
+
+
+PHASE_COLORS = {"past": "#7f7f7f", "today": "#a50f15", "upcoming": "#d88d00"}
+
+
+def timeline_svg(events: list[dict], *, as_of: str, title: str = "时间线", width: int = 760) -> str:
+    """A horizontal timeline of a parcel's events (``rules.timeline.event_records``) as SVG text: a date axis,
+    one marker per event (grey past, amber upcoming; deadlines as diamonds), labels staggered on three rows
+    above and below the axis, and the as-of date as a short red dashed line across it."""
+    import datetime as dt
+
+    left, right, axis_y = 40, 40, 118
+    days = [dt.date.fromisoformat(e["date"]).toordinal() for e in events] + [dt.date.fromisoformat(as_of).toordinal()]
+    lo, hi = min(days), max(days)
+    span = max(hi - lo, 1)
+    lo, hi = lo - span * 0.04, hi + span * 0.04
+    pw = width - left - right
+
+    def x(day: float) -> float:
+        return left + pw * (day - lo) / (hi - lo)
+
+    height = 236
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="mj-chart mj-timeline" viewBox="0 0 {width} {height}" '
+        f'width="100%" role="img" aria-label="{escape(title)}">',
+        f'<text x="{left}" y="16" font-size="13" font-weight="bold">{escape(title)}</text>',
+        f'<line x1="{left}" y1="{axis_y}" x2="{left + pw}" y2="{axis_y}" stroke="#333" stroke-width="1.5"/>',
+    ]
+    first, last = dt.date.fromordinal(int(lo) + 1).year, dt.date.fromordinal(int(hi)).year
+    step = max(1, (last - first + 1) // 8)
+    for year in range(first, last + 1, step):
+        xv = x(dt.date(year, 1, 1).toordinal())
+        if left <= xv <= left + pw:
+            parts.append(f'<line x1="{xv:.1f}" y1="{axis_y - 4}" x2="{xv:.1f}" y2="{axis_y + 4}" stroke="#333"/>'
+                         f'<text x="{xv:.1f}" y="{height - 6}" font-size="10" text-anchor="middle">{year}年</text>')
+    xa = x(dt.date.fromisoformat(as_of).toordinal())
+    parts.append(f'<line x1="{xa:.1f}" y1="{axis_y - 16}" x2="{xa:.1f}" y2="{axis_y + 16}" '
+                 f'stroke="{PHASE_COLORS["today"]}" stroke-width="2" stroke-dasharray="4 3"/>')
+    for i, (e, day) in enumerate(zip(events, days, strict=False)):
+        xv, colour = x(day), PHASE_COLORS.get(e["phase"], "#333")
+        above = i % 2 == 0
+        row = (i // 2) % 3
+        ty = axis_y - 22 - 26 * row if above else axis_y + 30 + 26 * row
+        parts.append(f'<line x1="{xv:.1f}" y1="{axis_y}" x2="{xv:.1f}" y2="{ty + 15 if above else ty - 11:.1f}" '
+                     f'stroke="{colour}" stroke-width="0.8"/>')
+        tip = f'{e["label"]} {e["date"]}（{e["phase_label"]}）{e.get("detail") or ""}'
+        if e.get("deadline"):
+            parts.append(f'<rect x="{xv - 5:.1f}" y="{axis_y - 5}" width="10" height="10" fill="{colour}" '
+                         f'transform="rotate(45 {xv:.1f} {axis_y})"><title>{escape(tip)}</title></rect>')
+        else:
+            parts.append(f'<circle cx="{xv:.1f}" cy="{axis_y}" r="5" fill="{colour}"><title>{escape(tip)}</title>'
+                         "</circle>")
+        anchor = "start" if xv < left + 60 else "end" if xv > left + pw - 60 else "middle"
+        parts.append(f'<text x="{xv:.1f}" y="{ty:.1f}" font-size="11" text-anchor="{anchor}" fill="{colour}">'
+                     f'{escape(e["label"])}</text>'
+                     f'<text x="{xv:.1f}" y="{ty + 12:.1f}" font-size="9" text-anchor="{anchor}" fill="#555">'
+                     f'{e["date"]}</text>')
     parts.append("</svg>")
     return "".join(parts)

@@ -372,6 +372,27 @@ def _add_years(values: np.ndarray, years: int) -> np.ndarray:
     )
 
 
+def idle_reference(
+    status: np.ndarray, agreed: np.ndarray, actual: np.ndarray, halted: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Order 53's clock per parcel: ``(reference date, started, halted case, not started)``.
+
+    Not started (现状空地, no actual start): the clock runs from the agreed start date; started but halted and
+    not built: from ``halted_since`` (第二条). The idle rule and the parcel timeline (``rules.timeline``) both
+    count from here.
+    """
+    started = ~np.isnat(actual) | (status == "under_construction") | (status == "built")
+    not_started = (status == "vacant") & np.isnat(actual)
+    halted_case = started & ~np.isnat(halted) & (status != "built")
+    return np.where(halted_case, halted, agreed), started, halted_case, not_started
+
+
+def idle_deadlines(ref: np.ndarray, p: IdleParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(early-warning date, 满一年, 满两年)`` from the reference date: warning_days later, and calendar years."""
+    warn_date = ref + np.timedelta64(p.warning_days, "D")
+    return warn_date, _add_years(ref, p.fee_years), _add_years(ref, p.recover_years)
+
+
 @register(
     "idle_order53",
     level="parcel",
@@ -410,8 +431,7 @@ def idle_order53(ctx: Context, rule: RuleSpec) -> Outcome:
     cause = ctx.text("delay_cause")
     exempt_cause = pd.Series(cause).isin(p.exempt_causes).to_numpy(dtype=bool)
 
-    started = ~np.isnat(actual) | (status == "under_construction") | (status == "built")
-    not_started = (status == "vacant") & np.isnat(actual)
+    ref, started, halted_case, not_started = idle_reference(status, agreed, actual, halted)
     # Strict comparisons: exactly 1/3 developed or exactly 25 % invested is not "不足".
     with np.errstate(invalid="ignore"):
         little_area = developed < planned_area * p.developed_share_min - 1e-9
@@ -419,17 +439,12 @@ def idle_order53(ctx: Context, rule: RuleSpec) -> Outcome:
         enough_area = developed >= planned_area * p.developed_share_min - 1e-9
         enough_inv = invested >= total_inv * p.invested_share_min - 1e-9
     progress_known = (~np.isnan(developed) & ~np.isnan(planned_area)) | (~np.isnan(invested) & ~np.isnan(total_inv))
-    halted_case = started & ~np.isnat(halted) & (status != "built")
     little = little_area | little_inv
     enough = enough_area & enough_inv
 
-    # The reference date: agreed start for not-started land, halted_since for halted projects.
-    ref = np.where(halted_case, halted, agreed)
     days = np.asarray(as_of - ref).astype("timedelta64[D]").astype(float)
     days[np.isnat(ref)] = np.nan
-    fee_date = _add_years(ref, p.fee_years)
-    recover_date = _add_years(ref, p.recover_years)
-    warn_date = ref + np.timedelta64(p.warning_days, "D")
+    warn_date, fee_date, recover_date = idle_deadlines(ref, p)
     basis = np.where(halted_case, "中止开发建设", "未动工开发").astype(object)
     fee_txt, rec_txt, ref_txt = _fmt_dates(fee_date), _fmt_dates(recover_date), _fmt_dates(ref)
     thr = np.empty(ctx.n, dtype=object)

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 from api.store.evaluations import occupancy_table
 from api.store.features import query_parcels
 from api.store.repository import reading
+from api.web.charts import timeline_svg
 from api.web.pages._results import park_names, result_words, verdict_rows
 from api.web.pages._shared import PageNotFound, Run, WebReader, engine_of, fmt, page_router, render, runs_of
 from gis.vocabulary import (
@@ -57,6 +58,7 @@ def parcel_page(request: Request, user: WebReader, run: Run, parcel_id: str) -> 
         occupants=_occupants(request, run["dataset_id"], parcel_id, result.enterprises),
         geojson=json.loads(row.to_crs(4326)[["parcel_id", "status", "geometry"]].to_json()),
         status=str(row["status"].iloc[0]),
+        **_timeline(request, run, parcel_id),
     )
 
 
@@ -72,6 +74,14 @@ def parcel_survey_txt(request: Request, _user: WebReader, run: Run, parcel_id: s
     name = quote(f"宗地_{parcel_id}_界址点.txt")
     return Response(data, media_type=EXPORT_MEDIA_TYPES["txt"],
                     headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}"})
+
+
+def _timeline(request: Request, run: dict[str, Any], parcel_id: str) -> dict[str, Any]:
+    """The parcel's timeline (``api.services.runs.Runs.parcel_timeline``): its events and the SVG drawing."""
+    tl = runs_of(request).parcel_timeline(int(run["id"]), parcel_id)
+    as_of = tl["as_of"].isoformat()
+    svg = timeline_svg(tl["events"], as_of=as_of, title=f"宗地时间线（评估基准日 {as_of}）") if tl["events"] else ""
+    return {"timeline": tl["events"], "timeline_svg": svg}
 
 
 def attribute_text(column: str, value: Any, parks: dict[str, str] | None = None) -> str:

@@ -157,6 +157,33 @@ def run_download(request: Request, _user: WebReader, run: Run, fmt: str) -> Resp
     return FileResponse(path, media_type=media, filename=name)
 
 
+@router.get("/runs/{run_id}/notices.zip")
+def run_notices(request: Request, _user: WebReader, run: Run, kind: str = "all") -> Response:
+    """The Word notices of a finished run's flagged parcels, one .docx each, in a zip (``Runs.notices``)."""
+    run_id = run["id"]
+    if run["status"] != "done":
+        raise PageNotFound(f"评估 {run_id} 尚未完成 (evaluation not finished)")
+    try:
+        path, _n = runs_of(request).notices(run_id, kind)
+    except KeyError as exc:
+        raise PageNotFound(f"不支持的告知书类型 {kind} (unknown notice kind)") from exc
+    name = f"mujun_告知书_{run['ruleset']['id']}_{run['as_of']}_run{run_id}_{kind}.zip"
+    return FileResponse(path, media_type="application/zip", filename=name)
+
+
+@router.get("/runs/{run_id}/warnings.xlsx")
+def run_warnings(request: Request, _user: WebReader, run: Run, within: int = 90) -> Response:
+    """The 预警清单 of a finished run: deadlines within ``within`` days of its as-of date (``Runs.warnings_file``)."""
+    run_id = run["id"]
+    if run["status"] != "done":
+        raise PageNotFound(f"评估 {run_id} 尚未完成 (evaluation not finished)")
+    if not 0 <= within <= 3660:
+        raise PageNotFound(f"预警天数 {within} 应在 0–3660 之间 (within must be 0–3660 days)")
+    path = runs_of(request).warnings_file(run_id, within)
+    name = f"mujun_预警清单_{run['as_of']}_{within}天_run{run_id}.xlsx"
+    return FileResponse(path, media_type=runs_service.EXPORT_MEDIA_TYPES["xlsx"], filename=name)
+
+
 @router.get("/runs/{run_id}/print", response_class=HTMLResponse)
 def run_print(request: Request, user: WebReader, run: Run) -> HTMLResponse:
     """The summary on paper: indicators, problems per rule and district, the static map."""
