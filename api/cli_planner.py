@@ -157,10 +157,10 @@ def compare_cmd(
     except CompareError as exc:
         _fail(exc.message)
     write_comparison_xlsx(comparison, out)
-    p = comparison.parcels
+    worse, better = (int((comparison.parcels["direction"] == d).sum()) for d in ("worse", "better"))
     out_console.print(
-        f"对比 {comparison.compared:,} 宗：总体结论变化 {len(p):,} 宗（趋严 {int((p['direction'] == 'worse').sum()):,}，"
-        f"趋宽 {int((p['direction'] == 'better').sum()):,}），规则结论变化 {len(comparison.changes):,} 条，"
+        f"对比 {comparison.compared:,} 宗：总体结论变化 {len(comparison.parcels):,} 宗"
+        f"（趋严 {worse:,}，趋宽 {better:,}），规则结论变化 {len(comparison.changes):,} 条，"
         f"等级变化企业 {len(comparison.firms):,} 家；已写出 {out}", highlight=False)
     for row in comparison.by_rule.head(10).itertuples():
         out_console.print(f"  {row.title}：{row.changed:,}（新增不合规 {row.to_fail:,}，不再不合规 {row.from_fail:,}）",
@@ -180,10 +180,10 @@ def trend_cmd(
     except TrendError as exc:
         _fail(exc.message)
     write_trend_xlsx(t, out)
-    moves = t.grade_moves
+    up, down = (int((t.grade_moves["move"] == m).sum()) for m in ("up", "down"))
     out_console.print(
-        f"统计年度 {'、'.join(map(str, t.years))}：等级变动 {len(moves):,} 次（升级 {int((moves['move'] == 'up').sum()):,}，"
-        f"降级 {int((moves['move'] == 'down').sum()):,}），园区达标变化 {len(t.park_moves):,} 次；已写出 {out}",
+        f"统计年度 {'、'.join(map(str, t.years))}：等级变动 {len(t.grade_moves):,} 次（升级 {up:,}，降级 {down:,}），"
+        f"园区达标变化 {len(t.park_moves):,} 次；已写出 {out}",
         highlight=False)
 
 
