@@ -105,7 +105,9 @@ def compare(a: EvaluationResult, b: EvaluationResult) -> Comparison:
 
     changes = _rule_changes(a, b, common)
     firms = _firm_changes(a, b)
-    titles = {**(a.rule_titles or {}), **(b.rule_titles or {})}
+    from rules.export import _vocab  # titles also for a result file, which carries none: from its rule set
+
+    titles = {**_vocab(a).titles, **_vocab(b).titles}
     return Comparison(
         a=_side(a), b=_side(b), parcels=parcels, changes=changes, firms=firms,
         by_rule=_by_rule(changes, titles), by_district=_by_key(parcels, "district"),

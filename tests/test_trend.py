@@ -145,3 +145,36 @@ def test_trend_through_the_api_and_the_pages(client, store, sample, tokens):
     assert page.count('class="grade-move"') == min(len(body["grade_moves"]), 300)
     mujun = client.get(f"/web/runs/{sample['run']}/mujun", headers=cookie).text
     assert 'id="mujun-year"' in mujun and re.search(rf'value="{run_2023}"[^>]*>2023 年', mujun)
+
+
+def test_trend_and_compare_from_the_command_line(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    exe = str(Path(sys.executable).with_name("mujun"))
+    env = {**os.environ, "MUJUN_DATA_DIR": str(tmp_path / "var")}
+
+    def mujun(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([exe, *args], capture_output=True, text=True, timeout=300, env=env)
+
+    files = ["-p", str(DATA_DIR / "parcels.gpkg"), "--occupancy", str(DATA_DIR / "occupancy.csv"),
+             "--zones", str(DATA_DIR / "zones.gpkg"), "--as-of", SAMPLE_AS_OF.isoformat(), "-q"]
+    for year in (2023, 2024):
+        r = mujun("evaluate", *files, "--enterprises", str(DATA_DIR / YEAR_FILES[year]), "--out",
+                  str(tmp_path / f"r{year}.gpkg"))
+        assert r.returncode == 0, r.stderr
+    r = mujun("evaluate", *files, "--enterprises", str(DATA_DIR / "enterprises.csv"), "--ruleset", "chengdu-2020",
+              "--out", str(tmp_path / "r2020rules.geojson"))
+    assert r.returncode == 0, r.stderr
+    r = mujun("trend", str(tmp_path / "r2024.gpkg"), str(tmp_path / "r2023.gpkg"), "--out", str(tmp_path / "t.xlsx"))
+    assert r.returncode == 0, r.stderr
+    assert "统计年度 2023、2024" in r.stdout and (tmp_path / "t.xlsx").stat().st_size > 0
+    r = mujun("trend", str(tmp_path / "r2024.gpkg"), str(tmp_path / "r2024.gpkg"), "--out", str(tmp_path / "u.xlsx"))
+    assert r.returncode == 2 and "出现了不止一次" in r.stderr and not (tmp_path / "u.xlsx").exists()
+    r = mujun("compare", str(tmp_path / "r2024.gpkg"), str(tmp_path / "r2020rules.geojson"),
+              "--out", str(tmp_path / "d.xlsx"))
+    assert r.returncode == 0, r.stderr
+    # the rules are named by their titles, never by id, also when read back from result files
+    assert "园内规上工业企业亩均营收" in r.stdout and "per_mu.revenue" not in r.stdout
