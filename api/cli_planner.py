@@ -180,6 +180,8 @@ def trend_cmd(
     except TrendError as exc:
         _fail(exc.message)
     write_trend_xlsx(t, out)
+    if t.mixed_rulesets:
+        console.print(f"[yellow]提示[/]: {t.mixed_rulesets}", highlight=False)
     up, down = (int((t.grade_moves["move"] == m).sum()) for m in ("up", "down"))
     out_console.print(
         f"统计年度 {'、'.join(map(str, t.years))}：等级变动 {len(t.grade_moves):,} 次（升级 {up:,}，降级 {down:,}），"

@@ -546,6 +546,8 @@ class TrendOut(Out):
     """Several statistics years side by side (rows as in ``rules.trend.Trend``)."""
 
     years: list[int]
+    rulesets: list[dict[str, Any]] = Field(description="各年度结果所用的规则集")
+    warning: str = Field(description="各年度规则集不同时的提示，否则为空")
     firms: list[dict[str, Any]] = Field(description="企业逐年：亩均营收、亩均税收、等级、名单与较上年变化")
     grade_moves: list[dict[str, Any]] = Field(description="等级变动的企业")
     parks: list[dict[str, Any]] = Field(description="园区逐年亩均营收/税收、目标与达标情况")

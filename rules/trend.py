@@ -14,7 +14,7 @@ group-bys only: no loop over firms.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -115,11 +115,23 @@ class Trend:
     park_moves: pd.DataFrame  # parks that reached or left a target from one year to the next
     districts: pd.DataFrame  # one row per district and year: 亩均营收/税收 of its above-scale firms in parks
     lists: pd.DataFrame  # per year, the number of firms on each list
+    rulesets: list[dict[str, Any]] = field(default_factory=list)  # the rule set of each year's result
+
+    @property
+    def mixed_rulesets(self) -> str:
+        """A warning in words when the years were judged by different rule sets (targets then differ), else ""."""
+        names = {f"{r.get('id')} {r.get('version')}".strip() for r in self.rulesets}
+        if len({r.get("sha256") or r.get("id") for r in self.rulesets}) <= 1:
+            return ""
+        return (f"所选年度使用了不同的规则集（{'、'.join(sorted(names))}）：目标不同，达标变化可能来自规则而非数据 "
+                "(the years were judged by different rule sets)")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (the API's answer)."""
         return {
             "years": self.years,
+            "rulesets": self.rulesets,
+            "warning": self.mixed_rulesets,
             "firms": records(self.firms),
             "grade_moves": records(self.grade_moves),
             "parks": records(self.parks),
@@ -210,6 +222,7 @@ def trend(results: Sequence[EvaluationResult]) -> Trend:
         park_moves=_park_moves(parks),
         districts=districts,
         lists=lists,
+        rulesets=[dict(r.ruleset) for r in results],
     )
 
 

@@ -98,6 +98,16 @@ def test_a_trend_needs_distinct_years(yearly):
         trend([yearly[2023], replace(yearly[2024], year=None)])
 
 
+def test_years_judged_by_different_rule_sets_carry_a_warning(yearly):
+    from dataclasses import replace
+
+    from rules.trend import trend
+
+    assert trend([yearly[2023], yearly[2024]]).mixed_rulesets == ""
+    other = replace(yearly[2024], ruleset={"id": "chengdu-2020", "version": "x", "sha256": "0" * 64})
+    assert "不同的规则集" in trend([yearly[2023], other]).mixed_rulesets
+
+
 def test_the_trend_and_lists_workbooks(yearly, tmp_path):
     import openpyxl
 
@@ -141,7 +151,11 @@ def test_trend_through_the_api_and_the_pages(client, store, sample, tokens):
     cookie = {"Cookie": f"mujun_session={signed.cookies['mujun_session']}"}
     client.cookies.clear()
     page = client.get(f"/web/trend?runs={run_2023},{sample['run']}", headers=cookie).text
-    assert "统计年度 2023、2024" in page and page.count('class="border rounded p-1 trend-chart"') >= 2
+    assert "统计年度 2023、2024" in page
+    charts = re.findall(r'class="border rounded p-1 trend-chart"[^>]*>(.*?)</div>', page, re.S)
+    # one small chart per park and figure, each a drawing with a point per year
+    assert len(charts) == len({(p["park_id"], p["figure"]) for p in body["parks"]}) >= 2
+    assert all(c.startswith("<svg") and c.count('class="mj-point"') == 2 for c in charts)
     assert page.count('class="grade-move"') == min(len(body["grade_moves"]), 300)
     mujun = client.get(f"/web/runs/{sample['run']}/mujun", headers=cookie).text
     assert 'id="mujun-year"' in mujun and re.search(rf'value="{run_2023}"[^>]*>2023 年', mujun)

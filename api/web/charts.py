@@ -162,6 +162,8 @@ def line_svg(
             parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="#2b65a8" class="mj-point">'
                          f'<title>{years[i]}：{v:,.1f} {escape(unit)}</title></circle>')
             parts.append(f'<text x="{x:.1f}" y="{y - 6:.1f}" font-size="9" text-anchor="middle">{v:,.0f}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
 
 
 PHASE_COLORS = {"past": "#7f7f7f", "today": "#a50f15", "upcoming": "#d88d00"}

@@ -26,10 +26,14 @@ def yearly_runs(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _default(candidates: list[dict[str, Any]]) -> list[int]:
-    """The newest run of each year, oldest year first."""
+    """The newest run of each year judged by the newest run's rule set, oldest year first."""
+    if not candidates:
+        return []
+    sha = candidates[0]["ruleset_sha256"]
     newest: dict[int, int] = {}
     for r in candidates:  # newest first: the first seen of a year is its newest run
-        newest.setdefault(int(r["summary"]["year"]), r["id"])
+        if r["ruleset_sha256"] == sha:
+            newest.setdefault(int(r["summary"]["year"]), r["id"])
     return [newest[y] for y in sorted(newest)]
 
 
