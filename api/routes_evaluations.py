@@ -188,7 +188,8 @@ def _run_ids(raw: str) -> list[int]:
     return ids
 
 
-RunIds = Annotated[str, Query(description="各统计年度的评估编号，逗号分隔，如 3,5,8 (one finished run per year)")]
+RunIds = Annotated[str, Query(description="各统计年度的评估编号，逗号分隔，如 3,5,8 (one finished run per year)",
+                              pattern=r"^[1-9][0-9]{0,8}(,[1-9][0-9]{0,8}){1,49}$")]
 
 
 @router.get("/trends", summary="年度趋势 (trend across statistics years)", response_model=TrendOut,
