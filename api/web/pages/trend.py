@@ -26,15 +26,15 @@ def yearly_runs(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _default(candidates: list[dict[str, Any]]) -> list[int]:
-    """The newest run of each year judged by the newest run's rule set, oldest year first."""
-    if not candidates:
+    """The newest run of each year, all judged by one rule set: the one that covers the most years (of those, the
+    one used most recently); oldest year first."""
+    newest: dict[str, dict[int, int]] = {}
+    for r in candidates:  # newest first: the first run seen of a rule set and year is its newest
+        newest.setdefault(r["ruleset_sha256"], {}).setdefault(int(r["summary"]["year"]), r["id"])
+    if not newest:
         return []
-    sha = candidates[0]["ruleset_sha256"]
-    newest: dict[int, int] = {}
-    for r in candidates:  # newest first: the first seen of a year is its newest run
-        if r["ruleset_sha256"] == sha:
-            newest.setdefault(int(r["summary"]["year"]), r["id"])
-    return [newest[y] for y in sorted(newest)]
+    best = max(newest.values(), key=len)  # max keeps the first of equals: the most recently used rule set
+    return [best[y] for y in sorted(best)]
 
 
 def _selected(raw: str, candidates: list[dict[str, Any]]) -> list[int]:
@@ -73,7 +73,7 @@ def _words(t: Any, parks: dict[str, str]) -> dict[str, Any]:
             "park": parks.get(str(park_id), str(park_id)), "figure": _FIGURES.get(figure, figure),
             "svg": line_svg(t.years, [by_year.get(y) for y in t.years],
                             target=float(target.iloc[-1]) if len(target) else None,
-                            title=f"{parks.get(str(park_id), str(park_id))} · {_FIGURES.get(figure, figure)}"),
+                            title=f"{_FIGURES.get(figure, figure)}（万元/亩）"),
         })
     moves = records(t.grade_moves.head(SHOWN))
     park_moves = records(t.park_moves)
