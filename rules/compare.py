@@ -197,9 +197,7 @@ def status_word(status: Any) -> str:
 
 def write_comparison_xlsx(comparison: Comparison, path: str | Path, parks: dict[str, str] | None = None) -> Path:
     """The comparison as a print-ready workbook: 对比汇总, 状态变化宗地, 规则变化明细, 等级变化企业."""
-    import xlsxwriter
-
-    from rules.export import Column, _atomic, _Formats, _list_sheet
+    from rules.export import Column, _list_sheet, report_workbook
 
     path = Path(path)
     a, b = comparison.a, comparison.b
@@ -211,10 +209,7 @@ def write_comparison_xlsx(comparison: Comparison, path: str | Path, parks: dict[
     def words(values: pd.Series) -> list[str]:
         return [status_word(v) for v in values]
 
-    with _atomic(path) as tmp:
-        wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False,
-                                            "strings_to_numbers": False})
-        fmts = _Formats(wb)
+    with report_workbook(path, page["report"], page) as (wb, fmts):
         summary = pd.DataFrame({
             "项目": ["结果 A 规则集", "结果 B 规则集", "A 评估基准日", "B 评估基准日", "对比宗地数",
                    "总体结论变化的宗地", "其中趋严", "其中趋宽", "规则结论变化（宗地与企业）", "等级变化的企业",
@@ -263,5 +258,4 @@ def write_comparison_xlsx(comparison: Comparison, path: str | Path, parks: dict[
             Column("企业编号", "text", f["enterprise_id"], 14), Column("企业名称", "wrap", f["name"], 28),
             Column("A 等级", "text", f["grade_a"], 8), Column("B 等级", "text", f["grade_b"], 8),
             Column("变化", "text", f["move"].map({"up": "升级", "down": "降级", "other": "其他"}), 7)], page)
-        wb.close()
     return path

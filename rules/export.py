@@ -162,6 +162,23 @@ def _atomic(path: Path):
             tmp_path.unlink()
 
 
+@contextmanager
+def report_workbook(path: Path, title: str, page: dict[str, str], *, constant_memory: bool = False):
+    """An XlsxWriter workbook written atomically to ``path`` with its report formats: ``(wb, fmts)``.
+
+    Text stays text (no formulas, links or numbers made of strings); the document properties name the report,
+    the rule set and the date; the workbook is closed (and moved in place) when the block ends.
+    """
+    import xlsxwriter
+
+    with _atomic(path) as tmp:
+        wb = xlsxwriter.Workbook(str(tmp), {"constant_memory": constant_memory, "strings_to_formulas": False,
+                                            "strings_to_urls": False, "strings_to_numbers": False})
+        wb.set_properties({"title": title, "subject": page.get("ruleset", ""), "comments": page.get("as_of", "")})
+        yield wb, _Formats(wb)
+        wb.close()
+
+
 def _threshold_text(values: pd.Series) -> pd.Series:
     return values.map(lambda t: None if t is None else json.dumps(_clean(t), ensure_ascii=False))
 
@@ -784,26 +801,13 @@ def write_xlsx(result: EvaluationResult, path: Path) -> None:
     every page and page numbers; 汇总 fits one page. 核查结论 (one row per verdict, tens of thousands of rows)
     lists the verdicts to act on first and prints only those; its printed header says so.
     """
-    import xlsxwriter
-
     vocab = _vocab(result)
     page = {
         "report": REPORT_TITLE,
         "as_of": result.as_of.isoformat(),
         "ruleset": f"{result.ruleset.get('id', '')} {result.ruleset.get('version', '')}".strip(),
     }
-    with _atomic(path) as tmp:
-        wb = xlsxwriter.Workbook(
-            str(tmp),
-            {
-                "constant_memory": True,
-                "strings_to_formulas": False,
-                "strings_to_urls": False,
-                "strings_to_numbers": False,
-            },
-        )
-        wb.set_properties({"title": REPORT_TITLE, "subject": page["ruleset"], "comments": page["as_of"]})
-        fmts = _Formats(wb)
+    with report_workbook(path, REPORT_TITLE, page, constant_memory=True) as (wb, fmts):
         _summary_sheet(wb, fmts, result, vocab, page)
 
         # 问题宗地: one row per parcel that needs action
@@ -928,7 +932,6 @@ def write_xlsx(result: EvaluationResult, path: Path) -> None:
         ws = _list_sheet(wb, fmts, "核查结论", title, cols, page)
         ws.print_area(0, 0, k, len(cols) - 1)
         wb.worksheets()[0].activate()
-        wb.close()
 
 
 def _kind_of(values: pd.Series) -> str:
@@ -1018,8 +1021,6 @@ def write_warnings_xlsx(result: EvaluationResult, warnings: pd.DataFrame, path: 
                         ) -> Path:
     """The 预警清单 (``rules.timeline.warning_list``) as one print-ready sheet: Chinese headers, real dates,
     A4 landscape one page wide, the header row on every page; text never becomes a formula."""
-    import xlsxwriter
-
     path = Path(path)
     rows = warning_table(result, warnings)
     page = {
@@ -1027,14 +1028,10 @@ def write_warnings_xlsx(result: EvaluationResult, warnings: pd.DataFrame, path: 
         "as_of": result.as_of.isoformat(),
         "ruleset": f"{result.ruleset.get('id', '')} {result.ruleset.get('version', '')}".strip(),
     }
-    with _atomic(path) as tmp:
-        wb = xlsxwriter.Workbook(
-            str(tmp), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
-        )
-        wb.set_properties({"title": WARNINGS_TITLE, "subject": page["ruleset"], "comments": page["as_of"]})
+    with report_workbook(path, WARNINGS_TITLE, page) as (wb, fmts):
         _list_sheet(
             wb,
-            _Formats(wb),
+            fmts,
             "预警清单",
             f"{within_days} 天内到期事项（共 {len(rows):,} 项）",
             [
@@ -1051,7 +1048,6 @@ def write_warnings_xlsx(result: EvaluationResult, warnings: pd.DataFrame, path: 
             ],
             page,
         )
-        wb.close()
     return path
 
 

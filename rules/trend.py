@@ -286,9 +286,7 @@ _FIGURE_WORDS = {"revenue": "亩均营收", "tax": "亩均税收"}
 
 def write_trend_xlsx(t: Trend, path: str | Path, parks: dict[str, str] | None = None) -> Path:
     """The trend as a print-ready workbook: 年度名单统计, 等级变动企业, 园区趋势, 园区达标变化, 区县趋势, 企业趋势."""
-    import xlsxwriter
-
-    from rules.export import Column, _atomic, _Formats, _list_sheet
+    from rules.export import Column, _list_sheet, report_workbook
 
     path = Path(path)
     parks = parks or {}
@@ -298,11 +296,7 @@ def write_trend_xlsx(t: Trend, path: str | Path, parks: dict[str, str] | None = 
     def park_name(ids: pd.Series) -> pd.Series:
         return ids.map(lambda k: parks.get(str(k), str(k)))
 
-    with _atomic(path) as tmp:
-        wb = xlsxwriter.Workbook(
-            str(tmp), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
-        )
-        fmts = _Formats(wb)
+    with report_workbook(path, page["report"], page) as (wb, fmts):
         lists = t.lists
         _list_sheet(
             wb,
@@ -400,25 +394,18 @@ def write_trend_xlsx(t: Trend, path: str | Path, parks: dict[str, str] | None = 
             ],
             page,
         )
-        wb.close()
     return path
 
 
 def write_annual_lists_xlsx(result: EvaluationResult, path: str | Path) -> Path:
     """One year's published lists: a sheet per list (A, B, C, D, T 类 with reasons, 租赁厂房企业)."""
-    import xlsxwriter
-
-    from rules.export import Column, _atomic, _Formats, _list_sheet
+    from rules.export import Column, _list_sheet, report_workbook
 
     path = Path(path)
     lists = annual_lists(result)
     year = getattr(result, "year", None)
     page = {"report": "亩产论英雄年度名单", "as_of": f"统计年度 {year or '—'}", "ruleset": ""}
-    with _atomic(path) as tmp:
-        wb = xlsxwriter.Workbook(
-            str(tmp), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
-        )
-        fmts = _Formats(wb)
+    with report_workbook(path, page["report"], page) as (wb, fmts):
         for key in LIST_ORDER:
             rows = lists[lists["list"] == key]
             cols = [
@@ -437,5 +424,4 @@ def write_annual_lists_xlsx(result: EvaluationResult, path: str | Path) -> Path:
             _list_sheet(
                 wb, fmts, LIST_LABELS[key].split("（")[0], f"{LIST_LABELS[key]}（{len(rows):,} 家）", cols, page
             )
-        wb.close()
     return path
