@@ -257,6 +257,17 @@ def test_every_operation_succeeds_as_documented(openapi_server: dict) -> None:
     assert (warned["within"], warned["numberMatched"], warned["warnings"]) == (365, 0, [])
     notices = call("GET", "/evaluations/{run_id}/notices.zip", 200, {"run_id": run})
     assert zipfile.ZipFile(io.BytesIO(notices.content)).namelist() == ["低效用地整改告知书_T2.docx"]
+    # The sandbox: the same dataset, rule set and date judged twice changes nothing; both files download
+    pair = {"run_id": run, "other_id": finished["id"]}
+    same = call("GET", "/evaluations/{run_id}/compare/{other_id}", 200, pair).json()
+    assert (same["compared"], same["changed_parcels"], same["changes"]) == (3, 0, [])
+    for fmt in ("xlsx", "html"):
+        call("GET", "/evaluations/{run_id}/compare/{other_id}/export.{fmt}", 200, {**pair, "fmt": fmt})
+    # Two runs of the same year (the tiny firms' 2024) are no trend: the documented 422, in words
+    runs = {"runs": f"{run},{finished['id']}"}
+    assert "2024 出现了不止一次" in call("GET", "/trends", 422, params=runs).json()["message"]
+    call("GET", "/trends/export.xlsx", 422, params=runs)
+    assert call("GET", "/evaluations/{run_id}/lists.xlsx", 200, {"run_id": run}).content[:2] == b"PK"
     for fmt, media in {"json": "application/json", "geojson": "application/geo+json",
                        "gpkg": "application/geopackage+sqlite3", "csv": "text/csv",
                        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}.items():
