@@ -16,9 +16,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict, WithJsonSchema
 
-from rules.vocabulary import STATUSES
+from rules.vocabulary import STATUSES, TIMELINE_EVENTS
 
 Status = Literal[STATUSES]  # type: ignore[valid-type]
+EventKind = Literal[tuple(TIMELINE_EVENTS)]  # type: ignore[valid-type]
 RunState = Literal["queued", "running", "done", "failed"]
 TokenState = Literal["active", "revoked", "expired"]
 
@@ -281,8 +282,7 @@ class VerdictPage(Out):
 class TimelineEvent(Out):
     """One dated event of a parcel (``rules.timeline``), relative to the run's as-of date."""
 
-    event: Literal["transfer", "agreed_start", "actual_start", "halted", "idle_warning", "idle_fee", "idle_recover",
-                   "production_due", "evaluation"]
+    event: EventKind
     label: str = Field(description="事项（中文）")
     date: dt.date
     phase: Literal["past", "today", "upcoming"]

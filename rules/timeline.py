@@ -72,6 +72,7 @@ def timeline(
     ruleset: RuleSet,
     as_of: date | str,
     result: Any = None,
+    yearly: dict[int, Any] | None = None,
 ) -> pd.DataFrame:
     """Every parcel's dated events, ordered by parcel (input order), date and event kind.
 
@@ -81,7 +82,8 @@ def timeline(
     for the 评估基准日 event (overall status and the firms' 亩产论英雄 grades) and to leave out the idle deadlines of
     land the idle rule does not judge. Columns: :data:`COLUMNS` — ``date`` (datetime64), ``phase``
     (past/today/upcoming), ``days`` (from the as-of date; negative = past), ``deadline`` (a 预警 item when
-    upcoming), ``detail``.
+    upcoming), ``detail``. ``yearly``: results of statistics years (``{year: EvaluationResult}``), each giving a
+    年度亩产论英雄评价 event at the end of its year with the grades of the parcel's firms in that year.
     """
     day = np.datetime64(pd.Timestamp(as_of).normalize(), "ns")
     ids = parcels["parcel_id"].astype(str).to_numpy(dtype=object)
@@ -114,6 +116,11 @@ def timeline(
         parts.append(("idle_fee", fee_date, basis + f"满一年，构成闲置，征缴土地闲置费（{p.fee_rate:.0%}）"))
         parts.append(("idle_recover", recover_date, basis + "满两年，可无偿收回国有建设用地使用权"))
     parts.append(("production_due", _dates(parcels, "production_due_date"), np.full(n, "约定达产复核", dtype=object)))
+    for year, year_result in sorted((yearly or {}).items()):
+        grades = _grades(year_result, ids)
+        graded = grades != ""
+        end = np.where(graded, np.datetime64(f"{int(year)}-12-31", "ns"), np.datetime64("NaT"))
+        parts.append(("grade", end, np.where(graded, f"{int(year)} 年度：" + grades, "").astype(object)))
     if result_parcels is not None:
         overall = pd.Series(result_parcels["status"].astype(object).to_numpy(),
                             index=result_parcels["parcel_id"].astype(str).to_numpy())

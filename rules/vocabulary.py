@@ -458,6 +458,7 @@ TIMELINE_EVENTS: dict[str, str] = {
     "idle_fee": "满一年（闲置）",
     "idle_recover": "满两年（收回）",
     "production_due": "达产/到期",
+    "grade": "年度亩产论英雄评价",
     "evaluation": "评估基准日",
 }
 # Events that are deadlines: upcoming ones within the horizon make the 预警清单.

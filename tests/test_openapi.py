@@ -248,10 +248,12 @@ def test_every_operation_succeeds_as_documented(openapi_server: dict) -> None:
     far = call("GET", "/evaluations/{run_id}/verdicts", 200, {"run_id": run},
                params={"rule": "far.bounds"}).json()
     assert far["numberMatched"] == 3  # far.bounds gives one verdict per parcel
-    # A parcel's timeline: the tiny parcels carry no dates, so T1 has the as-of date only (today)
+    # A parcel's timeline: the tiny parcels carry no dates, so T1 has its firm's grade of the statistics year
+    # (the tiny firms' 2024, shown at the year's end) and the as-of date (today)
     timeline = call("GET", "/evaluations/{run_id}/parcels/{parcel_id}/timeline", 200,
                     {"run_id": run, "parcel_id": "T1"}).json()
-    assert [(e["event"], e["date"], e["phase"]) for e in timeline["events"]] == [("evaluation", str(AS_OF), "today")]
+    assert [(e["event"], e["date"], e["phase"]) for e in timeline["events"]] == [
+        ("grade", "2024-12-31", "past"), ("evaluation", str(AS_OF), "today")]
     # No dates, so no deadlines; T2 is low-efficiency land (see above), so one notice in the zip
     warned = call("GET", "/evaluations/{run_id}/warnings", 200, {"run_id": run}, params={"within": 365}).json()
     assert (warned["within"], warned["numberMatched"], warned["warnings"]) == (365, 0, [])

@@ -147,6 +147,19 @@ def test_trend_through_the_api_and_the_pages(client, store, sample, tokens):
     assert x.status_code == 200 and x.content[:2] == b"PK"
     assert client.get(f"/evaluations/{sample['run']}/lists.xlsx", headers=h).content[:2] == b"PK"
 
+    # a parcel's timeline shows its firm's grade in each statistics year: E00003 (alone on its parcel) is
+    # graded A in 2023 and B in 2024 — read from each year's own result, not from the trend
+    occ = pd.read_csv(DATA_DIR / "occupancy.csv", dtype=str)
+    parcel = occ.loc[occ["enterprise_id"] == "E00003", "parcel_id"].iloc[0]
+    grade = {y: client.get(f"/evaluations/{rid}/export.json", headers=h).json() for y, rid in
+             ((2023, run_2023), (2024, sample["run"]))}
+    grade = {y: next(e["grade"] for e in doc["enterprises"] if e["enterprise_id"] == "E00003")
+             for y, doc in grade.items()}
+    events = client.get(f"/evaluations/{sample['run']}/parcels/{parcel}/timeline", headers=h).json()["events"]
+    yearly = {e["date"][:4]: e["detail"] for e in events if e["event"] == "grade"}
+    assert set(yearly) == {"2023", "2024"} and grade[2023] != grade[2024]
+    assert all(f"{y} 年度：" in yearly[str(y)] and f"{grade[y]} 类" in yearly[str(y)] for y in (2023, 2024))
+
     signed = client.post("/web/login", data={"token": tokens["viewer"]}, follow_redirects=False)
     cookie = {"Cookie": f"mujun_session={signed.cookies['mujun_session']}"}
     client.cookies.clear()

@@ -153,12 +153,26 @@ class Runs:
         run = self.get(run_id)
         with self.engine.connect() as conn:
             parcels = ev.load_inputs_from_store(conn, int(run["dataset_id"])).parcels
-        events = timeline(parcels, self.ruleset(result), result.as_of, result)
+        events = timeline(parcels, self.ruleset(result), result.as_of, result, yearly=self._years_of(run))
         with self._lock:
             self._timelines[run_id] = events
             while len(self._timelines) > RESULTS_KEPT:
                 self._timelines.popitem(last=False)
         return events
+
+    def _years_of(self, run: dict[str, Any], most: int = 5) -> dict[int, Any]:
+        """The results of each statistics year judged by the run's rule set (its newest run of each year, this run
+        for its own year): the grades a parcel's timeline shows year by year."""
+        newest: dict[int, int] = {}
+        own = (run.get("summary") or {}).get("year")
+        if own is not None:
+            newest[int(own)] = run["id"]
+        for r in self.list(limit=500):  # newest first
+            year = (r.get("summary") or {}).get("year")
+            if r["status"] == "done" and year is not None and r["ruleset_sha256"] == run["ruleset_sha256"]:
+                newest.setdefault(int(year), r["id"])
+        years = sorted(newest)[-most:]
+        return {y: self.result(newest[y]) for y in years}
 
     def parcel_timeline(self, run_id: int, parcel_id: str) -> dict[str, Any]:
         """One parcel's timeline as the API and the parcel page give it (raises ``NotFound`` for a parcel the
