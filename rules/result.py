@@ -14,7 +14,72 @@ import pandas as pd
 from gis.crs import WORKING_CRS
 from rules.vocabulary import STATUS_LABELS, STATUS_ORDER, STATUSES
 
-__all__ = ["STATUSES", "STATUS_LABELS", "STATUS_ORDER", "EvaluationResult", "records", "status_column"]
+__all__ = [
+    "AGGREGATE_COLUMNS",
+    "STATUSES",
+    "STATUS_LABELS",
+    "STATUS_ORDER",
+    "VERDICT_COLUMNS",
+    "VERDICT_KEY_COLUMNS",
+    "VERDICT_TEXT_COLUMNS",
+    "EvaluationResult",
+    "empty_verdicts",
+    "records",
+    "status_column",
+    "verdict_frame",
+]
+
+# The long verdict table, defined once: column → pandas dtype ("category" columns hold their values in order of
+# first appearance; ``status`` has the fixed STATUSES categories). The engine builds it, the store and the
+# result files keep it, and ``verdict_frame`` rebuilds it from what they read back.
+VERDICT_COLUMNS: dict[str, str] = {
+    "level": "category",  # parcel / enterprise
+    "subject_id": "object",
+    "rule": "category",
+    "status": "status",  # categorical over rules.vocabulary.STATUSES
+    "value": "float64",
+    "code": "object",  # str or None
+    "threshold": "object",  # dict or None
+    "message": "object",  # Chinese text
+    "citation": "category",
+}
+# What identifies a verdict and is stored per row; the other columns are text that many rows share, stored once
+# per distinct value (the store's verdict_texts, the GeoPackage's verdict_texts) and referred to by a key.
+VERDICT_KEY_COLUMNS: tuple[str, ...] = ("level", "subject_id", "rule", "status", "code", "value")
+VERDICT_TEXT_COLUMNS: tuple[str, ...] = ("threshold", "message", "citation")
+AGGREGATE_COLUMNS: tuple[str, ...] = (
+    "rule", "scope", "key", "code", "status", "value", "threshold", "message", "citation",
+)
+
+
+def _categorical(values: Any, categories: list[str] | None = None) -> pd.Categorical:
+    if isinstance(values, pd.Categorical) and (categories is None or list(values.categories) == categories):
+        return values
+    if categories is not None:
+        return pd.Categorical(np.asarray(values, dtype=object), categories=categories)
+    codes, uniq = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
+    return pd.Categorical.from_codes(codes, categories=list(uniq))
+
+
+def verdict_frame(columns: dict[str, Any]) -> pd.DataFrame:
+    """The verdict table from one array per column of :data:`VERDICT_COLUMNS`, with the table's dtypes."""
+    out: dict[str, Any] = {}
+    for name, kind in VERDICT_COLUMNS.items():
+        values = columns[name]
+        if kind == "category":
+            out[name] = _categorical(values)
+        elif kind == "status":
+            out[name] = _categorical(values, list(STATUSES))
+        elif kind == "float64":
+            out[name] = np.asarray(values, dtype="float64")
+        else:
+            out[name] = pd.Series(np.asarray(values, dtype=object), dtype=object, copy=False)
+    return pd.DataFrame(out, copy=False)
+
+
+def empty_verdicts() -> pd.DataFrame:
+    """A verdict table with no rows and the table's columns and dtypes."""
+    return verdict_frame({name: [] for name in VERDICT_COLUMNS})
 
 
 def status_column(rule_id: str) -> str:
@@ -141,7 +206,7 @@ class EvaluationResult:
         }
 
 
-_VERDICT_FIELDS = ["rule", "status", "value", "code", "threshold", "message", "citation"]
+_VERDICT_FIELDS = [c for c in VERDICT_COLUMNS if c not in ("level", "subject_id")]
 
 
 def _grouped(verdicts: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
