@@ -88,7 +88,8 @@ def step_gpkg(url: str, dataset: int, out: Path) -> dict:
     proc = subprocess.run([sys.executable, "-c", "import resource, sys; from api.cli import main; "
                            "sys.argv = ['mujun'] + sys.argv[1:]\n"
                            "try:\n    main()\nfinally:\n"
-                           "    print('RSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, file=sys.stderr)",
+                           "    print('RSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "
+                           "file=sys.stderr)",
                            "evaluate", "--dataset", str(dataset), "--out", str(out), "--as-of", AS_OF, "-q"],
                           env=env, capture_output=True, text=True, cwd=ROOT)
     t1 = time.perf_counter()

@@ -321,9 +321,10 @@ def test_stored_verdicts_are_the_in_memory_table(store, sample, direct_evaluatio
         n_rows = conn.scalar(select(func.count()).where(m.Verdict.run_id == sample["run"]))
         n_texts = conn.scalar(select(func.count()).where(m.VerdictText.run_id == sample["run"]))
         columns = {c["name"] for c in inspect(conn).get_columns("verdicts")}
-    pd.testing.assert_frame_equal(stored.drop(columns="threshold"), direct_evaluation.verdicts.drop(columns="threshold"))
-    # thresholds are dicts whose unknown bounds are NaN (NaN != NaN): compared in their JSON-safe form
-    assert [_clean(t) for t in stored["threshold"]] == [_clean(t) for t in direct_evaluation.verdicts["threshold"]]
+    direct = direct_evaluation.verdicts
+    pd.testing.assert_frame_equal(stored.drop(columns="threshold"), direct.drop(columns="threshold"))
+    # thresholds are dicts; an unknown bound is NaN in memory and null once stored: compared in JSON-safe form
+    assert [_clean(t) for t in stored["threshold"]] == [_clean(t) for t in direct["threshold"]]
     assert n_rows == len(direct_evaluation.verdicts)
     # each distinct message, citation and threshold once: the sample's texts, counted from the in-memory table
     v = direct_evaluation.verdicts
@@ -440,6 +441,8 @@ def test_large_load_rebuilds_the_indexes_and_stays_all_or_nothing(store, monkeyp
         page = query_parcels(conn, out.dataset_id, bbox=(x0, y0, x1, y1))
     assert [f["id"] for f in page.features] == ["T1"]
     assert page.features[0]["properties"]["note"] == "甲"
-    with store.engine.begin() as conn, pytest.raises(Exception):
+    from sqlalchemy.exc import IntegrityError
+
+    with store.engine.begin() as conn, pytest.raises(IntegrityError):  # the rebuilt unique (dataset, parcel_id)
         conn.execute(text("INSERT INTO parcels (dataset_id, parcel_id, area_m2, geom) SELECT dataset_id, "
                           "parcel_id, area_m2, geom FROM parcels WHERE dataset_id = :d"), {"d": out.dataset_id})

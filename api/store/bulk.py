@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,7 @@ import shapely
 from sqlalchemy import Connection, Table
 
 CHUNK = 200_000  # rows per COPY write / executemany call
+DEFER_INDEXES_FROM = 50_000  # PostgreSQL: a load this large into a table holding fewer rows builds its indexes after
 
 
 def _arrow(values: Any) -> pa.Array:
@@ -89,6 +91,27 @@ def bulk_insert(conn: Connection, table: Table, columns: Mapping[str, Any], *, g
     else:
         _executemany(conn, table, names, data, geometry, srid or 0)
     return n
+
+
+@contextmanager
+def deferred_indexes(conn: Connection, table: Table, n: int) -> Iterator[None]:
+    """On PostgreSQL, drop ``table``'s plain (SQLAlchemy ``Index``) indexes for a load of ``n`` rows and build
+    them after it, when the load is at least :data:`DEFER_INDEXES_FROM` rows and larger than what the table
+    holds (index updates cost 4× the rows themselves; one build after the load sorts once). In the caller's
+    transaction: a failure leaves them as they were. Elsewhere, and for small loads, nothing changes."""
+    if conn.dialect.name != "postgresql" or n < DEFER_INDEXES_FROM or not table.indexes:
+        yield
+        return
+    held = conn.exec_driver_sql(f"SELECT reltuples FROM pg_class WHERE relname = '{table.name}'").scalar() or 0
+    if held >= n:
+        yield
+        return
+    indexes = sorted(table.indexes, key=lambda i: i.name)
+    for index in indexes:
+        index.drop(conn)
+    yield
+    for index in indexes:
+        index.create(conn)
 
 
 def _copy(conn: Connection, table: Table, names: list[str], data: pa.Table) -> None:

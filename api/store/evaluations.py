@@ -16,11 +16,11 @@ import shapely
 from sqlalchemy import Connection, Engine, LargeBinary, func, insert, select, update
 
 from api.store import models as m
-from api.store.bulk import bulk_insert, json_objects, json_values
+from api.store.bulk import bulk_insert, deferred_indexes, json_objects, json_values
 from api.store.errors import Conflict, NotFound
 from api.store.frames import expand_extra
 from api.store.repository import analyze, audit
-from rules.result import VERDICT_COLUMNS, VERDICT_KEY_COLUMNS, verdict_frame
+from rules.result import VERDICT_COLUMNS, VERDICT_KEY_COLUMNS, VERDICT_TEXT_KEYS, compact_verdicts, expand_verdicts
 
 log = logging.getLogger("mujun.store")
 
@@ -322,62 +322,23 @@ def store_result(conn: Connection, run_id: int, result: Any, ruleset: Any) -> No
     })
     v = result.verdicts
     if not v.empty:
-        texts: dict[str, int] = {}
-        keys = {name: _text_keys(v[name], texts, as_json=name == "threshold")
-                for name in m.VERDICT_TEXT_KEYS}
+        columns, texts = compact_verdicts(v)
         bulk_insert(conn, m.VerdictText.__table__, {
             "run_id": np.full(len(texts), run_id, dtype=np.int64),
             "key": np.arange(len(texts), dtype=np.int64),
-            "text": pa.array(list(texts), pa.string()),
+            "text": pa.array(texts, pa.string()),
         })
-        columns: dict[str, Any] = {"run_id": np.full(len(v), run_id, dtype=np.int64)}
-        for name in VERDICT_KEY_COLUMNS:
-            columns[name] = _finite(v[name]) if name == "value" else v[name]
-        for name, key in m.VERDICT_TEXT_KEYS.items():
-            columns[key] = keys[name]
-        bulk_insert(conn, m.Verdict.__table__, columns)
+        columns = {"run_id": np.full(len(v), run_id, dtype=np.int64), **columns}
+        columns["value"] = _finite(columns["value"])
+        for key in VERDICT_TEXT_KEYS.values():
+            columns[key] = pa.array(columns[key], mask=columns[key] < 0, type=pa.int64())
+        with deferred_indexes(conn, m.Verdict.__table__, len(v)):
+            bulk_insert(conn, m.Verdict.__table__, columns)
     conn.execute(update(m.EvaluationRun.__table__).where(m.EvaluationRun.id == run_id).values(
         summary=_json_safe(result.summary),
         aggregates=_json_safe(records(result.aggregates)),
         enterprises=_json_safe(records(result.enterprises)),
     ))
-
-
-def _text_keys(values: pd.Series, texts: dict[str, int], *, as_json: bool) -> pa.Array:
-    """Keys (into ``texts``, which grows) of each row's text; null where there is none.
-
-    Rows share their text objects (a rule's threshold dict, a rendered message): each distinct object is
-    turned into text once. A threshold that is not a non-empty dict has no text, as before.
-    """
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        codes = values.cat.codes.to_numpy()
-        uniq = np.asarray(values.cat.categories, dtype=object)
-    elif as_json:
-        objs = values.to_numpy(dtype=object)
-        codes, first = pd.factorize(np.fromiter(map(id, objs), dtype=np.int64, count=len(objs)))
-        positions = np.empty(len(first), dtype=np.intp)
-        positions[codes[::-1]] = np.arange(len(codes))[::-1]
-        uniq = objs[positions]
-    else:
-        codes, uniq = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
-        uniq = np.asarray(uniq, dtype=object)
-    mapped = np.empty(len(uniq) + 1, dtype=np.int64)
-    mapped[-1] = -1
-    for i, value in enumerate(uniq.tolist()):
-        if as_json:
-            # NaN kept (as JSON's NaN: the column is text) so a stored threshold reads back as the engine's
-            text = json.dumps(value, ensure_ascii=False, default=_scalar) if isinstance(value, dict) and value \
-                else None
-        else:
-            text = None if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
-        mapped[i] = -1 if text is None else texts.setdefault(text, len(texts))
-    out = mapped[np.where(codes < 0, len(uniq), codes)]
-    return pa.array(out, mask=out < 0, type=pa.int64())
-
-
-def _scalar(value: Any) -> Any:
-    """A numpy scalar (or date) inside a threshold as JSON can hold it."""
-    return value.item() if isinstance(value, np.generic) else _json_safe(value)
 
 
 def _json_safe(value: Any) -> Any:
@@ -434,34 +395,19 @@ def _texts(conn: Connection, run_id: int) -> dict[int, str]:
     return dict(conn.execute(select(t.c.key, t.c.text).where(t.c.run_id == run_id)).all())
 
 
-def _keyed(keys: Any, texts: dict[int, str], *, as_json: bool) -> np.ndarray:
-    """Each row's text from its key (None where there is none); JSON texts parsed once per distinct key."""
-    codes = pd.to_numeric(pd.Series(keys, dtype=object), errors="coerce").fillna(-1).to_numpy(dtype=np.int64)
-    size = max(texts, default=-1) + 2
-    lookup = np.full(size, None, dtype=object)
-    for key in pd.unique(codes[codes >= 0]).tolist():  # only this column's keys: texts of every kind share keys
-        lookup[key] = json.loads(texts[key]) if as_json else texts[key]
-    return lookup[np.where(codes < 0, size - 1, codes)]
-
-
 def verdict_table(conn: Connection, run_id: int, *, rule: str | None = None, level: str | None = None
                   ) -> pd.DataFrame:
     """A run's verdicts (of one rule and level if given) as the ``rules.result`` verdict table, in the order the
     engine made them: messages, citations and thresholds looked up from the run's ``verdict_texts``."""
     v = m.Verdict.__table__
-    keys = list(m.VERDICT_TEXT_KEYS.values())
+    keys = list(VERDICT_TEXT_KEYS.values())
     where = [v.c.run_id == run_id] + ([v.c.rule == rule] if rule else []) + ([v.c.level == level] if level else [])
     rows = conn.execute(select(*(v.c[c] for c in (*VERDICT_KEY_COLUMNS, *keys))).where(*where)
                         .order_by(v.c.id)).all()
     names = [*VERDICT_KEY_COLUMNS, *keys]
-    values = dict(zip(names, (np.array(c, dtype=object) for c in zip(*rows)), strict=True)) if rows else \
-        {c: np.empty(0, dtype=object) for c in names}
-    texts = _texts(conn, run_id)
-    columns: dict[str, Any] = {c: values[c] for c in VERDICT_KEY_COLUMNS}
-    columns["value"] = _finite(values["value"])
-    for name, key in m.VERDICT_TEXT_KEYS.items():
-        columns[name] = _keyed(values[key], texts, as_json=name == "threshold")
-    return verdict_frame(columns)
+    columns = zip(*rows, strict=True) if rows else ([] for _ in names)
+    values = {c: np.array(list(col), dtype=object) for c, col in zip(names, columns, strict=True)}
+    return expand_verdicts(values, _texts(conn, run_id))
 
 
 def query_verdicts(conn: Connection, run_id: int, *, rule: list[str] | None = None,
@@ -491,7 +437,7 @@ def query_verdicts(conn: Connection, run_id: int, *, rule: list[str] | None = No
     total = conn.scalar(select(func.count()).select_from(src).where(*where)) or 0
     t = m.VerdictText.__table__
     joined, texts = src, []
-    for name, key in m.VERDICT_TEXT_KEYS.items():
+    for name, key in VERDICT_TEXT_KEYS.items():
         alias = t.alias(f"text_{name}")
         joined = joined.outerjoin(alias, (alias.c.run_id == v.c.run_id) & (alias.c.key == v.c[key]))
         texts.append(alias.c.text.label(name))

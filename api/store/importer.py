@@ -19,8 +19,8 @@ from sqlalchemy import Connection, Engine, UniqueConstraint, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from api.store import models as m
-from api.store.errors import ImportRejected
 from api.store.bulk import bulk_insert, json_objects, json_values
+from api.store.errors import ImportRejected
 from api.store.frames import column_values, crs84_bounds, jsonable, objects, to_multipolygons
 from api.store.repository import analyze, audit
 

@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from gis.crs import WORKING_CRS
-from rules.result import VERDICT_KEY_COLUMNS, VERDICT_TEXT_COLUMNS
+from rules.result import VERDICT_KEY_COLUMNS, VERDICT_TEXT_KEYS
 
 SRID = CRS(WORKING_CRS).to_epsg()  # the working CRS (gis.crs), stored in every geometry column
 
@@ -279,7 +279,6 @@ VERDICT_SQL_TYPES: dict[str, Any] = {
     "level": lambda: String(20), "subject_id": lambda: String(100), "rule": lambda: String(100),
     "status": lambda: String(20), "code": lambda: String(100), "value": Float,
 }
-VERDICT_TEXT_KEYS: dict[str, str] = {name: f"{name}_key" for name in VERDICT_TEXT_COLUMNS}
 _VERDICT_REQUIRED = {"level", "subject_id", "rule", "status"}
 
 
