@@ -130,9 +130,9 @@ def _retype(frame: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
     return frame
 
 
-def _table(conn: Connection, model: Any, dataset_id: int, columns: list[str]) -> pd.DataFrame | None:
+def _table(conn: Connection, model: Any, dataset_id: int, columns: list[str], *where: Any) -> pd.DataFrame | None:
     t = model.__table__
-    rows = conn.execute(select(*(t.c[c] for c in columns), t.c.extra).where(t.c.dataset_id == dataset_id)
+    rows = conn.execute(select(*(t.c[c] for c in columns), t.c.extra).where(t.c.dataset_id == dataset_id, *where)
                         .order_by(t.c.id)).all()
     if not rows:
         return None
@@ -170,6 +170,19 @@ def load_inputs_from_store(conn: Connection, dataset_id: int) -> Any:
                for k, v in (ds.sources or {}).items()}
     return Inputs(parcels=parcels, enterprises=enterprises, occupancy=occupancy, zones=zones,
                   land_supply=land_supply, sources=sources)
+
+
+def enterprise_rows(conn: Connection, dataset_id: int, enterprise_ids: list[str]) -> pd.DataFrame | None:
+    """The named firms of a stored dataset, as ``load_inputs_from_store`` types its enterprise table (rows in
+    table order); read through the unique (dataset, enterprise_id) index, not the whole table. None when the
+    dataset has none of them."""
+    from gis.io import TABLE_COLUMNS
+
+    t = m.Enterprise.__table__
+    ids = sorted({str(i) for i in enterprise_ids})
+    found = _table(conn, m.Enterprise, dataset_id, ["enterprise_id", *m.ENTERPRISE_COLUMNS],
+                   t.c.enterprise_id.in_(ids)) if ids else None
+    return None if found is None else _retype(found, TABLE_COLUMNS["enterprises"])
 
 
 def load_zones(conn: Connection, dataset_id: int | None, zone_columns: dict[str, dict[str, str]] | None = None
