@@ -163,6 +163,14 @@ def json_objects(columns: Mapping[str, Any], n: int) -> pa.Array:
     return pc.binary_join_element_wise(pa.scalar("{"), body, pa.scalar("}"), "")
 
 
+def json_records(frame: pd.DataFrame) -> str:
+    """A frame as the JSON text of its records (``[{column: value, …}, …]``; NaN/NA → null), column-wise."""
+    if frame is None or frame.empty:
+        return "[]"
+    rows = json_objects({c: json_values(frame[c], keep_missing=True) for c in frame.columns}, len(frame))
+    return "[" + ", ".join(rows.to_pylist()) + "]"
+
+
 def json_values(values: Any, *, keep_missing: bool = False) -> pa.Array:
     """Each value as JSON text, each distinct value serialised once; a missing value is null (its key left out
     by :func:`json_objects`) or, with ``keep_missing``, the JSON ``null``."""
