@@ -66,9 +66,19 @@ def _table(columns: Mapping[str, Any], geometry: str | None, srid: int, ewkb: bo
     return pa.table(arrays)
 
 
-def _chunks(table: pa.Table, size: int) -> Iterator[pa.Table]:
-    for start in range(0, table.num_rows, size):
-        yield table.slice(start, size)
+def _slice(values: Any, start: int, stop: int) -> Any:
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        return values.slice(start, stop - start)
+    if isinstance(values, pd.Series):
+        return values.iloc[start:stop]
+    return values[start:stop]
+
+
+def _parts(columns: Mapping[str, Any], n: int, geometry: str | None, srid: int, ewkb: bool) -> Iterator[pa.Table]:
+    """The rows as Arrow tables of :data:`CHUNK` rows, converted one chunk at a time (memory: one chunk)."""
+    for start in range(0, n, CHUNK):
+        stop = min(start + CHUNK, n)
+        yield _table({k: _slice(v, start, stop) for k, v in columns.items()}, geometry, srid, ewkb)
 
 
 def bulk_insert(conn: Connection, table: Table, columns: Mapping[str, Any], *, geometry: str | None = None,
@@ -85,11 +95,11 @@ def bulk_insert(conn: Connection, table: Table, columns: Mapping[str, Any], *, g
     if n == 0:
         return 0
     postgres = conn.dialect.name == "postgresql"
-    data = _table(columns, geometry, srid or 0, ewkb=postgres)
+    parts = _parts(columns, n, geometry, srid or 0, ewkb=postgres)
     if postgres:
-        _copy(conn, table, names, data)
+        _copy(conn, table, names, parts)
     else:
-        _executemany(conn, table, names, data, geometry, srid or 0)
+        _executemany(conn, table, names, parts, geometry, srid or 0)
     return n
 
 
@@ -114,12 +124,12 @@ def deferred_indexes(conn: Connection, table: Table, n: int) -> Iterator[None]:
         index.create(conn)
 
 
-def _copy(conn: Connection, table: Table, names: list[str], data: pa.Table) -> None:
+def _copy(conn: Connection, table: Table, names: list[str], parts: Iterator[pa.Table]) -> None:
     cols = ", ".join(f'"{c}"' for c in names)
     options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
     raw = conn.connection.driver_connection
     with raw.cursor() as cur, cur.copy(f'COPY "{table.name}" ({cols}) FROM STDIN (FORMAT csv)') as copy:
-        for part in _chunks(data, CHUNK):
+        for part in parts:
             buffer = io.BytesIO()
             pacsv.write_csv(part, buffer, options)
             copy.write(buffer.getbuffer())
@@ -132,14 +142,14 @@ def _python_values(arr: pa.Array) -> list[Any]:
     return arr.to_pylist()
 
 
-def _executemany(conn: Connection, table: Table, names: list[str], data: pa.Table, geometry: str | None,
-                 srid: int) -> None:
+def _executemany(conn: Connection, table: Table, names: list[str], parts: Iterator[pa.Table],
+                 geometry: str | None, srid: int) -> None:
     cols = ", ".join(f'"{c}"' for c in names)
     marks = ", ".join(f"GeomFromWKB(?, {int(srid)})" if c == geometry else "?" for c in names)
     sql = f'INSERT INTO "{table.name}" ({cols}) VALUES ({marks})'
     cursor = conn.connection.driver_connection.cursor()
     try:
-        for part in _chunks(data, CHUNK):
+        for part in parts:
             cursor.executemany(sql, zip(*(_python_values(part.column(i).combine_chunks())
                                          for i in range(part.num_columns)), strict=True))
     finally:

@@ -138,7 +138,7 @@ def _store(engine: Engine, inputs: Any, parcels: gpd.GeoDataFrame, *, name: str,
            content_sha256: str, sources: dict[str, Any], warnings: list[dict[str, Any]], missing: list[str],
            ) -> ImportOutcome:
     """Write one dataset in one transaction (or return the one already stored with this content hash)."""
-    with engine.begin() as conn:
+    with engine.begin() as conn, _large_cache(conn):
         existing = find_dataset(conn, content_sha256)
         if existing is not None:
             return _existing_outcome(conn, existing)
@@ -169,6 +169,21 @@ def _store(engine: Engine, inputs: Any, parcels: gpd.GeoDataFrame, *, name: str,
               {"name": name, "counts": counts, "sources": sources})
         analyze(conn, "parcels", "enterprises", "occupancy", "zone_features")
     return ImportOutcome(dataset_id, True, name, counts, warnings)
+
+
+@contextmanager
+def _large_cache(conn: Connection) -> Iterator[None]:
+    """SpatiaLite: a 256 MB page cache for the import's connection while it writes (the indexes of a million
+    rows stay in memory instead of spilling to the WAL and back), the default again after."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    conn.exec_driver_sql("PRAGMA cache_size = -262144")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA cache_size = {int(before)}")
 
 
 def _warnings(inputs: Any) -> list[dict[str, Any]]:
@@ -220,7 +235,8 @@ _ROW_TRIGGERS = ("ggi", "gii", "tmi")  # SpatiaLite's insert triggers of a geome
 
 
 @contextmanager
-def _indexes_after_load(conn: Connection, table: Any, n: int, dataset_id: int) -> Iterator[None]:
+def _indexes_after_load(conn: Connection, table: Any, geoms: np.ndarray, dataset_id: int) -> Iterator[None]:
+    n = len(geoms)
     if n < REBUILD_INDEXES_FROM:
         yield
         return
@@ -254,10 +270,19 @@ def _indexes_after_load(conn: Connection, table: Any, n: int, dataset_id: int) -
                              details=[{"ids": [str(r[0]) for r in bad]}])
     for _, sql in triggers:
         conn.exec_driver_sql(sql)
-    conn.exec_driver_sql(
-        f"INSERT INTO idx_{name}_{geom} (pkid, xmin, xmax, ymin, ymax) SELECT id, MbrMinX({geom}), "
-        f"MbrMaxX({geom}), MbrMinY({geom}), MbrMaxY({geom}) FROM {name} WHERE dataset_id = ? AND {geom} IS NOT NULL",
-        (dataset_id,))
+    # The new rows' boxes into the R*Tree in Hilbert order (neighbours inserted together: a third of the time of
+    # table order at a million rows); the rows were inserted in ``geoms`` order, so their ids come in that order.
+    ids = np.array([r[0] for r in conn.exec_driver_sql(f"SELECT id FROM {name} WHERE dataset_id = ? ORDER BY id",
+                                                       (dataset_id,))], dtype=np.int64)
+    has = ~(pd.isna(pd.Series(geoms)).to_numpy() | shapely.is_empty(geoms))
+    ids, boxes = ids[has], shapely.bounds(geoms[has])
+    order = np.argsort(gpd.GeoSeries(shapely.points((boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2))
+                       .hilbert_distance(total_bounds=shapely.total_bounds(geoms[has])).to_numpy(), kind="stable")
+    cursor = conn.connection.driver_connection.cursor()
+    cursor.executemany(f"INSERT INTO idx_{name}_{geom} (pkid, xmin, xmax, ymin, ymax) VALUES (?, ?, ?, ?, ?)",
+                       zip(ids[order].tolist(), boxes[order, 0].tolist(), boxes[order, 2].tolist(),
+                           boxes[order, 1].tolist(), boxes[order, 3].tolist(), strict=True))
+    cursor.close()
     conn.exec_driver_sql("UPDATE geometry_columns_time SET last_insert = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
                          "WHERE lower(f_table_name) = lower(?) AND lower(f_geometry_column) = lower(?)", (name, geom))
 
@@ -277,7 +302,7 @@ def _extra(frame: pd.DataFrame, known: set[str]) -> pa.Array:
 def _insert_parcels(conn: Connection, dataset_id: int, parcels: gpd.GeoDataFrame) -> int:
     geoms = parcels.geometry.to_numpy()
     n = len(parcels)
-    with _indexes_after_load(conn, m.Parcel.__table__, n, dataset_id):
+    with _indexes_after_load(conn, m.Parcel.__table__, geoms, dataset_id):
         return bulk_insert(conn, m.Parcel.__table__, {
             "dataset_id": np.full(n, dataset_id, dtype=np.int64),
             "parcel_id": parcels["parcel_id"].astype(str),
@@ -298,15 +323,15 @@ def _insert_enterprises(conn: Connection, dataset_id: int, enterprises: pd.DataF
     if len(dup):
         raise ImportRejected("企业编号重复 (duplicate enterprise_id)",
                              details=[{"problem": "duplicate enterprise_id", "ids": sorted(set(dup))[:50]}])
-    land = _enterprise_land(parcels, occupancy)
+    land = _enterprise_land(parcels, occupancy).reindex(ids.to_numpy()).to_numpy(dtype=object)
     n = len(enterprises)
-    with _indexes_after_load(conn, m.Enterprise.__table__, n, dataset_id):
+    with _indexes_after_load(conn, m.Enterprise.__table__, land, dataset_id):
         return bulk_insert(conn, m.Enterprise.__table__, {
             "dataset_id": np.full(n, dataset_id, dtype=np.int64),
             "enterprise_id": ids,
             **_typed_columns(enterprises, m.ENTERPRISE_COLUMNS),
             "extra": _extra(enterprises, set(m.ENTERPRISE_COLUMNS) | {"enterprise_id"}),
-            "geom": land.reindex(ids.to_numpy()).to_numpy(dtype=object),
+            "geom": land,
         }, geometry="geom", srid=m.SRID)
 
 
