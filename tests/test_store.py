@@ -446,3 +446,40 @@ def test_large_load_rebuilds_the_indexes_and_stays_all_or_nothing(store, monkeyp
     with store.engine.begin() as conn, pytest.raises(IntegrityError):  # the rebuilt unique (dataset, parcel_id)
         conn.execute(text("INSERT INTO parcels (dataset_id, parcel_id, area_m2, geom) SELECT dataset_id, "
                           "parcel_id, area_m2, geom FROM parcels WHERE dataset_id = :d"), {"d": out.dataset_id})
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_large_store_of_results_builds_the_indexes_after(backend, tmp_path, monkeypatch):
+    """Results stored into an empty verdicts table drop its indexes for the load and build them after (the
+    threshold lowered so the tiny set takes that path): the indexes are back and the run reads back whole."""
+    from api.store import bulk
+    from api.store.engine import make_engine, upgrade_schema
+    from api.store.evaluations import create_run, execute_run
+    from gis.io import Inputs, SourceFile
+    from tests.conftest import _pg_database
+
+    monkeypatch.setattr(bulk, "DEFER_INDEXES_FROM", 0)
+    gen = _pg_database() if backend == "postgis" else None
+    engine = make_engine(next(gen) if gen is not None else f"sqlite:///{tmp_path / 'fresh.sqlite'}")
+    try:
+        upgrade_schema(engine)
+        with engine.connect() as conn:
+            before = {i["name"] for t in ("verdicts", "parcel_results") for i in inspect(conn).get_indexes(t)}
+        out = import_inputs(engine, Inputs(parcels=tiny_parcels_gdf(),
+                                           sources={"parcels": SourceFile("t.gpkg", "7" * 64, 1)}), name="tiny")
+        with engine.begin() as conn:
+            run = create_run(conn, out.dataset_id, "chengdu-2023", SAMPLE_AS_OF)
+        execute_run(engine, run)
+        with engine.connect() as conn:
+            after = {i["name"] for t in ("verdicts", "parcel_results") for i in inspect(conn).get_indexes(t)}
+            rows, total = query_verdicts(conn, run, subject="T2", rule=["far.bounds"])
+            result = result_from_store(conn, run)
+        assert {"ix_verdicts_run_rule_status", "ix_verdicts_run_subject", "ix_parcel_results_run_status"} <= before
+        assert after == before
+        # T2: 5000 m² of floor on 10 000 m² → FAR 0.5; no ring layer imported, so which bounds apply is unknown
+        assert total == 1 and rows[0]["value"] == pytest.approx(0.5) and rows[0]["status"] == "missing_data"
+        assert sorted(result.parcels["parcel_id"]) == ["T1", "T2", "T3"] and len(result.verdicts) > 3
+    finally:
+        engine.dispose()
+        if gen is not None:
+            gen.close()

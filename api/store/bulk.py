@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -21,10 +22,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import shapely
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Table, func, select
 
 CHUNK = 200_000  # rows per COPY write / executemany call
-DEFER_INDEXES_FROM = 50_000  # PostgreSQL: a load this large into a table holding fewer rows builds its indexes after
+DEFER_INDEXES_FROM = 50_000  # a load this large into a table holding fewer rows builds its indexes after it
 
 
 def _arrow(values: Any) -> pa.Array:
@@ -105,14 +106,14 @@ def bulk_insert(conn: Connection, table: Table, columns: Mapping[str, Any], *, g
 
 @contextmanager
 def deferred_indexes(conn: Connection, table: Table, n: int) -> Iterator[None]:
-    """On PostgreSQL, drop ``table``'s plain (SQLAlchemy ``Index``) indexes for a load of ``n`` rows and build
-    them after it, when the load is at least :data:`DEFER_INDEXES_FROM` rows and larger than what the table
-    holds (index updates cost 4× the rows themselves; one build after the load sorts once). In the caller's
-    transaction: a failure leaves them as they were. Elsewhere, and for small loads, nothing changes."""
-    if conn.dialect.name != "postgresql" or n < DEFER_INDEXES_FROM or not table.indexes:
+    """Drop ``table``'s plain (SQLAlchemy ``Index``) indexes for a load of ``n`` rows and build them after it,
+    when the load is at least :data:`DEFER_INDEXES_FROM` rows and larger than what the table holds (index
+    updates in random key order cost several times the rows themselves; one build after the load sorts once).
+    In the caller's transaction: a failure leaves them as they were. Small loads change nothing."""
+    if n < DEFER_INDEXES_FROM or not table.indexes:
         yield
         return
-    held = conn.exec_driver_sql(f"SELECT reltuples FROM pg_class WHERE relname = '{table.name}'").scalar() or 0
+    held = conn.execute(select(func.max(table.c.id))).scalar() or 0  # ids only grow: an upper bound, cheaply
     if held >= n:
         yield
         return
@@ -159,8 +160,6 @@ def _executemany(conn: Connection, table: Table, names: list[str], parts: Iterat
 def json_objects(columns: Mapping[str, Any], n: int) -> pa.Array:
     """One JSON object text per row from columns of JSON value texts (null where the value is missing, so the
     key is left out); rows with no key at all get null. Built in Arrow, no per-row dicts."""
-    import json
-
     pieces = []
     for name, values in columns.items():
         arr = _arrow(values)
@@ -184,8 +183,6 @@ def json_records(frame: pd.DataFrame) -> str:
 def json_values(values: Any, *, keep_missing: bool = False) -> pa.Array:
     """Each value as JSON text, each distinct value serialised once; a missing value is null (its key left out
     by :func:`json_objects`) or, with ``keep_missing``, the JSON ``null``."""
-    import json
-
     series = pd.Series(values, copy=False) if not isinstance(values, pd.Series) else values
     if pd.api.types.is_datetime64_any_dtype(series):
         series = series.dt.strftime("%Y-%m-%d").where(series.notna(), None)

@@ -320,19 +320,20 @@ def store_result(conn: Connection, run_id: int, result: Any, ruleset: Any) -> No
     n = len(parcels)
     st_cols = {status_column(r.id): r.id for r in ruleset.rules if status_column(r.id) in parcels.columns}
     run = np.full(n, run_id, dtype=np.int64)
-    bulk_insert(conn, m.ParcelResult.__table__, {
-        "run_id": run,
-        "parcel_id": parcels["parcel_id"].astype(str),
-        "status": parcels["status"].astype(str),
-        "area_m2": _finite(parcels["area_m2"]),
-        "area_mu": _finite(parcels["area_mu"]),
-        "district": parcels["district"],
-        "park_id": parcels["park_id"],
-        "zone": parcels["zone"],
-        "inside_ring": parcels["inside_ring"].astype("boolean"),
-        "far": _finite(parcels["far"]),
-        "rule_statuses": json_objects({rid: json_values(parcels[col]) for col, rid in st_cols.items()}, n),
-    })
+    with deferred_indexes(conn, m.ParcelResult.__table__, n):
+        bulk_insert(conn, m.ParcelResult.__table__, {
+            "run_id": run,
+            "parcel_id": parcels["parcel_id"].astype(str),
+            "status": parcels["status"].astype(str),
+            "area_m2": _finite(parcels["area_m2"]),
+            "area_mu": _finite(parcels["area_mu"]),
+            "district": parcels["district"],
+            "park_id": parcels["park_id"],
+            "zone": parcels["zone"],
+            "inside_ring": parcels["inside_ring"].astype("boolean"),
+            "far": _finite(parcels["far"]),
+            "rule_statuses": json_objects({rid: json_values(parcels[col]) for col, rid in st_cols.items()}, n),
+        })
     v = result.verdicts
     if not v.empty:
         columns, texts = compact_verdicts(v)
