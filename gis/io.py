@@ -1195,10 +1195,12 @@ _DRIVERS = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".fgb": 
             ".shp": "ESRI Shapefile"}
 
 
-def write_layer(gdf: gpd.GeoDataFrame | pd.DataFrame, path: PathLike, layer: str | None = None) -> Path:
+def write_layer(gdf: gpd.GeoDataFrame | pd.DataFrame, path: PathLike, layer: str | None = None, *,
+                append: bool = False) -> Path:
     """Write a layer (or a geometry-less table into a GeoPackage) by suffix: gpkg, geojson, fgb, shp, parquet.
 
-    A GeoPackage keeps its other layers (``layer`` is added or replaced); other formats are overwritten.
+    A GeoPackage keeps its other layers (``layer`` is added or replaced, or with ``append`` the rows are added to
+    it: large tables go in parts); other formats are overwritten.
 
     Examples
     --------
@@ -1225,7 +1227,8 @@ def write_layer(gdf: gpd.GeoDataFrame | pd.DataFrame, path: PathLike, layer: str
     elif driver != "GPKG":
         p.unlink(missing_ok=True)
     # GeoPackages through Arrow: columnar, no per-feature Python (a million parcels, 17M verdict rows)
-    pyogrio.write_dataframe(gdf, p, layer=layer, driver=driver, use_arrow=driver == "GPKG")
+    pyogrio.write_dataframe(gdf, p, layer=layer, driver=driver, use_arrow=driver == "GPKG",
+                            append=append and driver == "GPKG")
     return p
 
 

@@ -227,6 +227,8 @@ def _compact_tables(result: EvaluationResult) -> tuple[pd.DataFrame, pd.DataFram
     return rows, pd.DataFrame({"key": np.arange(len(texts), dtype=np.int64), "text": texts})
 
 
+_GPKG_PART = 2_000_000  # verdict rows per Arrow write into a GeoPackage
+
 _VERDICTS_VIEW = (
     "CREATE VIEW verdicts AS SELECT r.fid AS fid, "
     + ", ".join(f"r.{c} AS {c}" for c in ("level", "subject_id", "rule", "status", "value", "code"))
@@ -249,7 +251,8 @@ def write_gpkg(result: EvaluationResult, path: Path) -> None:
         )
         write_layer(parcels, tmp, "parcels")
         rows, texts = _compact_tables(result)
-        write_layer(rows, tmp, "verdict_rows")
+        for start in range(0, max(len(rows), 1), _GPKG_PART):  # in parts: Arrow holds one part at a time
+            write_layer(rows.iloc[start:start + _GPKG_PART], tmp, "verdict_rows", append=start > 0)
         write_layer(texts, tmp, "verdict_texts")
         if not result.enterprises.empty:
             write_layer(result.enterprises, tmp, "enterprises")
