@@ -70,13 +70,9 @@ def distribution(engine: Engine, dataset_id: int, ruleset: Any, as_of: dt.date) 
             if key in cache:
                 return cache[key]
         if run is not None:
-            v = m.Verdict.__table__
-            rows = conn.execute(
-                select(v.c.value, v.c.code, v.c.status, v.c.threshold).where(
-                    v.c.run_id == run["id"], v.c.rule == rule.id, v.c.level == "enterprise"
-                )
-            ).all()
-            verdicts = pd.DataFrame(rows, columns=["value", "code", "status", "threshold"])
+            verdicts = ev.verdict_table(conn, run["id"], rule=rule.id, level="enterprise")[
+                ["value", "code", "status", "threshold"]
+            ]
         else:
             inputs = ev.load_inputs_from_store(conn, int(dataset_id))
     if run is None:

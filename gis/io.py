@@ -1286,11 +1286,12 @@ def shp_encoding(name: str) -> str:
 
 
 def write_layer(gdf: gpd.GeoDataFrame | pd.DataFrame, path: PathLike, layer: str | None = None, *,
-                encoding: str = "utf-8") -> Path:
+                encoding: str = "utf-8", append: bool = False) -> Path:
     """Write a layer (or a geometry-less table into a GeoPackage) by suffix: gpkg, geojson, fgb, shp, parquet.
 
-    A GeoPackage keeps its other layers (``layer`` is added or replaced); other formats are overwritten. A new
-    GeoPackage is version :data:`GPKG_VERSION`. A shapefile's text is written in ``encoding`` (``utf-8`` or
+    A GeoPackage keeps its other layers (``layer`` is added or replaced, or with ``append`` the rows are added to
+    it: large tables go in parts); other formats are overwritten. A new GeoPackage is version
+    :data:`GPKG_VERSION`. A shapefile's text is written in ``encoding`` (``utf-8`` or
     ``gbk``, see :data:`SHP_ENCODINGS`) with a ``.cpg`` naming it, so Chinese attributes open right in ArcGIS
     and QGIS.
 
@@ -1328,7 +1329,9 @@ def write_layer(gdf: gpd.GeoDataFrame | pd.DataFrame, path: PathLike, layer: str
     options = {}
     if driver == "GPKG" and not p.exists():
         options["VERSION"] = GPKG_VERSION
-    pyogrio.write_dataframe(gdf, p, layer=layer, driver=driver, **options)
+    # GeoPackages through Arrow: columnar, no per-feature Python (a million parcels, 17M verdict rows)
+    pyogrio.write_dataframe(gdf, p, layer=layer, driver=driver, use_arrow=driver == "GPKG",
+                            append=append and driver == "GPKG", **options)
     return p
 
 

@@ -516,7 +516,11 @@ class ResultLayers(NamedTuple):
 
 
 def read_result_layers(path: str | Path) -> ResultLayers:
-    """Read an evaluation result file (``.geojson`` or ``.gpkg``) into the pieces a map needs."""
+    """Read an evaluation result file (``.geojson``, ``.gpkg`` or ``.parquet``) into the pieces a map needs.
+
+    ``meta`` holds the run (``ruleset_id``/``ruleset_version``/``ruleset_sha256`` or ``ruleset``, ``as_of``,
+    ``summary``, ``crs``) and, when the file has them, ``enterprises`` (a frame).
+    """
     path = Path(path)
     if not path.is_file():
         raise InputFileError(
@@ -529,8 +533,10 @@ def read_result_layers(path: str | Path) -> ResultLayers:
         return _read_geojson_result(path)
     if suffix == ".gpkg":
         return _read_gpkg_result(path)
+    if suffix == ".parquet":
+        return _read_parquet_result(path)
     raise InputFileError(
-        f"{path}: 不支持的结果格式 {suffix} / unsupported result format; 请使用 .geojson 或 .gpkg",
+        f"{path}: 不支持的结果格式 {suffix} / unsupported result format; 请使用 .geojson、.gpkg 或 .parquet",
         path=str(path),
         hint="mujun evaluate … --out result.gpkg",
     )
@@ -573,7 +579,36 @@ def _read_geojson_result(path: Path) -> ResultLayers:
             verdicts.insert(0, "level", "parcel")
     aggregates = pd.DataFrame(doc["aggregates"]) if isinstance(doc.get("aggregates"), list) else None
     meta = {k: doc[k] for k in ("ruleset", "as_of", "year", "summary", "crs") if k in doc}
+    if isinstance(doc.get("enterprises"), list):
+        meta["enterprises"] = pd.DataFrame(doc["enterprises"])
     return ResultLayers(parcels.to_crs(WORKING_CRS), verdicts, {}, aggregates, meta)
+
+
+def _read_parquet_result(path: Path) -> ResultLayers:
+    """``result.parquet`` (GeoParquet parcels, the run in its ``mujun`` metadata) and ``result.verdicts.parquet``."""
+    import pyarrow.parquet as pq
+
+    try:
+        parcels = gpd.read_parquet(path)
+        meta_raw = (pq.read_schema(path).metadata or {}).get(b"mujun")
+    except Exception as exc:  # pyarrow and geopandas raise several kinds
+        raise InputFileError(f"无法读取 GeoParquet / cannot read: {exc}", path=str(path)) from exc
+    if meta_raw is None or "parcel_id" not in parcels.columns:
+        raise InputFileError(
+            "不是 mujun 评估结果 / not a mujun result (no run metadata or parcel_id)",
+            path=str(path),
+            hint="结果 GeoParquet 由 mujun evaluate --out result.parquet 生成",
+        )
+    parcels["parcel_id"] = parcels["parcel_id"].astype("str")
+    meta = json.loads(meta_raw)
+    vpath = path.with_name(path.stem + ".verdicts.parquet")
+    verdicts = pd.read_parquet(vpath) if vpath.is_file() else None
+    aggregates = pd.DataFrame(meta.pop("aggregates", None) or [])
+    if "enterprises" in meta:
+        meta["enterprises"] = pd.DataFrame(meta["enterprises"])
+    if parcels.crs is not None and parcels.crs.to_epsg() != 4544:
+        parcels = parcels.to_crs(WORKING_CRS)
+    return ResultLayers(parcels, verdicts, {}, aggregates, meta)
 
 
 def _read_gpkg_result(path: Path) -> ResultLayers:
@@ -604,6 +639,9 @@ def _read_gpkg_result(path: Path) -> ResultLayers:
     meta: dict[str, Any] = {}
     if run is not None and len(run):
         meta = {k: (None if pd.isna(v) else v) for k, v in run.iloc[0].to_dict().items()}
+    enterprises = table("enterprises")
+    if enterprises is not None:
+        meta["enterprises"] = enterprises
     if parcels.crs is not None and parcels.crs.to_epsg() != 4544:
         parcels = parcels.to_crs(WORKING_CRS)
     return ResultLayers(parcels, verdicts, zones, aggregates, meta)

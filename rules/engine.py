@@ -16,7 +16,7 @@ from rules.errors import EvaluationError
 from rules.kinds import KINDS
 from rules.kinds.base import Outcome
 from rules.kinds.enterprise import firm_frame
-from rules.result import EvaluationResult, status_column
+from rules.result import AGGREGATE_COLUMNS, EvaluationResult, empty_verdicts, status_column, verdict_frame
 from rules.ruleset import RuleSet, RuleSpec
 from rules.vocabulary import STATUSES, is_note, overall_status
 
@@ -56,9 +56,7 @@ def _verdict_table(parts: list[tuple[str, np.ndarray, str, Outcome, str]]) -> pd
     back to strings, which costs seconds at a million parcels).
     """
     if not parts:
-        return pd.DataFrame(
-            columns=["level", "subject_id", "rule", "status", "value", "code", "threshold", "message", "citation"]
-        )
+        return empty_verdicts()
     sizes = np.array([len(p[1]) for p in parts])
 
     def categorical(values: list[str]) -> pd.Categorical:
@@ -77,7 +75,7 @@ def _verdict_table(parts: list[tuple[str, np.ndarray, str, Outcome, str]]) -> pd
             setattr(p[3], attr, None)
         return arrays
 
-    columns = {
+    return verdict_frame({
         "level": categorical([p[0] for p in parts]),
         "subject_id": objects([p[1] for p in parts]),
         "rule": categorical([p[2] for p in parts]),
@@ -87,8 +85,7 @@ def _verdict_table(parts: list[tuple[str, np.ndarray, str, Outcome, str]]) -> pd
         "threshold": objects(take("threshold")),
         "message": objects(take("message")),
         "citation": categorical([p[4] for p in parts]),
-    }
-    return pd.DataFrame(columns, copy=False)
+    })
 
 
 def _text_column(values: np.ndarray) -> pd.Series:
@@ -188,9 +185,7 @@ def evaluate(
             agg["threshold"] = out.threshold
             agg["message"] = out.message
             agg["citation"] = citation
-            agg_frames.append(
-                agg[["rule", "scope", "key", "code", "status", "value", "threshold", "message", "citation"]]
-            )
+            agg_frames.append(agg[list(AGGREGATE_COLUMNS)])
         if progress:
             progress(i + 1, len(rules), rule.id)
 
@@ -236,9 +231,7 @@ def evaluate(
     aggregates = (
         pd.concat(agg_frames, ignore_index=True)
         if agg_frames
-        else pd.DataFrame(
-            columns=["rule", "scope", "key", "code", "status", "value", "threshold", "message", "citation"]
-        )
+        else pd.DataFrame(columns=list(AGGREGATE_COLUMNS))
     )
 
     return EvaluationResult(

@@ -38,7 +38,16 @@ from gis.vocabulary import (
     yes_no,
 )
 from rules.errors import RuleSetError
-from rules.result import EvaluationResult, _clean, records, status_column
+from rules.result import (
+    VERDICT_COLUMNS,
+    VERDICT_TEXT_KEYS,
+    EvaluationResult,
+    _clean,
+    compact_verdicts,
+    records,
+    status_column,
+    verdict_frame,
+)
 from rules.vocabulary import (
     NOTE_LABEL,
     STATUS_COLORS,
@@ -50,7 +59,7 @@ from rules.vocabulary import (
     threshold_texts,
 )
 
-SUFFIXES = (".json", ".geojson", ".gpkg", ".csv", ".xlsx", ".shp", ".txt")
+SUFFIXES = (".json", ".geojson", ".gpkg", ".parquet", ".csv", ".xlsx", ".shp", ".txt")
 REPORT_TITLE = "成都市工业用地合规评估报告"
 
 # A cell that starts with one of these is read as a formula by spreadsheet programs (OWASP "CSV injection").
@@ -228,35 +237,59 @@ def write_geojson(result: EvaluationResult, path: Path) -> None:
         fh.write("]}\n")
 
 
+def _compact_tables(result: EvaluationResult) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The verdicts as ``verdict_rows`` (key columns and text keys, one row per verdict) and ``verdict_texts``."""
+    columns, texts = compact_verdicts(result.verdicts)
+    rows = pd.DataFrame({
+        name: (np.asarray(values, dtype=object) if name in ("level", "rule", "status") else values)
+        for name, values in columns.items()
+    })
+    for key in VERDICT_TEXT_KEYS.values():  # -1 (no text) as NULL
+        rows[key] = pd.Series(rows[key], dtype="Int64").mask(rows[key] < 0)
+    return rows, pd.DataFrame({"key": np.arange(len(texts), dtype=np.int64), "text": texts})
+
+
+_GPKG_PART = 2_000_000  # verdict rows per Arrow write into a GeoPackage
+
+_VERDICTS_VIEW = (
+    "CREATE VIEW verdicts AS SELECT r.fid AS fid, "
+    + ", ".join(f"r.{c} AS {c}" for c in ("level", "subject_id", "rule", "status", "value", "code"))
+    + ", " + ", ".join(f"t_{c}.text AS {c}" for c in VERDICT_TEXT_KEYS)
+    + " FROM verdict_rows AS r "
+    + " ".join(f"LEFT JOIN verdict_texts AS t_{c} ON t_{c}.key = r.{k}" for c, k in VERDICT_TEXT_KEYS.items())
+)
+
+
 def write_gpkg(result: EvaluationResult, path: Path) -> None:
-    """GeoPackage: ``parcels`` layer, ``verdicts``/``enterprises``/``aggregates``/``run`` tables, ``zone_*`` layers."""
+    """GeoPackage: ``parcels`` layer, ``verdicts`` (a view of ``verdict_rows`` joined to ``verdict_texts``: the
+    text of each message, citation and threshold is stored once), ``enterprises``/``aggregates``/``run``
+    tables, ``zone_*`` layers; written through Arrow."""
+    import sqlite3
+
     with _atomic(path) as tmp:
         parcels = result.parcels.copy()
         parcels["inside_ring"] = (
             parcels["inside_ring"].astype("boolean") if parcels["inside_ring"].notna().any() else None
         )
         write_layer(parcels, tmp, "parcels")
-        write_layer(verdict_table(result), tmp, "verdicts")
+        rows, texts = _compact_tables(result)
+        for start in range(0, max(len(rows), 1), _GPKG_PART):  # in parts: Arrow holds one part at a time
+            write_layer(rows.iloc[start:start + _GPKG_PART], tmp, "verdict_rows", append=start > 0)
+        write_layer(texts, tmp, "verdict_texts")
         if not result.enterprises.empty:
             write_layer(result.enterprises, tmp, "enterprises")
         agg = result.aggregates.copy()
         agg["threshold"] = _threshold_text(agg["threshold"])
         write_layer(agg, tmp, "aggregates")
-        run = pd.DataFrame(
-            [
-                {
-                    **{f"ruleset_{k}": v for k, v in result.ruleset.items()},
-                    "as_of": result.as_of.isoformat(),
-                    "year": result.year,
-                    "crs": result.crs,
-                    "summary": json.dumps(result.summary, ensure_ascii=False),
-                }
-            ]
-        )
-        write_layer(run, tmp, "run")
+        write_layer(_run_table(result), tmp, "run")
         zones = {f"zone_{k}": layer for k, layer in (result.zones or {}).items() if layer is not None and len(layer)}
         for table, layer in zones.items():
             write_layer(layer, tmp, table)
+        with sqlite3.connect(tmp) as db:  # the view QGIS and GDAL list as the verdicts table
+            db.execute(_VERDICTS_VIEW)
+            db.execute("INSERT INTO gpkg_contents (table_name, data_type, identifier, description) "
+                       "VALUES ('verdicts', 'attributes', 'verdicts', '核查结论 (verdicts with their texts)')")
+        db.close()
         _style_gpkg(tmp, result, zones)
 
 
@@ -309,6 +342,55 @@ def write_shapefile(result: EvaluationResult, path: Path, *, encoding: str = "ut
 def write_survey(result: EvaluationResult, path: Path) -> None:
     """The parcels as a 界址点坐标 file (部备案 format, CGCS2000 3° zone with prefix; `gis.survey_txt`)."""
     write_survey_txt(result.parcels, path)
+
+
+def _run_table(result: EvaluationResult) -> pd.DataFrame:
+    return pd.DataFrame([{
+        **{f"ruleset_{k}": v for k, v in result.ruleset.items()},
+        "as_of": result.as_of.isoformat(),
+        "year": result.year,
+        "crs": result.crs,
+        "summary": json.dumps(result.summary, ensure_ascii=False),
+    }])
+
+
+def verdicts_path(path: str | Path) -> Path:
+    """Where the verdicts of a ``result.parquet`` are: ``result.verdicts.parquet`` beside it."""
+    path = Path(path)
+    return path.with_name(path.stem + ".verdicts.parquet")
+
+
+def write_parquet(result: EvaluationResult, path: Path) -> None:
+    """GeoParquet parcels (overall ``status`` and one ``st_*`` column per parcel-level rule) and the verdicts in
+    ``<name>.verdicts.parquet`` (repeated texts dictionary-encoded); run, summary, enterprises and aggregates as
+    JSON in the parcels file's metadata (key ``mujun``)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    columns, texts = compact_verdicts(result.verdicts)
+    dictionary = pa.array(texts, pa.string())
+    arrays = {}
+    for name in VERDICT_COLUMNS:
+        if name in VERDICT_TEXT_KEYS:
+            keys = columns[VERDICT_TEXT_KEYS[name]]
+            arrays[name] = pa.DictionaryArray.from_arrays(pa.array(keys, mask=keys < 0, type=pa.int32()), dictionary)
+        else:
+            arrays[name] = pa.array(result.verdicts[name], from_pandas=True)
+    meta = {
+        "ruleset": result.ruleset, "as_of": result.as_of.isoformat(), "year": result.year, "crs": result.crs,
+        "summary": result.summary, "aggregates": records(result.aggregates),
+        "enterprises": records(result.enterprises),
+    }
+    vpath = verdicts_path(path)
+    with _atomic(vpath) as vtmp:
+        pq.write_table(pa.table(arrays), vtmp, compression="zstd")
+        with _atomic(path) as tmp:
+            from geopandas.io.arrow import _geopandas_to_arrow  # the table GeoDataFrame.to_parquet writes
+
+            table = _geopandas_to_arrow(result.parcels, index=False)
+            table = table.replace_schema_metadata({**table.schema.metadata,
+                                                   b"mujun": json.dumps(meta, ensure_ascii=False).encode()})
+            pq.write_table(table, tmp, compression="zstd")
 
 
 def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
@@ -954,11 +1036,63 @@ WRITERS: dict[str, Callable[[EvaluationResult, Path], None]] = {
     ".json": write_json,
     ".geojson": write_geojson,
     ".gpkg": write_gpkg,
+    ".parquet": write_parquet,
     ".csv": write_csv,
     ".xlsx": write_xlsx,
     ".shp": write_shapefile,
     ".txt": write_survey,
 }
+
+
+def read_result(path: str | Path) -> EvaluationResult:
+    """Read a result file written by :func:`write_result` (``.gpkg``, ``.geojson``, ``.parquet``) back into an
+    ``EvaluationResult``: parcels (EPSG:4544) with their ``st_*`` columns, the verdict table (the GeoJSON holds
+    parcel verdicts only), enterprises, aggregates, the rule set header and the as-of date. Bad files raise
+    ``gis.errors.InputFileError`` naming the file (the map reads through the same ``read_result_layers``)."""
+    from gis.maps import read_result_layers
+
+    layers = read_result_layers(path)
+    meta = layers.meta
+    if not meta.get("as_of"):
+        from gis.errors import InputFileError
+
+        raise InputFileError("结果文件缺少评估基准日 (no as-of date: not an evaluation result)", path=str(path),
+                             hint="请使用 mujun evaluate --out result.gpkg 生成的结果")
+    ruleset = meta.get("ruleset") if isinstance(meta.get("ruleset"), dict) else {
+        k: str(meta[f"ruleset_{k}"]) for k in ("id", "version", "sha256") if meta.get(f"ruleset_{k}") is not None}
+    v = layers.verdicts
+    if v is None or v.empty:
+        verdicts = verdict_frame({name: [] for name in VERDICT_COLUMNS})
+    else:
+        columns = {}
+        for name in VERDICT_COLUMNS:
+            values = v[name] if name in v.columns else pd.Series([None] * len(v))
+            values = values.astype(object).where(values.notna(), None).to_numpy(dtype=object)
+            if name == "threshold":  # JSON text in files
+                texts, first = np.unique(np.asarray([t if isinstance(t, str) else "" for t in values]),
+                                         return_inverse=True)
+                parsed = np.array([json.loads(t) if t else None for t in texts] + [None], dtype=object)[:-1]
+                values = parsed[first] if len(values) else values
+            columns[name] = values
+        verdicts = verdict_frame(columns)
+    aggregates = layers.aggregates if layers.aggregates is not None else pd.DataFrame()
+    if not aggregates.empty:
+        aggregates = aggregates.copy()
+        for col in aggregates.columns.drop("value", errors="ignore"):  # files give NaN for a missing text
+            aggregates[col] = aggregates[col].astype(object).where(aggregates[col].notna(), None)
+        if "threshold" in aggregates.columns:
+            aggregates["threshold"] = aggregates["threshold"].map(lambda t: json.loads(t) if isinstance(t, str) else t)
+    enterprises = meta.get("enterprises")
+    return EvaluationResult(
+        parcels=layers.parcels,
+        verdicts=verdicts,
+        enterprises=enterprises if isinstance(enterprises, pd.DataFrame) else pd.DataFrame(),
+        aggregates=aggregates,
+        ruleset=ruleset,
+        as_of=date.fromisoformat(str(meta["as_of"])[:10]),
+        zones=layers.zones,
+        year=int(meta["year"]) if meta.get("year") is not None and not pd.isna(meta["year"]) else None,
+    )
 
 
 def write_result(result: EvaluationResult, path: str | Path, *, shp_encoding: str = "utf-8") -> Path:
@@ -1049,44 +1183,3 @@ def write_warnings_xlsx(result: EvaluationResult, warnings: pd.DataFrame, path: 
             page,
         )
     return path
-
-
-def read_result(path: str | Path) -> EvaluationResult:
-    """An ``EvaluationResult`` from a ``.gpkg`` or ``.geojson`` result file (parcels, verdicts with their
-    thresholds, enterprises, aggregates, zones, rule set header, as-of date; no occupants: those come from the
-    inputs). Raises ``gis.errors.InputFileError`` for a file that is not a result."""
-    from gis.errors import InputFileError
-    from gis.maps import read_result_layers
-
-    path = Path(path)
-    layers = read_result_layers(path)
-    meta = layers.meta
-    verdicts = layers.verdicts if layers.verdicts is not None else pd.DataFrame(columns=["level", "subject_id"])
-    verdicts = verdicts.copy()
-    if "threshold" in verdicts.columns:
-        verdicts["threshold"] = verdicts["threshold"].map(lambda t: json.loads(t) if isinstance(t, str) else t)
-    if "value" in verdicts.columns:
-        verdicts["value"] = pd.to_numeric(verdicts["value"], errors="coerce").astype("float64")
-    if path.suffix.lower() == ".gpkg":
-        import pyogrio
-
-        names = {str(n) for n, _ in pyogrio.list_layers(path)}
-        enterprises = (pd.DataFrame(pyogrio.read_dataframe(path, layer="enterprises", read_geometry=False))
-                       if "enterprises" in names else pd.DataFrame())
-        ruleset = {k: str(meta.get(f"ruleset_{k}") or "") for k in ("id", "version", "sha256")}
-    else:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        enterprises = pd.DataFrame(doc.get("enterprises") or [])
-        if "verdicts" in enterprises.columns:
-            enterprises = enterprises.drop(columns="verdicts")
-        ruleset = dict(meta.get("ruleset") or {})
-    as_of = meta.get("as_of")
-    if not as_of:
-        raise InputFileError("结果文件缺少评估基准日 (no as-of date: not an evaluation result)", path=str(path),
-                             hint="请使用 mujun evaluate --out result.gpkg 生成的结果")
-    aggregates = layers.aggregates if layers.aggregates is not None else pd.DataFrame(
-        columns=["rule", "scope", "key", "code", "status", "value", "threshold", "message", "citation"])
-    year = meta.get("year")
-    return EvaluationResult(parcels=layers.parcels, verdicts=verdicts, enterprises=enterprises,
-                            aggregates=aggregates, ruleset=ruleset, as_of=date.fromisoformat(str(as_of)[:10]),
-                            zones=dict(layers.zones or {}), year=int(year) if year is not None else None)

@@ -7,6 +7,7 @@ import json
 import zipfile
 
 import geopandas as gpd
+import pandas as pd
 import pytest
 import shapely
 from pyproj import Transformer
@@ -460,3 +461,29 @@ def test_users_endpoint(client):
     assert r.status_code == 400
     audit = client.get("/audit", headers=client.as_role("admin")).json()["audit"]
     assert audit[0]["action"] == "add" and audit[0]["entity"] == "user"
+
+
+def test_check_reads_only_the_parcels_firm_and_gives_the_full_tables_answer(store, sample):
+    """A check of a stored parcel by its enterprise_id reads that firm's row by id; the result equals the one
+    computed from the dataset's whole enterprise table filtered to the firm (what the check did before)."""
+    from api.services import checks
+    from api.store.evaluations import enterprise_rows, load_inputs_from_store
+    from gis.io import Inputs, normalise_parcels
+    from rules.engine import evaluate
+
+    with store.engine.connect() as conn:
+        stored = load_inputs_from_store(conn, sample["dataset"])
+    owned = stored.parcels[stored.parcels["enterprise_id"].notna()]
+    parcel = owned.iloc[[0]][["parcel_id", "land_use", "floor_area_m2", "status", "enterprise_id", "geometry"]]
+    firm_id = str(parcel["enterprise_id"].iloc[0])
+    outcome = checks.check(store.engine, parcel.reset_index(drop=True), as_of=SAMPLE_AS_OF,
+                           dataset=sample["dataset"])
+    full = stored.enterprises[stored.enterprises["enterprise_id"].isin([firm_id])].reset_index(drop=True)
+    pd.testing.assert_frame_equal(outcome.enterprises, full)
+    with store.engine.connect() as conn:
+        assert enterprise_rows(conn, sample["dataset"], ["no-such-firm"]) is None
+    proposed, report = normalise_parcels(parcel.reset_index(drop=True), source="提交的宗地")
+    want = evaluate(Inputs(parcels=proposed, zones=checks.zones(store.engine, sample["dataset"]), enterprises=full,
+                           report=report), outcome.ruleset, SAMPLE_AS_OF)
+    pd.testing.assert_frame_equal(outcome.result.verdicts, want.verdicts)
+    assert outcome.result.enterprises["enterprise_id"].tolist() == [firm_id]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import geopandas as gpd
 import pandas as pd
@@ -11,14 +12,23 @@ from sqlalchemy import func, inspect, select, text
 
 from api.store import models as m
 from api.store.errors import Conflict, ImportRejected
-from api.store.evaluations import load_inputs_from_store, resolve_ruleset, result_from_store, store_ruleset
+from api.store.evaluations import (
+    load_inputs_from_store,
+    query_verdicts,
+    resolve_ruleset,
+    result_from_store,
+    store_ruleset,
+    verdict_table,
+)
 from api.store.importer import import_files, import_inputs
 from api.store.repository import add_user, list_audit, token_hash, user_for_token
 from gis.errors import GisError
-from tests.conftest import DATA_DIR, SAMPLE_AS_OF, tiny_parcels_gdf
+from rules.result import _clean
+from tests.conftest import BACKENDS, DATA_DIR, SAMPLE_AS_OF, tiny_parcels_gdf
 
 TABLES = {"users", "datasets", "parcels", "enterprises", "occupancy", "land_supply", "zone_features",
-          "rulesets", "evaluation_runs", "parcel_results", "verdicts", "audit_log", "alembic_version"}
+          "rulesets", "evaluation_runs", "parcel_results", "verdicts", "verdict_texts", "audit_log",
+          "alembic_version"}
 
 
 @pytest.fixture(scope="module")
@@ -301,3 +311,175 @@ def test_a_second_server_leaves_a_live_servers_runs_alone(store, sample):
         conn.execute(t.update().where(t.c.id == held).values(lease_expires_at=m._now() - dt.timedelta(seconds=1)))
     assert fail_interrupted_runs(store.engine) == [held]
     live.shutdown()
+
+
+def test_stored_verdicts_are_the_in_memory_table(store, sample, direct_evaluation):
+    # The stored run gives back the engine's very verdict table: same rows in the same order, same dtypes
+    # (categories included), messages, citations and thresholds looked up from the run's texts.
+    with store.engine.connect() as conn:
+        stored = result_from_store(conn, sample["run"]).verdicts
+        n_rows = conn.scalar(select(func.count()).where(m.Verdict.run_id == sample["run"]))
+        n_texts = conn.scalar(select(func.count()).where(m.VerdictText.run_id == sample["run"]))
+        columns = {c["name"] for c in inspect(conn).get_columns("verdicts")}
+    direct = direct_evaluation.verdicts
+    pd.testing.assert_frame_equal(stored.drop(columns="threshold"), direct.drop(columns="threshold"))
+    # thresholds are dicts; an unknown bound is NaN in memory and null once stored: compared in JSON-safe form
+    assert [_clean(t) for t in stored["threshold"]] == [_clean(t) for t in direct["threshold"]]
+    assert n_rows == len(direct_evaluation.verdicts)
+    # each distinct message, citation and threshold once: the sample's texts, counted from the in-memory table
+    v = direct_evaluation.verdicts
+    thresholds = {json.dumps(_clean(t)) for t in v["threshold"] if isinstance(t, dict) and t}
+    assert n_texts == len(set(v["message"].dropna()) | set(v["citation"].dropna()) | thresholds)
+    assert n_texts < n_rows / 5
+    assert not columns & {"message", "citation", "threshold"}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_migration_0004_keys_the_verdicts_of_an_old_store(backend, tmp_path):
+    """A store at revision 0003 holding a run stored the old way (texts on every verdict row) reads back the
+    same verdicts after the upgrade to the compact schema, and the downgrade puts the texts back."""
+    from api.store.engine import make_engine, upgrade_schema
+    from tests.conftest import _pg_database
+
+    gen = _pg_database() if backend == "postgis" else None
+    url = next(gen) if gen is not None else f"sqlite:///{tmp_path / 'old.sqlite'}"
+    engine = make_engine(url)
+    try:
+        upgrade_schema(engine, "0003_run_leases")
+        # Three verdicts written in the 0003 shape: two share a message and a threshold, one has neither.
+        old = [
+            {"level": "parcel", "subject_id": "P1", "rule": "far.bounds", "status": "fail", "value": 0.5,
+             "code": "low", "threshold": {"min": 1.2, "max": 3.0}, "message": "容积率 0.50，低于下限 1.2",
+             "citation": "《办法》第五条"},
+            {"level": "parcel", "subject_id": "P2", "rule": "far.bounds", "status": "fail", "value": 0.5,
+             "code": "low", "threshold": {"min": 1.2, "max": 3.0}, "message": "容积率 0.50，低于下限 1.2",
+             "citation": "《办法》第五条"},
+            {"level": "enterprise", "subject_id": "E1", "rule": "per_mu.revenue", "status": "missing_data",
+             "value": None, "code": None, "threshold": None, "message": None, "citation": "《办法》第七条"},
+        ]
+        with engine.begin() as conn:
+            ds = conn.execute(text("INSERT INTO datasets (name, content_sha256, sources, counts, extents, "
+                                   "warnings, missing_columns, created_at) VALUES ('old', :h, '{}', '{}', '{}', "
+                                   "'[]', '[]', CURRENT_TIMESTAMP) RETURNING id"), {"h": "a" * 64}).scalar()
+            rs = conn.execute(text("INSERT INTO rulesets (ruleset_id, version, sha256, yaml_text, builtin, "
+                                   "created_at) VALUES ('x', '1', :h, 'x', false, CURRENT_TIMESTAMP) "
+                                   "RETURNING id"), {"h": "b" * 64}).scalar()
+            run = conn.execute(text("INSERT INTO evaluation_runs (dataset_id, ruleset_pk, ruleset_sha256, as_of, "
+                                    "status, progress, created_at) VALUES (:d, :r, :h, '2025-06-30', 'done', 1, "
+                                    "CURRENT_TIMESTAMP) RETURNING id"), {"d": ds, "r": rs, "h": "b" * 64}).scalar()
+            conn.execute(text("INSERT INTO verdicts (run_id, level, subject_id, rule, status, value, code, "
+                              "threshold, message, citation) VALUES (:run_id, :level, :subject_id, :rule, :status, "
+                              ":value, :code, :threshold, :message, :citation)"),
+                         [{**v, "run_id": run, "threshold": json.dumps(v["threshold"], ensure_ascii=False)
+                           if v["threshold"] is not None else None} for v in old])
+        upgrade_schema(engine, "0004_compact_verdicts")
+        with engine.connect() as conn:
+            rows, total = query_verdicts(conn, run, limit=10)
+            n_texts = conn.scalar(text("SELECT count(*) FROM verdict_texts"))
+            table = verdict_table(conn, run)
+        assert total == 3 and rows == old
+        assert n_texts == 4  # one message, two citations, one threshold
+        assert table["message"].tolist() == [v["message"] for v in old]
+        assert table["threshold"].tolist() == [v["threshold"] for v in old]
+        from alembic import command
+        from alembic.config import Config
+
+        from api.store.engine import MIGRATIONS_DIR
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0003_run_leases")
+        with engine.connect() as conn:
+            back = conn.execute(text("SELECT message, citation FROM verdicts ORDER BY id")).all()
+        assert [tuple(r) for r in back] == [(v["message"], v["citation"]) for v in old]
+    finally:
+        engine.dispose()
+        if gen is not None:
+            gen.close()
+
+
+def _parcel_indexes(conn) -> set[str]:
+    if conn.dialect.name == "postgresql":
+        return {r[0] for r in conn.execute(text("SELECT indexname FROM pg_indexes WHERE tablename = 'parcels'"))}
+    names = {r[0] for r in conn.execute(text("SELECT name FROM sqlite_master WHERE tbl_name = 'parcels' "
+                                             "OR name = 'idx_parcels_geom'"))}
+    enabled = conn.scalar(text("SELECT spatial_index_enabled FROM geometry_columns WHERE f_table_name = 'parcels'"))
+    return names | ({"spatial index enabled"} if enabled else set())
+
+
+def test_large_load_rebuilds_the_indexes_and_stays_all_or_nothing(store, monkeypatch):
+    """The bulk path (indexes dropped for the load, built after) on the tiny parcels: the indexes are back after
+    a good import and after a failed one, the unique id still holds, the spatial index finds the parcels."""
+    from api.store import importer
+    from gis.io import Inputs, SourceFile
+
+    monkeypatch.setattr(importer, "REBUILD_INDEXES_FROM", 0)
+    monkeypatch.setattr(importer, "REBUILD_WHEN_HELD_UNDER", float("inf"))  # rebuild whatever the table holds
+    with store.engine.connect() as conn:
+        indexes = _parcel_indexes(conn)
+    assert "idx_parcels_geom" in indexes
+    bad_zones = {"parks": gpd.GeoDataFrame({"park_id": ["K1"]}, geometry=[None], crs="EPSG:4544")}
+    before = _counts(store.engine)
+    with pytest.raises(ImportRejected):
+        import_inputs(store.engine, Inputs(parcels=tiny_parcels_gdf(), zones=bad_zones,
+                                           sources={"parcels": SourceFile("b.gpkg", "9" * 64, 1)}), name="bad")
+    assert _counts(store.engine) == before
+    out = import_inputs(store.engine, Inputs(parcels=tiny_parcels_gdf(),
+                                             sources={"parcels": SourceFile("r.gpkg", "8" * 64, 1)}), name="big")
+    with store.engine.connect() as conn:
+        assert _parcel_indexes(conn) == indexes
+        # T1 covers 400000–400100 × 3390000–3390100: a CRS84 box around its centre (±10 m) finds T1 only,
+        # through the rebuilt spatial index; its stored extra column and area come back as imported
+        from pyproj import Transformer
+
+        from api.store.features import query_parcels
+
+        to84 = Transformer.from_crs("EPSG:4544", "OGC:CRS84", always_xy=True)
+        (x0, x1), (y0, y1) = to84.transform([400040, 400060], [3390040, 3390060])
+        page = query_parcels(conn, out.dataset_id, bbox=(x0, y0, x1, y1))
+    assert [f["id"] for f in page.features] == ["T1"]
+    assert page.features[0]["properties"]["note"] == "甲"
+    from sqlalchemy.exc import IntegrityError
+
+    with store.engine.begin() as conn, pytest.raises(IntegrityError):  # the rebuilt unique (dataset, parcel_id)
+        conn.execute(text("INSERT INTO parcels (dataset_id, parcel_id, area_m2, geom) SELECT dataset_id, "
+                          "parcel_id, area_m2, geom FROM parcels WHERE dataset_id = :d"), {"d": out.dataset_id})
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_large_store_of_results_builds_the_indexes_after(backend, tmp_path, monkeypatch):
+    """Results stored into an empty verdicts table drop its indexes for the load and build them after (the
+    threshold lowered so the tiny set takes that path): the indexes are back and the run reads back whole."""
+    from api.store import bulk
+    from api.store.engine import make_engine, upgrade_schema
+    from api.store.evaluations import create_run, execute_run
+    from gis.io import Inputs, SourceFile
+    from tests.conftest import _pg_database
+
+    monkeypatch.setattr(bulk, "DEFER_INDEXES_FROM", 0)
+    gen = _pg_database() if backend == "postgis" else None
+    engine = make_engine(next(gen) if gen is not None else f"sqlite:///{tmp_path / 'fresh.sqlite'}")
+    try:
+        upgrade_schema(engine)
+        with engine.connect() as conn:
+            before = {i["name"] for t in ("verdicts", "parcel_results") for i in inspect(conn).get_indexes(t)}
+        out = import_inputs(engine, Inputs(parcels=tiny_parcels_gdf(),
+                                           sources={"parcels": SourceFile("t.gpkg", "7" * 64, 1)}), name="tiny")
+        with engine.begin() as conn:
+            run = create_run(conn, out.dataset_id, "chengdu-2023", SAMPLE_AS_OF)
+        execute_run(engine, run)
+        with engine.connect() as conn:
+            after = {i["name"] for t in ("verdicts", "parcel_results") for i in inspect(conn).get_indexes(t)}
+            rows, total = query_verdicts(conn, run, subject="T2", rule=["far.bounds"])
+            result = result_from_store(conn, run)
+        assert {"ix_verdicts_run_rule_status", "ix_verdicts_run_subject", "ix_parcel_results_run_status"} <= before
+        assert after == before
+        # T2: 5000 m² of floor on 10 000 m² → FAR 0.5; no ring layer imported, so which bounds apply is unknown
+        assert total == 1 and rows[0]["value"] == pytest.approx(0.5) and rows[0]["status"] == "missing_data"
+        assert sorted(result.parcels["parcel_id"]) == ["T1", "T2", "T3"] and len(result.verdicts) > 3
+    finally:
+        engine.dispose()
+        if gen is not None:
+            gen.close()

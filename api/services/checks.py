@@ -1,7 +1,8 @@
 """What checking one proposed parcel reads from the store, read once per server instead of once per request.
 
 ``POST /check`` and the web check page evaluate one parcel against a rule set, a dataset's zone layers and
-(to grade a firm) that dataset's firms. None of these change once stored — datasets and rule set versions are
+(to grade a firm) the dataset's grading benchmarks (``api.grading.distribution``, once per run); a parcel's
+stored firm is read by its id alone. None of these change once stored — datasets and rule set versions are
 immutable, rows are only ever added — so each is read and parsed once and kept with the store's engine
 (:func:`api.store.engine.memo`); a request then costs the evaluation of its one parcel, not a YAML parse and
 the zone layers' reading (at 50 concurrent checks that repeated work was most of the 11 s p95).
@@ -87,17 +88,6 @@ def zones(engine: Engine, dataset_id: int) -> dict[str, gpd.GeoDataFrame]:
     return {layer: gdf.copy() for layer, gdf in _kept(engine, "zones", int(dataset_id), read).items()}
 
 
-def firms(engine: Engine, dataset_id: int) -> pd.DataFrame | None:
-    """The firm table stored with ``dataset_id`` as the dataset's inputs rebuild it (None without one); a copy."""
-
-    def read() -> pd.DataFrame | None:
-        with engine.connect() as conn:
-            return ev.load_inputs_from_store(conn, dataset_id).enterprises
-
-    table = _kept(engine, "firms", int(dataset_id), read)
-    return None if table is None else table.copy()
-
-
 # --- the use case: check proposed parcels ------------------------------------------------------------------
 MAX_PARCELS = 50  # a check is for a few proposed parcels; batches go through import and evaluation
 
@@ -159,9 +149,11 @@ def check(
         parcel["enterprise_id"] = str(firm["enterprise_id"])
         firm_rows = pd.DataFrame([firm])
     elif zone_ds is not None and parcel["enterprise_id"].notna().any():
-        stored = firms(engine, zone_ds)
+        # the parcels' own firms only, by id through the store's unique index (never the dataset's whole table)
+        with engine.connect() as conn:
+            stored = ev.enterprise_rows(conn, zone_ds, parcel["enterprise_id"].dropna().astype(str).tolist())
         if stored is not None:
-            firm_rows = stored[stored["enterprise_id"].isin(parcel["enterprise_id"].dropna())].reset_index(drop=True)
+            firm_rows = stored.reset_index(drop=True)
     inputs = Inputs(parcels=parcel, zones=zones(engine, zone_ds) if zone_ds is not None else {},
                     enterprises=firm_rows, report=report)
     result = evaluate(inputs, rules, as_of)

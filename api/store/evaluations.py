@@ -11,16 +11,18 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import shapely
-from sqlalchemy import Connection, Engine, LargeBinary, func, insert, select, update
+from sqlalchemy import Connection, Engine, LargeBinary, func, insert, select, text, update
 
 from api.store import models as m
+from api.store.bulk import bulk_insert, deferred_indexes, json_objects, json_records, json_values
 from api.store.errors import Conflict, NotFound
-from api.store.frames import expand_extra, objects
+from api.store.frames import expand_extra
 from api.store.repository import analyze, audit
+from rules.result import VERDICT_COLUMNS, VERDICT_KEY_COLUMNS, VERDICT_TEXT_KEYS, compact_verdicts, expand_verdicts
 
 log = logging.getLogger("mujun.store")
-_BATCH = 5000
 
 # gis.io column kinds → pandas dtypes of a freshly read input.
 _KIND_DTYPES = {"number": "float64", "int": "Int64", "bool": "boolean", "date": "datetime64[ns]"}
@@ -128,9 +130,9 @@ def _retype(frame: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
     return frame
 
 
-def _table(conn: Connection, model: Any, dataset_id: int, columns: list[str]) -> pd.DataFrame | None:
+def _table(conn: Connection, model: Any, dataset_id: int, columns: list[str], *where: Any) -> pd.DataFrame | None:
     t = model.__table__
-    rows = conn.execute(select(*(t.c[c] for c in columns), t.c.extra).where(t.c.dataset_id == dataset_id)
+    rows = conn.execute(select(*(t.c[c] for c in columns), t.c.extra).where(t.c.dataset_id == dataset_id, *where)
                         .order_by(t.c.id)).all()
     if not rows:
         return None
@@ -168,6 +170,19 @@ def load_inputs_from_store(conn: Connection, dataset_id: int) -> Any:
                for k, v in (ds.sources or {}).items()}
     return Inputs(parcels=parcels, enterprises=enterprises, occupancy=occupancy, zones=zones,
                   land_supply=land_supply, sources=sources)
+
+
+def enterprise_rows(conn: Connection, dataset_id: int, enterprise_ids: list[str]) -> pd.DataFrame | None:
+    """The named firms of a stored dataset, as ``load_inputs_from_store`` types its enterprise table (rows in
+    table order); read through the unique (dataset, enterprise_id) index, not the whole table. None when the
+    dataset has none of them."""
+    from gis.io import TABLE_COLUMNS
+
+    t = m.Enterprise.__table__
+    ids = sorted({str(i) for i in enterprise_ids})
+    found = _table(conn, m.Enterprise, dataset_id, ["enterprise_id", *m.ENTERPRISE_COLUMNS],
+                   t.c.enterprise_id.in_(ids)) if ids else None
+    return None if found is None else _retype(found, TABLE_COLUMNS["enterprises"])
 
 
 def load_zones(conn: Connection, dataset_id: int | None, zone_columns: dict[str, dict[str, str]] | None = None
@@ -286,60 +301,61 @@ def execute_run(engine: Engine, run_id: int) -> None:
              error={"code": type(exc).__name__, "message": str(exc)[:2000], "details": details})
 
 
-def _executemany(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
-    for start in range(0, len(rows), _BATCH):
-        conn.execute(insert(table), rows[start:start + _BATCH])
-
-
-def _float_objects(values: pd.Series) -> pd.Series:
-    numbers = pd.to_numeric(values, errors="coerce").astype("float64")
-    return numbers.astype(object).where(np.isfinite(numbers), None)
+def _finite(values: Any) -> np.ndarray:
+    """Numbers as float64, anything not finite (NaN, inf, not a number) as NaN (stored as NULL)."""
+    numbers = pd.to_numeric(pd.Series(values, copy=False), errors="coerce").to_numpy(dtype="float64",
+                                                                                    na_value=np.nan)
+    return np.where(np.isfinite(numbers), numbers, np.nan)
 
 
 def store_result(conn: Connection, run_id: int, result: Any, ruleset: Any) -> None:
-    """Bulk-insert a result's parcel outcomes and verdicts and keep its summary, enterprises, aggregates."""
+    """Bulk-write a result's parcel outcomes and verdicts and keep its summary, enterprises, aggregates.
+
+    A verdict row holds ``rules.result.VERDICT_KEY_COLUMNS``; its threshold (JSON), message and citation are
+    keys into ``verdict_texts``, where each distinct text of the run is stored once.
+    """
     from rules.result import records, status_column
 
-    parcels = pd.DataFrame(result.parcels.drop(columns=result.parcels.geometry.name))
+    parcels = result.parcels
+    n = len(parcels)
     st_cols = {status_column(r.id): r.id for r in ruleset.rules if status_column(r.id) in parcels.columns}
-    statuses = parcels[list(st_cols)].rename(columns=st_cols)
-    rule_statuses = objects(statuses).to_dict("records") if st_cols else [None] * len(parcels)
-    rows = pd.DataFrame({
-        "run_id": run_id,
-        "parcel_id": parcels["parcel_id"].astype(str).astype(object),
-        "status": objects(parcels["status"].astype("str")),
-        "area_m2": _float_objects(parcels["area_m2"]),
-        "area_mu": _float_objects(parcels["area_mu"]),
-        "district": objects(parcels["district"].astype("str").where(parcels["district"].notna())),
-        "park_id": objects(parcels["park_id"].astype("str").where(parcels["park_id"].notna())),
-        "zone": objects(parcels["zone"].astype("str").where(parcels["zone"].notna())),
-        "inside_ring": objects(parcels["inside_ring"].astype("boolean")),
-        "far": _float_objects(parcels["far"]),
-    })
-    rows["rule_statuses"] = [{k: v for k, v in d.items() if v is not None} if d else None
-                             for d in rule_statuses]
-    _executemany(conn, m.ParcelResult.__table__, rows.to_dict("records"))
+    run = np.full(n, run_id, dtype=np.int64)
+    with deferred_indexes(conn, m.ParcelResult.__table__, n):
+        bulk_insert(conn, m.ParcelResult.__table__, {
+            "run_id": run,
+            "parcel_id": parcels["parcel_id"].astype(str),
+            "status": parcels["status"].astype(str),
+            "area_m2": _finite(parcels["area_m2"]),
+            "area_mu": _finite(parcels["area_mu"]),
+            "district": parcels["district"],
+            "park_id": parcels["park_id"],
+            "zone": parcels["zone"],
+            "inside_ring": parcels["inside_ring"].astype("boolean"),
+            "far": _finite(parcels["far"]),
+            "rule_statuses": json_objects({rid: json_values(parcels[col]) for col, rid in st_cols.items()}, n),
+        })
     v = result.verdicts
     if not v.empty:
-        thresholds = v["threshold"].map(lambda t: t if isinstance(t, dict) and t else None)
-        vrows = pd.DataFrame({
-            "run_id": run_id,
-            "level": v["level"].astype(str).astype(object),
-            "subject_id": v["subject_id"].astype(str).astype(object),
-            "rule": v["rule"].astype(str).astype(object),
-            "status": v["status"].astype(str).astype(object),
-            "value": _float_objects(v["value"]),
-            "code": objects(v["code"].astype("str").where(v["code"].notna())),
-            "message": objects(v["message"].astype("str").where(v["message"].notna())),
-            "citation": objects(v["citation"].astype("str").where(v["citation"].notna())),
+        columns, texts = compact_verdicts(v)
+        bulk_insert(conn, m.VerdictText.__table__, {
+            "run_id": np.full(len(texts), run_id, dtype=np.int64),
+            "key": np.arange(len(texts), dtype=np.int64),
+            "text": pa.array(texts, pa.string()),
         })
-        vrows["threshold"] = [_json_safe(t) if t else None for t in thresholds]
-        _executemany(conn, m.Verdict.__table__, vrows.to_dict("records"))
+        columns = {"run_id": np.full(len(v), run_id, dtype=np.int64), **columns}
+        columns["value"] = _finite(columns["value"])
+        for key in VERDICT_TEXT_KEYS.values():
+            columns[key] = pa.array(columns[key], mask=columns[key] < 0, type=pa.int64())
+        with deferred_indexes(conn, m.Verdict.__table__, len(v)):
+            bulk_insert(conn, m.Verdict.__table__, columns)
     conn.execute(update(m.EvaluationRun.__table__).where(m.EvaluationRun.id == run_id).values(
         summary=_json_safe(result.summary),
         aggregates=_json_safe(records(result.aggregates)),
-        enterprises=_json_safe(records(result.enterprises)),
     ))
+    # a firm per row: the JSON text built column-wise (a million firms' records as dicts cost a minute)
+    json_text = "CAST(:firms AS JSON)" if conn.dialect.name == "postgresql" else ":firms"
+    conn.execute(text(f"UPDATE evaluation_runs SET enterprises = {json_text} WHERE id = :id"),
+                 {"firms": json_records(result.enterprises), "id": run_id})
 
 
 def _json_safe(value: Any) -> Any:
@@ -391,6 +407,26 @@ def list_runs(conn: Connection, dataset_id: int | None = None, limit: int = 100)
     return [run_dict(row) for row in conn.execute(q)]
 
 
+def _texts(conn: Connection, run_id: int) -> dict[int, str]:
+    t = m.VerdictText.__table__
+    return dict(conn.execute(select(t.c.key, t.c.text).where(t.c.run_id == run_id)).all())
+
+
+def verdict_table(conn: Connection, run_id: int, *, rule: str | None = None, level: str | None = None
+                  ) -> pd.DataFrame:
+    """A run's verdicts (of one rule and level if given) as the ``rules.result`` verdict table, in the order the
+    engine made them: messages, citations and thresholds looked up from the run's ``verdict_texts``."""
+    v = m.Verdict.__table__
+    keys = list(VERDICT_TEXT_KEYS.values())
+    where = [v.c.run_id == run_id] + ([v.c.rule == rule] if rule else []) + ([v.c.level == level] if level else [])
+    rows = conn.execute(select(*(v.c[c] for c in (*VERDICT_KEY_COLUMNS, *keys))).where(*where)
+                        .order_by(v.c.id)).all()
+    names = [*VERDICT_KEY_COLUMNS, *keys]
+    columns = zip(*rows, strict=True) if rows else ([] for _ in names)
+    values = {c: np.array(list(col), dtype=object) for c, col in zip(names, columns, strict=True)}
+    return expand_verdicts(values, _texts(conn, run_id))
+
+
 def query_verdicts(conn: Connection, run_id: int, *, rule: list[str] | None = None,
                    status: list[str] | None = None, district: list[str] | None = None,
                    park_id: list[str] | None = None, level: str | None = None, subject: str | None = None,
@@ -416,15 +452,25 @@ def query_verdicts(conn: Connection, run_id: int, *, rule: list[str] | None = No
         if park_id:
             where.append(pr.c.park_id.in_(park_id))
     total = conn.scalar(select(func.count()).select_from(src).where(*where)) or 0
-    rows = conn.execute(select(v.c.level, v.c.subject_id, v.c.rule, v.c.status, v.c.value, v.c.code,
-                               v.c.threshold, v.c.message, v.c.citation).select_from(src).where(*where)
-                        .order_by(v.c.id).limit(limit).offset(offset)).all()
-    return [dict(r._mapping) for r in rows], int(total)
+    t = m.VerdictText.__table__
+    joined, texts = src, []
+    for name, key in VERDICT_TEXT_KEYS.items():
+        alias = t.alias(f"text_{name}")
+        joined = joined.outerjoin(alias, (alias.c.run_id == v.c.run_id) & (alias.c.key == v.c[key]))
+        texts.append(alias.c.text.label(name))
+    rows = conn.execute(select(*(v.c[c] for c in VERDICT_KEY_COLUMNS), *texts).select_from(joined)
+                        .where(*where).order_by(v.c.id).limit(limit).offset(offset)).all()
+    out = []
+    for r in rows:
+        d = dict(r._mapping)
+        d["threshold"] = json.loads(d["threshold"]) if d["threshold"] else None
+        out.append({c: d[c] for c in VERDICT_COLUMNS if c in d})
+    return out, int(total)
 
 
 def result_from_store(conn: Connection, run_id: int) -> Any:
     """Rebuild the ``EvaluationResult`` of a finished run (parcels with geometry, verdicts, tables, zones)."""
-    from rules.result import EvaluationResult, status_column
+    from rules.result import AGGREGATE_COLUMNS, EvaluationResult, status_column
 
     run = get_run(conn, run_id)
     if run["status"] != "done":
@@ -451,16 +497,11 @@ def result_from_store(conn: Connection, run_id: int) -> Any:
         frame[col] = pd.to_numeric(frame[col], errors="coerce").astype("float64")
     geoms = shapely.from_wkb(np.array([bytes(r[-1]) for r in rows], dtype=object))
     parcels = gpd.GeoDataFrame(frame, geometry=geoms, crs=f"EPSG:{m.SRID}")
-    verdicts, _ = query_verdicts(conn, run_id, limit=10**9)
-    vframe = pd.DataFrame(verdicts, columns=["level", "subject_id", "rule", "status", "value", "code",
-                                             "threshold", "message", "citation"])
-    vframe["value"] = pd.to_numeric(vframe["value"], errors="coerce").astype("float64")
-    vframe["threshold"] = vframe["threshold"].map(lambda t: json.loads(t) if isinstance(t, str) else t)
+    vframe = verdict_table(conn, run_id)
     raw = conn.execute(select(m.EvaluationRun.enterprises, m.EvaluationRun.aggregates)
                        .where(m.EvaluationRun.id == run_id)).one()
     enterprises = pd.DataFrame(raw.enterprises or [])
-    agg_cols = ["rule", "scope", "key", "code", "status", "value", "threshold", "message", "citation"]
-    aggregates = pd.DataFrame(raw.aggregates or [], columns=None if raw.aggregates else agg_cols,
+    aggregates = pd.DataFrame(raw.aggregates or [], columns=None if raw.aggregates else list(AGGREGATE_COLUMNS),
                               dtype=object)
     if "value" in aggregates.columns:
         aggregates["value"] = pd.to_numeric(aggregates["value"], errors="coerce").astype("float64")

@@ -83,14 +83,6 @@ def _json_scalar(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
-def extra_records(frame: pd.DataFrame, known: set[str]) -> list[dict[str, Any] | None]:
-    """One JSON dict per row holding the columns not in ``known`` (None when there are none)."""
-    extra_cols = [c for c in frame.columns if c not in known and c != "geometry"]
-    if not extra_cols:
-        return [None] * len(frame)
-    return jsonable(frame[extra_cols]).to_dict("records")
-
-
 def expand_extra(frame: pd.DataFrame, column: str = "extra") -> pd.DataFrame:
     """Spread the JSON dicts of ``column`` back into columns (the input's extra columns)."""
     if column not in frame.columns:

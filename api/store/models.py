@@ -28,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from gis.crs import WORKING_CRS
+from rules.result import VERDICT_KEY_COLUMNS, VERDICT_TEXT_KEYS
 
 SRID = CRS(WORKING_CRS).to_epsg()  # the working CRS (gis.crs), stored in every geometry column
 
@@ -272,25 +273,42 @@ class ParcelResult(Base):
     )
 
 
+# The verdict table's columns come from rules.result (one schema): the per-row ones get a SQL type here, each
+# shared text column (threshold JSON, message, citation) becomes ``<name>_key`` into ``verdict_texts``.
+VERDICT_SQL_TYPES: dict[str, Any] = {
+    "level": lambda: String(20), "subject_id": lambda: String(100), "rule": lambda: String(100),
+    "status": lambda: String(20), "code": lambda: String(100), "value": Float,
+}
+_VERDICT_REQUIRED = {"level", "subject_id", "rule", "status"}
+
+
 class Verdict(Base):
-    """One rule's verdict on one parcel or enterprise in a run."""
+    """One rule's verdict on one parcel or enterprise in a run: the key columns of ``rules.result`` and the
+    keys of its threshold, message and citation in ``verdict_texts`` (text stored once per run, not per row)."""
 
     __tablename__ = "verdicts"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("evaluation_runs.id", ondelete="CASCADE"))
-    level: Mapped[str] = mapped_column(String(20))
-    subject_id: Mapped[str] = mapped_column(String(100))
-    rule: Mapped[str] = mapped_column(String(100))
-    status: Mapped[str] = mapped_column(String(20))
-    value: Mapped[float | None] = mapped_column(Float)
-    code: Mapped[str | None] = mapped_column(String(100))
-    threshold: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    message: Mapped[str | None] = mapped_column(Text)
-    citation: Mapped[str | None] = mapped_column(Text)
-    __table_args__ = (
-        Index("ix_verdicts_run_rule_status", "run_id", "rule", "status", "subject_id"),
-        Index("ix_verdicts_run_subject", "run_id", "level", "subject_id"),
+
+
+for _name in VERDICT_KEY_COLUMNS:
+    Verdict.__table__.append_column(
+        Column(_name, VERDICT_SQL_TYPES[_name](), nullable=_name not in _VERDICT_REQUIRED)
     )
+for _key in VERDICT_TEXT_KEYS.values():
+    Verdict.__table__.append_column(Column(_key, Integer, nullable=True))
+_vc = Verdict.__table__.c
+Index("ix_verdicts_run_rule_status", _vc.run_id, _vc.rule, _vc.status, _vc.subject_id)
+Index("ix_verdicts_run_subject", _vc.run_id, _vc.level, _vc.subject_id)
+
+
+class VerdictText(Base):
+    """A text shared by a run's verdicts (a message, a citation, a threshold as JSON), stored once per run."""
+
+    __tablename__ = "verdict_texts"
+    run_id: Mapped[int] = mapped_column(ForeignKey("evaluation_runs.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    text: Mapped[str] = mapped_column(Text)
 
 
 class AuditLog(Base):
