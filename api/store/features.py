@@ -301,7 +301,8 @@ def _paged(conn: Connection, cols: list[Any], select_from: Any, where: list[Colu
     exprs = [qb.column if qb is not None else pk for qb, _ in keys]
     where = list(where)
     if q.cursor is not None:
-        after = _decode_cursor(q.cursor, keys, q.sortby)
+        after = [None if v is None else bindparam(f"after_{i}", v, type_=e.type)
+                 for i, (e, v) in enumerate(zip(exprs, _decode_cursor(q.cursor, keys, q.sortby), strict=True))]
         beyond = []
         for i, ((_qb, desc), expr, v) in enumerate(zip(keys, exprs, after, strict=True)):
             if v is None:
