@@ -453,7 +453,7 @@ def _items_page(request: Request, collection_id: str, bbox: str | None, limit: i
 
 @router.get("/collections/{collection_id}/items/{feature_id}", summary="单个要素 (one feature)",
             response_class=GeoJSONResponse, response_model=Feature, responses=error_responses(400, 401, 404),
-            openapi_extra={"parameters": [COMMON_ITEMS_PARAMETERS[1]]})
+            openapi_extra={"parameters": [p for p in COMMON_ITEMS_PARAMETERS if p["name"] == "crs"]})
 def item(request: Request, collection_id: CollectionId, feature_id: str, _user: Reader,
          dataset: DatasetParam = None, run: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None) -> GeoJSONResponse:
     """One feature by id (parcel_id, enterprise_id, or a zone feature's number)."""
