@@ -8,8 +8,10 @@ land) and one ``zone_<layer>`` per zone layer. Geometries in CRS84 unless ``crs`
 
 from __future__ import annotations
 
+import json
 import math
 import re
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
@@ -26,7 +28,7 @@ from api.errors import ApiError, error_responses
 from api.schemas import CollectionInfo, Collections, Conformance, Feature, FeatureCollection, LandingPage
 from api.store import features as fs
 from api.store.cql import FILTER_LANGS, LEGACY_FILTER_LANGS, filter_lang, parse_filter
-from api.store.frames import SRID, north_first
+from api.store.frames import SRID, RawJSON, north_first
 from gis.crs import GEOGRAPHIC_CRS, WORKING_CRS, cgcs2000_gk_epsg, parse_crs
 from gis.errors import CrsError
 from gis.vocabulary import column_label
@@ -60,16 +62,28 @@ DatasetParam = Annotated[int | None, Query(ge=1, le=MAX_ID,
                                            description="数据集编号，默认最新 (dataset id; default: newest)")]
 
 
+_RAW_MARK = secrets.token_hex(8)  # unguessable: no user text can pose as a placeholder
+_RAW_RE = re.compile(rf'"@@{_RAW_MARK}:(\d+)@@"')
+
+
 class GeoJSONResponse(JSONResponse):
-    """JSON with the GeoJSON media type (RFC 7946)."""
+    """JSON with the GeoJSON media type (RFC 7946); geometries already GeoJSON text (``RawJSON``) go in as
+    they are."""
 
     media_type = GEOJSON
 
     def render(self, content: Any) -> bytes:
-        """Serialise compactly with Chinese left readable."""
-        import json
-
-        return json.dumps(content, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+        """Serialise compactly with Chinese left readable, splicing in the features' geometry text."""
+        raw: list[str] = []
+        feats = content.get("features") if isinstance(content, dict) else None
+        for feat in (feats if isinstance(feats, list) else [content] if isinstance(content, dict) else []):
+            if isinstance(feat, dict) and isinstance(geom := feat.get("geometry"), RawJSON):
+                feat["geometry"] = f"@@{_RAW_MARK}:{len(raw)}@@"
+                raw.append(geom)
+        text_ = json.dumps(content, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        if raw:
+            text_ = _RAW_RE.sub(lambda mt: raw[int(mt.group(1))], text_)
+        return text_.encode()
 
 
 DATASET_PREFIX = "/datasets/{dataset_id}/ogc"

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Connection,
     Integer,
     LargeBinary,
+    String,
     and_,
     bindparam,
     exists,
@@ -26,6 +27,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    type_coerce,
 )
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -203,16 +205,29 @@ def _values(raw: str | None) -> list[str]:
     return [v.strip() for v in (raw or "").split(",") if v.strip()]
 
 
+def _iso_date(conn: Connection, column: Any) -> Any:
+    """A date column read as its ISO text by the database (SpatiaLite keeps that text; PostGIS writes it), not
+    parsed into ``date`` objects and formatted again row by row."""
+    if conn.dialect.name == "sqlite":
+        return type_coerce(column, String)
+    return func.to_char(column, "YYYY-MM-DD", type_=String)
+
+
 def _wkb(conn: Connection, column: Any) -> Any:
     return func.ST_AsBinary(column, type_=LargeBinary).label("geom_wkb")
 
 
-# numberMatched per query: (collection, dataset, run, filters, CQL2 filter, bbox) → count. A dataset never
-# changes once imported and a run's results never change once it is done, so an entry is never stale: a new
-# dataset or a new run is a new key. Bounded, oldest dropped first.
-_COUNTS: OrderedDict[tuple[Any, ...], int] = OrderedDict()
+# numberMatched per query: (collection, dataset, run, filters, CQL2 filter, bbox) → count, kept with the engine
+# (api.store.engine.memo). A dataset never changes once imported and a run's results never change once it is
+# done, so an entry is never stale: a new dataset or a new run is a new key. Bounded, oldest dropped first.
 _COUNTS_MAX = 2048
 _counts_lock = threading.Lock()
+
+
+def _counts(conn: Connection) -> OrderedDict[tuple[Any, ...], int]:
+    cache = memo(conn.engine)
+    with _counts_lock:
+        return cache.setdefault(("matched",), OrderedDict())
 
 
 def _matched(conn: Connection, count: Any, rows: list[Any], q: FeatureQuery, key: tuple[Any, ...],
@@ -221,18 +236,19 @@ def _matched(conn: Connection, count: Any, rows: list[Any], q: FeatureQuery, key
     once per query (and per store) and kept, so a walk through every page counts once, not once per page."""
     if not more and q.cursor is None and (rows or q.offset == 0):
         return q.offset + len(rows)
-    key = (id(conn.engine), *key, tuple(sorted((k, v) for k, v in q.filters.items() if v)), q.cql_key,
+    key = (*key, tuple(sorted((k, v) for k, v in q.filters.items() if v)), q.cql_key,
            q.bbox, q.bbox_crs.srs if q.bbox_crs is not None else None)
+    counts = _counts(conn)
     with _counts_lock:
-        found = _COUNTS.get(key)
+        found = counts.get(key)
         if found is not None:
-            _COUNTS.move_to_end(key)
+            counts.move_to_end(key)
             return found
     found = int(conn.scalar(count) or 0)
     with _counts_lock:
-        _COUNTS[key] = found
-        while len(_COUNTS) > _COUNTS_MAX:
-            _COUNTS.popitem(last=False)
+        counts[key] = found
+        while len(counts) > _COUNTS_MAX:
+            counts.popitem(last=False)
     return found
 
 
@@ -336,10 +352,9 @@ def _features(rows: list[Any], id_key: str, skip: set[str], crs: CRS | None = No
     names = list(rows[0]._fields)
     keep = [(i, k) for i, k in enumerate(names) if k not in skip and not k.startswith("_k")]
     at_id = names.index(id_key)
-    dates = (dt.date, dt.datetime)
     feats = []
-    for row, geom in zip(rows, geoms, strict=True):
-        props = {k: (v.isoformat() if isinstance(v := row[i], dates) else v) for i, k in keep}
+    for row, geom in zip(rows, geoms, strict=True):  # dates come as ISO text (_iso_date)
+        props = {k: row[i] for i, k in keep}
         feats.append({"type": "Feature", "id": str(row[at_id]), "geometry": geom, "properties": props})
     return feats
 
@@ -348,10 +363,11 @@ def _features(rows: list[Any], id_key: str, skip: set[str], crs: CRS | None = No
 
 def _parcel_columns(conn: Connection) -> list[Any]:
     cols = [_P.c.id.label("_pk"), _P.c.parcel_id, _P.c.dataset_id, _P.c.land_use, _P.c.area_m2]
-    for name in m.PARCEL_COLUMNS:
+    for name, kind in m.PARCEL_COLUMNS.items():
         if name == "land_use":
             continue
-        cols.append(_P.c[name].label("site_status") if name == "status" else _P.c[name])
+        column = _iso_date(conn, _P.c[name]) if kind == "date" else _P.c[name]
+        cols.append(column.label("site_status" if name == "status" else name))
     cols += [_P.c.extra, _R.c.status, _R.c.area_mu, _R.c.district, _R.c.park_id, _R.c.zone, _R.c.inside_ring,
              _R.c.far, _R.c.rule_statuses, _wkb(conn, _P.c.geom)]
     return cols
