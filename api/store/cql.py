@@ -5,6 +5,10 @@ builds the condition from a collection's queryables (``api.store.features.collec
 value becomes a bound parameter and every property must be a queryable, so no text from a filter ever
 reaches the SQL: an unknown property, a value of the wrong type or an operator we do not support is a
 :class:`~api.store.errors.BadQuery` (400) naming it.
+
+Known differences: ``LIKE`` follows the store (SpatiaLite ignores the case of ASCII letters, PostGIS does not;
+``CASEI(…) LIKE CASEI(…)`` is the same on both); doubled quotes inside a text literal (``'it''s'``) are not
+read by pygeofilter 0.4 and are refused as a syntax error.
 """
 
 from __future__ import annotations
