@@ -19,9 +19,8 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import Connection
-
 from pyproj import CRS
+from sqlalchemy import Connection
 
 from api.deps import MAX_ID, Reader
 from api.errors import ApiError, error_responses
@@ -348,7 +347,8 @@ def _feature_query(request: Request, c: fs.Collection, bbox: str | None, page_si
 
 
 BBOX_DESCRIPTION = ("最小经度,最小纬度,最大经度,最大纬度 (CRS84，或 bbox-crs 所指坐标系按其轴序)，或 6 个数的三维形式；"
-                    "经度在 ±180、纬度在 ±90 之内，最小值不大于最大值，否则 400 invalid_bbox (minLon,minLat,maxLon,maxLat)")
+                    "经度在 ±180、纬度在 ±90 之内，最小值不大于最大值，否则 400 invalid_bbox "
+                    "(minLon,minLat,maxLon,maxLat)")
 Bbox = Annotated[str | None, Query(description=BBOX_DESCRIPTION,
                                    json_schema_extra={"pattern": BBOX_PATTERN, "format": "bbox"})]
 Limit = Annotated[int | None, Query(ge=1, le=MAX_ID, description="每页要素数 (page size), 默认 10")]
@@ -372,7 +372,8 @@ _CRS_SCHEMA = {"type": "string", "format": "uri", "enum": list(CRS_URIS)}
 # The parameters of every items path beyond bbox/limit/offset/dataset/run. GDAL's OAPIF driver (3.6) pushes
 # its -where to the server only when the items path documents filter-lang with "cql-text" among its values.
 COMMON_ITEMS_PARAMETERS = [
-    _query_parameter("cursor", "下一页的游标，取自上一页 next 链接 (opaque cursor of the next page)", {"type": "string"}),
+    _query_parameter("cursor", "下一页的游标，取自上一页 next 链接 (opaque cursor of the next page)",
+                     {"type": "string"}),
     _query_parameter("crs", "输出坐标系 (CRS of the geometries returned)", _CRS_SCHEMA),
     _query_parameter("bbox-crs", "bbox 的坐标系 (CRS of bbox)", _CRS_SCHEMA),
     _query_parameter("filter", "CQL2 过滤条件，属性见 queryables (CQL2 filter over the queryables)",

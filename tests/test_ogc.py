@@ -37,7 +37,7 @@ def _get(client, url: str, params: dict | None = None, status: int = 200) -> dic
 def _walk(client, url: str, params: dict) -> tuple[list[str], list[dict]]:
     """Every page from the first, following ``next`` links; the ids in the order served, and the pages."""
     pages = [_get(client, url, params)]
-    while (nxt := next((l["href"] for l in pages[-1]["links"] if l["rel"] == "next"), None)) is not None:
+    while (nxt := next((lk["href"] for lk in pages[-1]["links"] if lk["rel"] == "next"), None)) is not None:
         assert "offset=" not in nxt and "cursor=" in nxt
         pages.append(_get(client, nxt))
         assert len(pages) < 1000
@@ -52,7 +52,7 @@ def test_walk_returns_every_parcel_once_in_order(client, sample, sample_gdf):
     assert [p["numberReturned"] for p in pages] == [97] * 18 + [54]
     assert ids == sample_gdf["parcel_id"].tolist()  # import order, each once
     assert {p["numberMatched"] for p in pages} == {1800}
-    assert "next" not in {l["rel"] for l in pages[-1]["links"]}
+    assert "next" not in {lk["rel"] for lk in pages[-1]["links"]}
 
 
 def test_cursor_combines_with_bbox_filters_and_sortby(client, sample, sample_gdf):
@@ -67,7 +67,7 @@ def test_cursor_combines_with_bbox_filters_and_sortby(client, sample, sample_gdf
                    {"sortby": "-retainable", "filter": "far < 3"}):
         whole = _get(client, url, {**params, "limit": 5000})
         expected = [f["id"] for f in whole["features"]]
-        assert "next" not in {l["rel"] for l in whole["links"]} and len(expected) > 10, params
+        assert "next" not in {lk["rel"] for lk in whole["links"]} and len(expected) > 10, params
         ids, pages = _walk(client, url, {**params, "limit": 7})
         assert ids == expected, params  # the same rows in the same order, page after page
         assert {p["numberMatched"] for p in pages} == {len(expected)}, params
@@ -85,7 +85,7 @@ def test_bad_cursor_is_400_with_a_clear_message(client, sample):
         body = _get(client, url, {"cursor": cursor}, status=400)
         assert body["code"] == "invalid_cursor" and "cursor" in body["message"] and "next" in body["message"]
     first = _get(client, url, {"limit": 5, "sortby": "-far"})
-    nxt = next(l["href"] for l in first["links"] if l["rel"] == "next")
+    nxt = next(lk["href"] for lk in first["links"] if lk["rel"] == "next")
     cursor = nxt.split("cursor=")[1].split("&")[0]
     other = _get(client, url, {"limit": 5, "cursor": cursor}, status=400)  # made for sortby=-far
     assert other["code"] == "invalid_cursor" and "sortby" in other["message"]
@@ -164,7 +164,7 @@ def test_collections_declare_crs_and_conformance(client, tiny):
     c = client.get(f"/datasets/{tiny}/ogc/collections/parcels", headers=h).json()
     assert c["crs"][0] == CRS84 and {f"{EPSG}4490", f"{EPSG}4544", f"{EPSG}4523"} <= set(c["crs"])
     assert c["storageCrs"] == f"{EPSG}4544"
-    rels = {l["rel"] for l in c["links"]}
+    rels = {lk["rel"] for lk in c["links"]}
     assert {"http://www.opengis.net/def/rel/ogc/1.0/queryables", "describedby"} <= rels
     conf = client.get("/conformance", headers=h).json()["conformsTo"]
     for cls in ("ogcapi-features-2/1.0/conf/crs", "ogcapi-features-3/1.0/conf/filter",
@@ -186,7 +186,8 @@ def test_cql2_text_and_json_equal_geopandas(client, sample, sample_gdf):
     g = sample_gdf
     cases = [
         ("floor_area_m2 > 20000 AND land_use = '1001'", (g.floor_area_m2 > 20000) & (g.land_use == "1001")),
-        ("land_use IN ('M1','0601') OR floor_area_m2 IS NULL", g.land_use.isin(["M1", "0601"]) | g.floor_area_m2.isna()),
+        ("land_use IN ('M1','0601') OR floor_area_m2 IS NULL",
+         g.land_use.isin(["M1", "0601"]) | g.floor_area_m2.isna()),
         ("transfer_date >= DATE('2018-01-01') AND NOT (retainable = true)",
          (g.transfer_date >= "2018-01-01") & ~(g.retainable.fillna(False).astype(bool)) & g.retainable.notna()),
         ("committed_revenue_per_mu_10k BETWEEN 300 AND 600", g.committed_revenue_per_mu_10k.between(300, 600)),

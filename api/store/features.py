@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pyproj import CRS
-
 from sqlalchemy import (
     Connection,
     Integer,
@@ -35,6 +34,7 @@ from api.store import models as m
 from api.store.engine import memo
 from api.store.errors import BadQuery, NotFound
 from api.store.frames import bbox_polygon_working, geometries_to_crs84
+from gis.vocabulary import column_label
 
 ZONE_TITLES = {
     "red_line": "工业红线区", "blue_line": "工业蓝线区", "ring": "绕城高速以内",
@@ -65,11 +65,11 @@ class Collection:
 
 @dataclass
 class FeaturePage:
-    """A page of GeoJSON features, the total matched (None when not counted) and the cursor of the page after
-    it (None on the last page)."""
+    """A page of GeoJSON features, the total matched and the cursor of the page after it (None on the last
+    page)."""
 
     features: list[dict[str, Any]]
-    number_matched: int | None
+    number_matched: int
     run_id: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     next_cursor: str | None = None
@@ -296,7 +296,7 @@ def _decode_cursor(raw: str, keys: list[tuple[Queryable | None, bool]],
     return out
 
 
-def _sort_keys(sortby: tuple[tuple[str, bool], ...], queryables: dict[str, Queryable], pk: Any
+def _sort_keys(sortby: tuple[tuple[str, bool], ...], queryables: dict[str, Queryable]
                ) -> list[tuple[Queryable | None, bool]]:
     keys: list[tuple[Queryable | None, bool]] = []
     for name, desc in sortby:
@@ -313,7 +313,7 @@ def _paged(conn: Connection, cols: list[Any], select_from: Any, where: list[Colu
            q: FeatureQuery, queryables: dict[str, Queryable]) -> tuple[list[Any], str | None]:
     """One page in ``sortby`` order (then the row key), after the cursor's row: ``WHERE key > last`` rather
     than ``OFFSET``, so every page of a walk costs the same. NULLs sort last in either direction."""
-    keys = _sort_keys(q.sortby, queryables, pk)
+    keys = _sort_keys(q.sortby, queryables)
     exprs = [qb.column if qb is not None else pk for qb, _ in keys]
     where = list(where)
     if q.cursor is not None:
@@ -401,16 +401,14 @@ def _run_filters(filters: dict[str, str | None], run_id: int | None, level: str,
 
 _JSON_TYPES = {"str": ("string", None), "float": ("number", None), "bool": ("boolean", None),
                "date": ("string", "date")}
-_RESULT_QUERYABLES = {"status": ("string", "合规状态 (compliance status)"), "area_mu": ("number", "面积（亩）"),
-                      "district": ("string", "区(市)县"), "park_id": ("string", "园区编号"),
-                      "zone": ("string", "分区 (zone)"), "inside_ring": ("boolean", "绕城高速以内"),
-                      "far": ("number", "容积率 (FAR)")}
+# The run's results joined to each parcel; ``status`` there is the compliance status (the input's 现状 is
+# ``site_status``), the others have their contract labels.
+_RESULT_QUERYABLES = {"status": "string", "area_mu": "number", "district": "string", "park_id": "string",
+                      "zone": "string", "inside_ring": "boolean", "far": "number"}
 
 
 def _label(name: str) -> str:
-    from gis.vocabulary import column_label
-
-    return column_label(name)
+    return "合规状态 (compliance status)" if name == "status" else column_label(name)
 
 
 def collection_queryables(collection: Collection) -> dict[str, Queryable]:
@@ -418,19 +416,20 @@ def collection_queryables(collection: Collection) -> dict[str, Queryable]:
     stored, typed columns (the ``extra`` input columns are not queryable)."""
     out: dict[str, Queryable] = {}
     if collection.id == "parcels":
-        out["parcel_id"] = Queryable("parcel_id", _P.c.parcel_id, "string", _label("parcel_id"))
-        out["area_m2"] = Queryable("area_m2", _P.c.area_m2, "number", _label("area_m2"))
+        out["parcel_id"] = Queryable("parcel_id", _P.c.parcel_id, "string", column_label("parcel_id"))
+        out["area_m2"] = Queryable("area_m2", _P.c.area_m2, "number", column_label("area_m2"))
         for name, kind in m.PARCEL_COLUMNS.items():
             jtype, fmt = _JSON_TYPES[kind]
             prop = "site_status" if name == "status" else name
-            out[prop] = Queryable(prop, _P.c[name], jtype, _label(name), fmt)
-        for name, (jtype, title) in _RESULT_QUERYABLES.items():
-            out[name] = Queryable(name, _R.c[name], jtype, title)
+            out[prop] = Queryable(prop, _P.c[name], jtype, column_label(name), fmt)
+        for name, jtype in _RESULT_QUERYABLES.items():
+            out[name] = Queryable(name, _R.c[name], jtype, _label(name))
     elif collection.id == "enterprises":
-        out["enterprise_id"] = Queryable("enterprise_id", _E.c.enterprise_id, "string", _label("enterprise_id"))
+        out["enterprise_id"] = Queryable("enterprise_id", _E.c.enterprise_id, "string",
+                                         column_label("enterprise_id"))
         for name, kind in m.ENTERPRISE_COLUMNS.items():
             jtype, fmt = _JSON_TYPES[kind]
-            out[name] = Queryable(name, _E.c[name], jtype, _label(name), fmt)
+            out[name] = Queryable(name, _E.c[name], jtype, column_label(name), fmt)
     else:
         out["zone_id"] = Queryable("zone_id", _Z.c.zone_id, "string", "分区要素编号 (zone feature id)")
         out["name"] = Queryable("name", _Z.c.name, "string", "名称 (name)")
