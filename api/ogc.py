@@ -244,20 +244,19 @@ def parse_bbox(raw: str | None, crs: CRS | None = None) -> tuple[float, float, f
 
 # --- Part 2: coordinate reference systems ------------------------------------------------------------
 
-def _crs_uri(crs: CRS) -> str:
-    epsg = crs.to_epsg()
-    if crs == CRS84_CRS:
-        return CRS84
-    return f"http://www.opengis.net/def/crs/EPSG/0/{epsg}"
-
-
 CRS84_CRS = CRS("OGC:CRS84")
 #: The CRSs items are served in and bboxes/filters accepted in: CRS84 (lon, lat), CGCS2000 geographic
 #: (EPSG:4490, latitude first as EPSG defines it), the working 3-degree zone (EPSG:4544, northing first) and
 #: the same zone with the zone number before x (EPSG:4523), as surveyors' files have it.
 SUPPORTED_CRS = [CRS84_CRS, parse_crs(GEOGRAPHIC_CRS), parse_crs(WORKING_CRS),
                  parse_crs(f"EPSG:{cgcs2000_gk_epsg(35, prefixed=True)}")]
-CRS_URIS = {_crs_uri(c): c for c in SUPPORTED_CRS}
+CRS_URIS = {CRS84 if c is CRS84_CRS else f"http://www.opengis.net/def/crs/EPSG/0/{c.to_epsg()}": c
+            for c in SUPPORTED_CRS}
+_URI_OF = {id(c): uri for uri, c in CRS_URIS.items()}  # by identity: parse_crs_param gives these objects
+
+
+def _crs_uri(crs: CRS) -> str:
+    return _URI_OF[id(crs)]
 _EPSG_URI = re.compile(r"^https?://www\.opengis\.net/def/crs/EPSG/0/(\d{1,6})$")
 
 
@@ -276,12 +275,11 @@ def parse_crs_param(name: str, raw: str | None) -> CRS | None:
         except CrsError as exc:
             raise ApiError(400, "invalid_crs", f"{name}：{exc.message}", [{"parameter": name, "value": raw[:100],
                            "supported": list(CRS_URIS)}]) from None
-    if crs == CRS84_CRS:
-        return None
-    if crs not in SUPPORTED_CRS:
+    supported = next((c for c in SUPPORTED_CRS if c is crs or c == crs), None)
+    if supported is None:
         raise ApiError(400, "invalid_crs", f"{name} 不支持该坐标系：{raw}，可用 {', '.join(CRS_URIS)} "
                        "(unsupported CRS)", [{"parameter": name, "value": raw[:100], "supported": list(CRS_URIS)}])
-    return crs
+    return None if supported is CRS84_CRS else supported
 
 
 # --- items -------------------------------------------------------------------------------------------

@@ -103,17 +103,17 @@ class _Translator:
                        "(unknown property in filter)", property=str(name)[:100], allowed=sorted(self.queryables))
         return found
 
-    def value(self, v: Any, like: Any = None) -> Any:
-        """A literal as a bound parameter, checked against the queryable it is compared with."""
+    def value(self, v: Any, typed_by: Any = None) -> Any:
+        """A literal as a bound parameter, checked against the queryable it is compared with (``typed_by``)."""
         if isinstance(v, ast.Attribute):
             return self.property(v).column
         if isinstance(v, ast.Function | ast.Arithmetic):
             return self.expr(v)
         if isinstance(v, bool | int | float | str | dt.date | dt.datetime) or v is None:
-            if like is not None:
-                v = self.coerce(v, like)
+            if typed_by is not None:
+                v = self.coerce(v, typed_by)
             self.n += 1
-            return bindparam(f"cql_{self.n}", v, type_=like.column.type if like is not None else None)
+            return bindparam(f"cql_{self.n}", v, type_=typed_by.column.type if typed_by is not None else None)
         raise _bad(f"filter 中不支持的取值：{type(v).__name__} (unsupported value)")
 
     @staticmethod
