@@ -1,4 +1,8 @@
-"""Who is calling, resolved once per request: a bearer token (API) or a signed web-session cookie (pages).
+"""Who is calling, resolved once per request: a token (API) or a signed web-session cookie (pages).
+
+The token comes as ``Authorization: Bearer <token>`` or, for clients that cannot send a bearer header (QGIS's
+auth manager, GDAL's ``GDAL_HTTP_AUTH=BASIC``), as HTTP Basic ``<user name>:<token>``; both go through the one
+lookup below, and with Basic the user name must be the token's owner.
 
 Roles: viewer (read), analyst (import, evaluate), admin (rule sets, users). Tokens and session ids are kept
 hashed in the store; a revoked or expired token, and every session opened with it, is refused on the next
@@ -24,7 +28,9 @@ from api.store.repository import ROLES
 ROLE_RANK = {role: rank for rank, role in enumerate(ROLES, start=1)}
 ANONYMOUS = "anonymous"
 COOKIE = "mujun_session"
-_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+REALM = "mujun"
+# Both schemes offered: a client that can send only Basic (QGIS, GDAL) learns that it may.
+_CHALLENGE = {"WWW-Authenticate": f'Bearer realm="{REALM}", Basic realm="{REALM}", charset="UTF-8"'}
 _SECRET_NAME = "session_cookie"
 
 
@@ -107,15 +113,35 @@ def cookie_session_id(request: Request) -> str | None:
 
 # --- one lookup per request ----------------------------------------------------------------------------
 
-def _bearer_token(request: Request) -> tuple[str | None, ApiError | None]:
+_FORMAT_HINT = "Authorization 头格式应为 'Bearer <令牌>' 或 Basic（用户名 + 令牌作密码）(expected Bearer or Basic)"
+
+
+def _refused(code: str, message: str) -> ApiError:
+    return ApiError(401, code, message, [{"header": "Authorization"}], _CHALLENGE)
+
+
+def _credentials(request: Request) -> tuple[str | None, str | None, ApiError | None]:
+    """The token the Authorization header carries, the user name given with it (Basic only), or why the header
+    is refused: ``Bearer <token>``, or ``Basic base64(<user name>:<token>)``."""
     header = request.headers.get("authorization", "")
     if not header:
-        return None, None
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None, ApiError(401, "unauthorized", "Authorization 头格式应为 'Bearer <令牌>' (expected a bearer token)",
-                              [{"header": "Authorization"}], _CHALLENGE)
-    return token.strip(), None
+        return None, None, None
+    scheme, _, value = header.partition(" ")
+    value = value.strip()
+    if scheme.lower() == "bearer" and value:
+        return value, None, None
+    if scheme.lower() == "basic" and value:
+        try:
+            decoded = base64.b64decode(value, validate=True).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            return None, None, _refused("unauthorized", "Basic 认证的内容不是 base64 编码的 用户名:令牌 "
+                                        "(Basic credentials must be base64 of user:token)")
+        user, colon, token = decoded.partition(":")
+        if not colon or not user or not token:
+            return None, None, _refused("unauthorized", "Basic 认证应为 用户名:令牌，令牌填在密码处 "
+                                        "(Basic credentials must be user:token, the token as the password)")
+        return token, user, None
+    return None, None, _refused("unauthorized", _FORMAT_HINT)
 
 
 def identify(request: Request) -> Caller:
@@ -123,7 +149,7 @@ def identify(request: Request) -> Caller:
     cached = getattr(request.state, "caller", None)
     if cached is not None:
         return cached
-    token, error = _bearer_token(request)
+    token, basic_user, error = _credentials(request)
     session_id = cookie_session_id(request) if request.cookies.get(COOKIE) else None
     bearer = session = None
     if token is not None or session_id is not None:
@@ -132,10 +158,13 @@ def identify(request: Request) -> Caller:
             live = repo.session_owner(conn, session_id) if session_id is not None else None
         if token is not None:
             refusal = token_refusal(owner)
+            if refusal is None and basic_user is not None and basic_user != owner["name"]:
+                refusal = ("invalid_token", f"用户名 {basic_user[:100]} 与令牌不符：Basic 认证请填令牌所属的用户名 "
+                           "(the user name does not match the token)")
             if refusal is None:
                 bearer = Principal(owner["name"], owner["role"])
             else:
-                error = ApiError(401, refusal[0], refusal[1], [{"header": "Authorization"}], _CHALLENGE)
+                error = _refused(*refusal)
         if live is not None:
             session = Principal(live["name"], live["role"])
     caller = Caller(bearer, error, session, session_ended=session_id is not None and session is None)
@@ -157,8 +186,8 @@ def require(role: str) -> Callable[[Request], Principal]:
             if role == "viewer" and request.app.state.settings.allow_anonymous_read:
                 return Principal(ANONYMOUS, "viewer")
             raise ApiError(401, "unauthorized",
-                           "需要登录令牌 (authentication required): Authorization: Bearer …",
-                           [{"required_role": role}], _CHALLENGE)
+                           "需要登录令牌 (authentication required): Authorization: Bearer <令牌>，"
+                           "或 Basic（用户名 + 令牌作密码）", [{"required_role": role}], _CHALLENGE)
         if not principal.can(role):
             raise ApiError(403, "forbidden",
                            f"用户 {principal.name} 的角色 {principal.role} 无权执行此操作，需要 {role} "

@@ -80,9 +80,11 @@ def random_boxes(paths: dict[str, Path], count: int, seed: int = 3) -> list[tupl
 
 
 def serve(url: str, data_dir: Path, port: int) -> subprocess.Popen:
-    """``mujun serve`` in its own process, reads open to anonymous users."""
+    """``mujun serve`` in its own process, reads open to anonymous users, running this tree's code (the
+    console script alone would import the package wherever the venv's editable install points)."""
     env = {**os.environ, "MUJUN_DATABASE_URL": url, "MUJUN_DATA_DIR": str(data_dir),
-           "MUJUN_ALLOW_ANONYMOUS_READ": "true"}
+           "MUJUN_ALLOW_ANONYMOUS_READ": "true",
+           "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)}
     proc = subprocess.Popen([str(ROOT / ".venv" / "bin" / "mujun"), "serve", "--port", str(port)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     import httpx

@@ -92,7 +92,8 @@ def test_revoke_is_refused_at_once_everywhere_and_audited(client, store):
         assert refused.status_code == 401, path
         body = refused.json()
         assert body["code"] == "token_revoked" and "吊销" in body["message"], body
-        assert refused.headers["www-authenticate"] == "Bearer"
+        challenge = refused.headers["www-authenticate"]
+        assert challenge.startswith("Bearer ") and 'Basic realm="mujun"' in challenge
     # revoking again changes nothing and is not audited twice
     assert client.post(f"/users/{name}/revoke", headers=client.as_role("admin")).status_code == 200
     entries = _audit(store, "revoke", name)
@@ -444,3 +445,33 @@ def test_cors_origins_setting_reads_a_comma_separated_list(monkeypatch):
     assert Settings().cors_origins == ["https://a.example", "https://b.example"]
     monkeypatch.delenv("MUJUN_CORS_ORIGINS")
     assert Settings().cors_origins == []
+
+
+def _basic(user: str, token: str) -> dict[str, str]:
+    import base64
+
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{token}".encode()).decode()}
+
+
+def test_basic_auth_user_name_and_token(client, store):
+    """QGIS and GDAL send Basic: the user name with the token as password, accepted wherever Bearer is."""
+    name, token = _add(client, "analyst")
+    assert client.get("/collections", headers=_basic(name, token)).status_code == 200
+    assert client.get("/datasets", headers=_basic(name, token)).status_code == 200  # analyst JSON API too
+    # The user name must be the token's owner: someone else's name with this token is refused.
+    other, _ = _add(client, "viewer")
+    wrong = client.get("/collections", headers=_basic(other, token))
+    assert wrong.status_code == 401 and wrong.json()["code"] == "invalid_token" and other in wrong.json()["message"]
+    challenge = wrong.headers["www-authenticate"]
+    assert 'Basic realm="mujun"' in challenge and challenge.startswith("Bearer")
+    # A wrong token, a header that is not base64, or one without the colon: 401, saying what is wrong.
+    assert client.get("/collections", headers=_basic(name, token + "x")).json()["code"] == "invalid_token"
+    garbage = client.get("/collections", headers={"Authorization": "Basic %%%"})
+    assert garbage.status_code == 401 and "base64" in garbage.json()["message"]
+    import base64
+
+    no_colon = {"Authorization": "Basic " + base64.b64encode(token.encode()).decode()}
+    assert "用户名:令牌" in client.get("/collections", headers=no_colon).json()["message"]
+    # Revoked: refused by Basic as by Bearer, with the same reason.
+    client.post(f"/users/{name}/revoke", headers=client.as_role("admin"))
+    assert client.get("/collections", headers=_basic(name, token)).json()["code"] == "token_revoked"

@@ -58,3 +58,9 @@ class ImportRejected(StoreError):
     """An import that cannot be stored as given; nothing was written."""
 
     code = "import_rejected"
+
+
+class BadQuery(StoreError):
+    """A query the store cannot answer as asked: an unknown property, a bad filter or cursor (400)."""
+
+    code = "invalid_parameter"

@@ -107,35 +107,85 @@ def to_multipolygons(geoms: np.ndarray) -> np.ndarray:
     return out
 
 
-def bbox_polygon_working(bbox: tuple[float, float, float, float], points_per_edge: int = 16
-                         ) -> tuple[tuple[float, float, float, float], bytes]:
-    """A CRS84 bbox as an EPSG:4544 polygon (edges densified; the box is not axis-aligned there) and its bounds.
+_CRS84 = CRS("OGC:CRS84")
+
+
+def north_first(crs: CRS) -> bool:
+    """True when ``crs``'s first axis points north or south, as EPSG:4490 (lat, lon) and EPSG:4544 (N, E)."""
+    return crs.axis_info[0].direction in ("north", "south")
+
+
+_transformers: dict[tuple[str, str], Transformer] = {}
+
+
+def _transformer(src: CRS, dst: CRS) -> Transformer:
+    """An x/y (east, north) transformer between two CRSs, built once per pair (see :func:`_per_thread_cheap`)."""
+    key = (src.srs, dst.srs)
+    found = _transformers.get(key)
+    if found is None:
+        found = _transformers[key] = _per_thread_cheap(Transformer.from_crs(src, dst, always_xy=True))
+    return found
+
+
+def bbox_polygon_working(bbox: tuple[float, float, float, float], points_per_edge: int = 16,
+                         crs: CRS | None = None) -> tuple[tuple[float, float, float, float], bytes]:
+    """A bbox (CRS84, or ``crs`` in its own axis order) as an EPSG:4544 polygon (edges densified; the box is
+    not axis-aligned there) and its bounds.
 
     Grid north and true north differ by about a degree around Chengdu, so the enclosing 4544 rectangle of
     a large box holds a sliver of features outside it: bounds serve the index, the polygon the exact test.
     """
     minx, miny, maxx, maxy = bbox
+    if crs is not None and north_first(crs):
+        minx, miny, maxx, maxy = miny, minx, maxy, maxx
     t = np.linspace(0.0, 1.0, points_per_edge, endpoint=False)
     xs = np.concatenate([minx + (maxx - minx) * t, np.full_like(t, maxx), maxx - (maxx - minx) * t,
                          np.full_like(t, minx)])
     ys = np.concatenate([np.full_like(t, miny), miny + (maxy - miny) * t, np.full_like(t, maxy),
                          maxy - (maxy - miny) * t])
-    px, py = _FROM_CRS84.transform(xs, ys)
+    px, py = (_FROM_CRS84 if crs is None else _transformer(crs, CRS(WORKING_CRS))).transform(xs, ys)
     polygon = shapely.Polygon(np.column_stack([px, py]))
     return tuple(float(v) for v in polygon.bounds), shapely.to_wkb(polygon)  # type: ignore[return-value]
 
 
-def geometries_to_crs84(wkb: list[bytes | None], precision: int = 7) -> list[dict[str, Any] | None]:
-    """EPSG:4544 WKB → CRS84 GeoJSON geometry dicts (coordinates rounded to ``precision`` decimals)."""
-    geoms = shapely.from_wkb(np.asarray(wkb, dtype=object))
+def geometry_to_working(geom: shapely.Geometry, crs: CRS | None = None) -> bytes:
+    """A geometry in CRS84 (or ``crs``, in its own axis order) as EPSG:4544 WKB."""
+    swap = crs is not None and north_first(crs)
+    to = _FROM_CRS84 if crs is None else _transformer(crs, CRS(WORKING_CRS))
 
     def _project(coords: np.ndarray) -> np.ndarray:
-        x, y = _TO_CRS84.transform(coords[:, 0], coords[:, 1])
-        return np.round(np.column_stack([x, y]), precision)
+        x, y = (coords[:, 1], coords[:, 0]) if swap else (coords[:, 0], coords[:, 1])
+        return np.column_stack(to.transform(x, y))
+
+    return shapely.to_wkb(shapely.transform(geom, _project))
+
+
+class RawJSON(str):
+    """JSON text to be written as it is where a value goes (``api.ogc.GeoJSONResponse``): a geometry shapely
+    wrote as GeoJSON is not parsed into dicts only to be serialised again (a third of a 1000-feature page)."""
+
+    __slots__ = ()
+
+
+def geometries_to_crs84(wkb: list[bytes | None], precision: int = 7, crs: CRS | None = None
+                        ) -> list[RawJSON | None]:
+    """EPSG:4544 WKB → GeoJSON geometries (as :class:`RawJSON` text) in CRS84, or in ``crs`` with its own axis
+    order (EPSG:4490: latitude first; EPSG:4544/4523: northing first), coordinates rounded to ``precision``
+    decimals (3 for a projected ``crs``: millimetres)."""
+    geoms = shapely.from_wkb(np.asarray(wkb, dtype=object))
+    to = _TO_CRS84
+    swap = False
+    if crs is not None and crs != _CRS84:
+        to, swap = _transformer(CRS(WORKING_CRS), crs), north_first(crs)
+        precision = precision if crs.is_geographic else 3
+
+    def _project(coords: np.ndarray) -> np.ndarray:
+        x, y = to.transform(coords[:, 0], coords[:, 1])
+        return np.round(np.column_stack([y, x] if swap else [x, y]), precision)
 
     projected = shapely.transform(geoms, _project)
     texts = shapely.to_geojson(projected)
-    return [json.loads(t) if t is not None else None for t in texts]
+    return [RawJSON(t) if t is not None else None for t in texts]
 
 
 def crs84_bounds(geoms: np.ndarray) -> list[float] | None:

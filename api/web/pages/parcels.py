@@ -13,7 +13,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
 from api.store.evaluations import occupancy_table
-from api.store.features import query_parcels
+from api.store.features import parcel_feature
 from api.store.repository import reading
 from api.web.charts import timeline_svg
 from api.web.pages._results import park_names, result_words, verdict_rows
@@ -120,9 +120,8 @@ def _attributes(
     is shown as it was in the file).
     """
     try:
-        page = reading(engine_of(request), query_parcels, int(run["dataset_id"]), feature_id=parcel_id, limit=1,
-                       run_id=int(run["id"]))
-        props = dict(page.features[0]["properties"]) if page.features else {}
+        feature = reading(engine_of(request), parcel_feature, int(run["dataset_id"]), parcel_id, int(run["id"]))
+        props = dict(feature["properties"]) if feature else {}
     except Exception:  # the derived attributes below are still worth showing
         props = {}
     derived = row.drop(columns=row.geometry.name).iloc[0].to_dict()
