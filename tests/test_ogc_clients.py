@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import geopandas as gpd
 import pytest
@@ -166,3 +168,67 @@ def test_gdal_basic_auth_reads_a_protected_collection(protected):
     wrong = _run_ogrinfo("-so", f"OAPIF:{root}", "parcels",
                          env={**basic, "GDAL_HTTP_USERPWD": f"someone-else:{token}"})
     assert wrong.returncode != 0 and "401" in wrong.stderr + wrong.stdout
+
+
+QGIS_OAPIF = r"""
+import json, os, sys
+from qgis.core import (QgsApplication, QgsAuthMethodConfig, QgsMapRendererParallelJob, QgsMapSettings,
+                       QgsVectorLayer)
+from qgis.PyQt.QtCore import QSize
+from qgis.PyQt.QtGui import QColor
+root, user, token, png = sys.argv[1:5]
+app = QgsApplication([], False)
+app.initQgis()
+bare = QgsVectorLayer(f"url='{root}' typename='parcels'", "p", "OAPIF")  # first: nothing cached yet
+out = {"no_auth": [bare.isValid(), bare.featureCount() if bare.isValid() else -1]}
+auth = QgsApplication.authManager()
+auth.setMasterPassword("mujun-test", True)
+config = QgsAuthMethodConfig("Basic")  # QGIS: 设置 → 选项 → 认证 → 添加 → Basic（用户名 + 令牌）
+config.setName("mujun")
+config.setConfig("username", user)
+config.setConfig("password", token)
+auth.storeAuthenticationConfig(config)
+layers = []
+for name in ("zone_parks", "parcels"):
+    layer = QgsVectorLayer(f"url='{root}' typename='{name}' authcfg={config.id()}", name, "OAPIF")
+    out[name] = {"valid": layer.isValid(), "count": layer.featureCount() if layer.isValid() else -1}
+    layers.append(layer)
+if all(l.isValid() for l in layers):
+    settings = QgsMapSettings()
+    settings.setLayers(list(reversed(layers)))
+    settings.setDestinationCrs(layers[1].crs())
+    settings.setExtent(layers[1].extent())
+    settings.setOutputSize(QSize(900, 700))
+    settings.setBackgroundColor(QColor("white"))
+    job = QgsMapRendererParallelJob(settings)
+    job.start()
+    job.waitForFinished()
+    out["png"] = job.renderedImage().save(png, "png")
+print(json.dumps(out), flush=True)
+os._exit(0)  # QGIS 3.22 may crash tearing down Qt after its work is done
+"""
+
+
+def _system_pyqgis() -> bool:
+    if shutil.which("python3", path="/usr/bin") is None:
+        return False
+    return subprocess.run(["/usr/bin/python3", "-c", "import qgis.core"], capture_output=True,
+                          timeout=60).returncode == 0
+
+
+@pytest.mark.skipif(not _system_pyqgis(), reason="Debian's QGIS (python3-qgis qgis-providers) not installed")
+def test_qgis_reads_a_protected_collection_with_basic_auth(protected, tmp_path):
+    """QGIS 3.22's own OAPIF provider, signed in as its auth manager does (a Basic config: user name + token),
+    draws the protected parcels; without the config the layer does not open."""
+    root, name, token = protected
+    png = Path(__file__).parent / "artifacts" / "qgis_oapif_basic.png"
+    png.parent.mkdir(exist_ok=True)
+    env = {"QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path), "XDG_RUNTIME_DIR": str(tmp_path),
+           "QGIS_AUTH_DB_DIR_PATH": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    run = subprocess.run(["/usr/bin/python3", "-c", QGIS_OAPIF, root, name, token, str(png)], capture_output=True,
+                         text=True, env=env, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    got = json.loads(run.stdout.strip().splitlines()[-1])
+    assert got["parcels"] == {"valid": True, "count": 1800}
+    assert got["zone_parks"]["valid"] and got["zone_parks"]["count"] > 0
+    assert got["no_auth"] == [False, -1] and got["png"] is True and png.stat().st_size > 10_000
