@@ -205,3 +205,20 @@ def test_trend_and_compare_from_the_command_line(tmp_path):
     assert r.returncode == 0, r.stderr
     # the rules are named by their titles, never by id, also when read back from result files
     assert "园内规上工业企业亩均营收" in r.stdout and "per_mu.revenue" not in r.stdout
+
+
+def test_a_park_that_reaches_the_target_is_listed_as_reached(yearly):
+    """The sample's parks never cross 650 万元/亩 between its years; move one park's 2024 figure over the target
+    (by hand: P01's 645.7 → 700 with status pass) and it is the one park listed as reached."""
+    from dataclasses import replace
+
+    from rules.trend import trend
+
+    agg = yearly[2024].aggregates.copy()
+    hit = (agg["rule"] == "agg.park_per_mu") & (agg["scope"] == "park") & (agg["key"] == "P01") & \
+        (agg["code"] == "revenue")
+    assert agg.loc[hit, "status"].tolist() == ["fail"]
+    agg.loc[hit, ["value", "status"]] = [700.0, "pass"]
+    moves = trend([yearly[2023], replace(yearly[2024], aggregates=agg)]).park_moves
+    assert moves[["park_id", "figure", "year_from", "year_to", "move"]].values.tolist() == \
+        [["P01", "revenue", 2023, 2024, "reached"]]
