@@ -97,7 +97,8 @@ def resolve(conn: Connection, collection_id: str, dataset_id: int | None, run_id
         found = conn.execute(select(m.EvaluationRun.dataset_id, m.EvaluationRun.status)
                              .where(m.EvaluationRun.id == run_id)).first()
         if found is None or found.status != "done" or (dataset_id is not None and found.dataset_id != dataset_id):
-            why = "不存在" if found is None else ("尚未完成" if found.status != "done" else f"不属于数据集 {dataset_id}")
+            why = ("不存在" if found is None else "尚未完成" if found.status != "done"
+                   else f"不属于数据集 {dataset_id}")
             raise NotFound(f"评估 {run_id} {why} (run not found, not finished or of another dataset)",
                            details=[{"parameter": "run", "value": run_id}])
         dataset_id = found.dataset_id
@@ -110,7 +111,7 @@ def resolve(conn: Connection, collection_id: str, dataset_id: int | None, run_id
     return TileKey(c.id, c.dataset_id, run_id if c.id == "parcels" else None, z, x, y)
 
 
-def _rule_ids(conn: Connection, run_id: int) -> tuple[str, ...]:
+def rule_ids(conn: Connection, run_id: int) -> tuple[str, ...]:
     """The parcel-level rules of a finished run (the keys of its stored per-rule statuses), read once."""
     cache = memo(conn.engine)
     key = ("tile_rules", run_id)
@@ -139,7 +140,7 @@ def render(conn: Connection, key: TileKey) -> bytes:
         table = _P
         cols = [_P.c.id.label("fid"), _P.c.parcel_id, _R.c.status]
         if key.run_id is not None:
-            cols += [_R.c.rule_statuses[r].as_string().label(status_column(r)) for r in _rule_ids(conn, key.run_id)]
+            cols += [_R.c.rule_statuses[r].as_string().label(status_column(r)) for r in rule_ids(conn, key.run_id)]
         source = _P.outerjoin(_R, and_(_R.c.run_id == (key.run_id if key.run_id is not None else -1),
                                        _R.c.parcel_id == _P.c.parcel_id))
         where = [_P.c.dataset_id == key.dataset_id]
@@ -197,5 +198,5 @@ def _encode(layer: str, rows: list[Any], bounds: tuple[float, float, float, floa
     )
 
 
-__all__ = ["BUFFER", "EXTENT", "MAX_ZOOM", "TileKey", "TileNotServed", "min_area_m2", "render", "resolve",
+__all__ = ["BUFFER", "EXTENT", "MAX_ZOOM", "TileKey", "TileNotServed", "min_area_m2", "render", "resolve", "rule_ids",
            "tile_bounds"]
