@@ -58,6 +58,7 @@ __all__ = [
     "map_distinct",
     "read_legend",
     "read_result_layers",
+    "result_parcel_count",
     "save_compliance_map",
     "save_map",
     "static_map_png",
@@ -511,8 +512,31 @@ class ResultLayers(NamedTuple):
         return str(rid) if rid else None
 
 
+def result_parcel_count(path: str | Path) -> int:
+    """How many parcels an evaluation result file holds, counted by GDAL without reading them (so a caller can
+    decide whether the file fits a single-file map before loading every verdict)."""
+    import pyogrio
+
+    path = _result_path(path)
+    try:
+        if path.suffix.lower() == ".gpkg":
+            return int(pyogrio.read_info(path, layer="parcels")["features"])
+        return int(pyogrio.read_info(path, force_feature_count=True)["features"])
+    except Exception as exc:  # pyogrio's DataSourceError / DataLayerError: not a result file
+        raise InputFileError(f"无法读取结果文件中的宗地图层 / cannot read the parcels layer: {exc}", path=str(path),
+                             hint="结果文件由 mujun evaluate --out result.gpkg 生成") from exc
+
+
 def read_result_layers(path: str | Path) -> ResultLayers:
     """Read an evaluation result file (``.geojson`` or ``.gpkg``) into the pieces a map needs."""
+    path = _result_path(path)
+    if path.suffix.lower() in (".geojson", ".json"):
+        return _read_geojson_result(path)
+    return _read_gpkg_result(path)
+
+
+def _result_path(path: str | Path) -> Path:
+    """``path`` if it is a result file a map can be drawn from (.geojson, .json, .gpkg), else InputFileError."""
     path = Path(path)
     if not path.is_file():
         raise InputFileError(
@@ -521,10 +545,8 @@ def read_result_layers(path: str | Path) -> ResultLayers:
             hint="先运行 mujun evaluate 生成结果 / run `mujun evaluate` first",
         )
     suffix = path.suffix.lower()
-    if suffix in (".geojson", ".json"):
-        return _read_geojson_result(path)
-    if suffix == ".gpkg":
-        return _read_gpkg_result(path)
+    if suffix in (".geojson", ".json", ".gpkg"):
+        return path
     raise InputFileError(
         f"{path}: 不支持的结果格式 {suffix} / unsupported result format; 请使用 .geojson 或 .gpkg",
         path=str(path),
