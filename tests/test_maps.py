@@ -641,6 +641,8 @@ def test_gpkg_without_parcels_layer_names_its_layers(fixture, tmp_path):
     fixture[2]["red_line"].to_file(path, layer="red_line")
     with pytest.raises(InputFileError, match="缺少 parcels 图层.*red_line"):
         maps.read_result_layers(path)
+    with pytest.raises(InputFileError, match="缺少 parcels 图层.*red_line"):  # counting first says the same
+        maps.result_parcel_count(path)
 
 
 def _rgb(hex_colour: str) -> np.ndarray:
