@@ -29,6 +29,13 @@
   L.control.scale({imperial: false}).addTo(map);
   var e = cfg.extent;
   if (e) { map.fitBounds([[e[1], e[0]], [e[3], e[2]]]); } else { map.setView([30.657, 104.066], 11); }
+  if (map.getZoom() < cfg.minZoom) {  // too far out to draw parcels: open on the first parcel, a district around it
+    map.setView(cfg.start ? [cfg.start[1], cfg.start[0]] : map.getCenter(), cfg.minZoom + 1);
+  }
+  var hint = document.getElementById("tiled-zoom-hint");
+  function showHint() { hint.style.display = map.getZoom() < cfg.minZoom ? "" : "none"; }
+  map.on("zoomend", showHint);
+  showHint();
 
   var overlays = {};
   var zoneColors = ["#c00000", "#1f5fbf", "#238b45", "#6a3d9a", "#b15928", "#555555", "#e7298a"];
@@ -44,6 +51,7 @@
   var styles = {parcels: parcelStyle};
   var parcels = L.vectorGrid.protobuf(url("parcels"), {
     rendererFactory: L.canvas.tile, vectorTileLayerStyles: styles, interactive: true, maxNativeZoom: 18,
+    minZoom: cfg.minZoom,
     maxZoom: 20, getFeatureId: function (f) { return f.properties.parcel_id; }
   });
   state.parcels = parcels;
