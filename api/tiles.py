@@ -63,11 +63,13 @@ _TILE_ROUTE = {
                   304: {"description": "未改变 (not modified, per If-None-Match)"},
                   **error_responses(400, 401, 404)},
 }
-Z = Annotated[int, Path(ge=0, le=store_tiles.MAX_ZOOM, description="层级 0–24 (zoom)")]
-# The bound of x and y depends on z (0 … 2^z−1), which a schema cannot say: the widest one is documented and
-# check_tile answers 400 invalid_tile for a column or row beyond its zoom.
-XY = Annotated[int, Path(ge=0, le=2**store_tiles.MAX_ZOOM - 1,
-                         description="列/行号 0 … 2^z−1，超出为 400 (tile column/row)")]
+# The bounds are documented, and checked by check_tile (its message names the tile's own range, which the
+# generic validation message cannot). The bound of x and y depends on z (0 … 2^z−1), which a schema cannot say:
+# the widest one is documented.
+Z = Annotated[int, Path(description="层级 0–24 (zoom)",
+                        json_schema_extra={"minimum": 0, "maximum": store_tiles.MAX_ZOOM})]
+XY = Annotated[int, Path(description="列/行号 0 … 2^z−1，超出为 400 (tile column/row)",
+                         json_schema_extra={"minimum": 0, "maximum": 2**store_tiles.MAX_ZOOM - 1})]
 DatasetParam = Annotated[int | None, Query(ge=1, le=MAX_ID, description="数据集编号，默认评估所属或最新 (dataset id)")]
 RunParam = Annotated[int | None, Query(ge=1, le=MAX_ID,
                                        description="评估编号（宗地），默认最近一次 (run id, parcels only)")]
