@@ -43,9 +43,9 @@ from rules.result import status_column
 from rules.vocabulary import STATUS_COLORS, STATUS_LABELS, STATUS_ORDER, is_note
 
 router = page_router()
-# The tiled map draws parcels from this zoom on (a 9.8 km tile): below it a tile of a province holds tens of
+# The tiled map draws parcels from this zoom on (a 2.4 km tile): below it a view of a dense city holds tens of
 # thousands of parcels, too many to encode and draw in a moment; the zone layers are drawn at every zoom.
-TILED_MIN_ZOOM = 12
+TILED_MIN_ZOOM = 14
 _SORTABLE = {"parcel_id", "area_mu", "far", "district", "park_id", "status"}
 
 
