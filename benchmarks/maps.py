@@ -10,8 +10,8 @@ for ``grid_parcels`` (a grid of 80 m squares around 天府广场, also used by t
 in Debian's headless Chromium with the network blocked.
 
 The tiled case (``--tiled N``) imports ``write_synthetic(N, seed=1)`` into a fresh store (SpatiaLite unless
-``--database-url``), evaluates it with chengdu-2023 through the store, serves ``create_app`` with uvicorn and opens
-``/web/runs/{id}/tiled-map`` signed in: first paint = ``performance.now()`` two animation frames after the parcel
+``--database-url``), evaluates it with chengdu-2023 through the store, serves ``create_app`` with uvicorn (in a
+process of its own) and opens ``/web/runs/{id}/tiled-map`` signed in: first paint = ``performance.now()`` two animation frames after the parcel
 layer's first ``load`` (every visible tile fetched, decoded and drawn; from navigation start); pan redraw = a
 400 × 300 px pan until the uncovered tiles are drawn (the same); both with the browser's cache cold for those tiles.
 """
@@ -19,8 +19,10 @@ layer's first ``load`` (every visible tile fetched, decoded and drawn; from navi
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
@@ -133,6 +135,38 @@ def first_paint_ms(html: Path, runs: int = 1) -> tuple[float, float, float, floa
     return best, build, redraw, switch
 
 
+@contextlib.contextmanager
+def _server_process(settings: object) -> Iterator[str]:
+    """``create_app`` for ``settings`` served by uvicorn in a process of its own (as ``mujun serve`` runs), so the
+    browser's driver and the server do not share one interpreter; yields its base URL."""
+    import os
+    import subprocess
+
+    from tests.conftest import free_port
+
+    port = free_port()
+    env = {**os.environ, "MUJUN_DATABASE_URL": settings.database_url, "MUJUN_DATA_DIR": str(settings.data_dir)}
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host",
+                             "127.0.0.1", "--port", str(port), "--log-level", "warning"], cwd=ROOT, env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        import httpx
+
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(f"{base}/conformance", timeout=2)
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError("the server did not start") from None
+                time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
 def tiled(n: int, database_url: str | None) -> None:
     """Import, evaluate and serve ``n`` synthetic parcels; time the tiled map's first paint and a pan redraw."""
     import datetime as dt
@@ -146,7 +180,6 @@ def tiled(n: int, database_url: str | None) -> None:
     from api.store.importer import import_files
     from api.store.repository import add_user
     from data.sample_parcels.synthetic import write_synthetic
-    from tests.conftest import serving
 
     work = Path(tempfile.mkdtemp(prefix="mujun-tiles-"))
     files = {p.stem: p for p in write_synthetic(n, work / "data", seed=1)}
@@ -165,7 +198,7 @@ def tiled(n: int, database_url: str | None) -> None:
     print(f"{n} parcels: import {import_s:.1f} s, evaluate and store {evaluate_s:.1f} s "
           f"({app.state.engine.dialect.name})", flush=True)
     settle = "new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
-    with serving(app) as base, sync_playwright() as p:
+    with _server_process(settings) as base, sync_playwright() as p:
         browser = launch(p)
         ctx, blocked = offline_context(browser, base, viewport={"width": 1280, "height": 800})
         page = ctx.new_page()
