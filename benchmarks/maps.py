@@ -11,9 +11,10 @@ in Debian's headless Chromium with the network blocked.
 
 The tiled case (``--tiled N``) imports ``write_synthetic(N, seed=1)`` into a fresh store (SpatiaLite unless
 ``--database-url``), evaluates it with chengdu-2023 through the store, serves ``create_app`` with uvicorn (in a
-process of its own) and opens ``/web/runs/{id}/tiled-map`` signed in: first paint = ``performance.now()`` two animation frames after the parcel
-layer's first ``load`` (every visible tile fetched, decoded and drawn; from navigation start); pan redraw = a
-400 × 300 px pan until the uncovered tiles are drawn (the same); both with the browser's cache cold for those tiles.
+process of its own) and opens ``/web/runs/{id}/tiled-map`` signed in: first paint = ``performance.now()`` two
+animation frames after the parcel layer's first ``load`` (every visible tile fetched, decoded and drawn; from
+navigation start); pan redraw = a 400 × 300 px pan until the uncovered tiles are drawn (the same); both with the
+browser's cache cold for those tiles.
 """
 
 from __future__ import annotations
