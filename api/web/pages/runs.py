@@ -15,6 +15,7 @@ from fastapi import Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from shapely.geometry import shape
 
+from api.deps import RowId
 from api.services import runs as runs_service
 from api.store.errors import StoreError
 from api.store.features import list_collections, query_parcels
@@ -171,9 +172,13 @@ def run_tiled_map_page(request: Request, user: WebReader, run: Run) -> HTMLRespo
 
 
 @router.get("/runs/{run_id}/tiles/{collection_id}/{z}/{x}/{y}")
-def run_tile(request: Request, _user: WebReader, run: Run, collection_id: str, z: int, x: int, y: int) -> Response:
-    """A vector tile of the run's parcels or of its dataset's zone layers (as the OGC tile route answers it)."""
-    return tile_response(request, collection_id, z, x, y, dataset=int(run["dataset_id"]), run=int(run["id"]))
+def run_tile(request: Request, _user: WebReader, run_id: RowId, collection_id: str, z: int, x: int, y: int
+             ) -> Response:
+    """A vector tile of the run's parcels or of its dataset's zone layers (as the OGC tile route answers it).
+
+    Not the ``Run`` dependency: that reads the whole run row (its firms and aggregates as JSON, megabytes at
+    100k parcels) for each of the map's many tile requests; the tile's own lookup finds the run's dataset."""
+    return tile_response(request, collection_id, z, x, y, dataset=None, run=run_id)
 
 
 @router.get("/runs/{run_id}/download/{fmt}")
