@@ -12,7 +12,17 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import RedirectResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import ogc, openapi30, routes_admin, routes_check, routes_datasets, routes_evaluations, routes_rulesets, web
+from api import (
+    ogc,
+    openapi30,
+    routes_admin,
+    routes_check,
+    routes_datasets,
+    routes_evaluations,
+    routes_rulesets,
+    tiles,
+    web,
+)
 from api.errors import ApiError, error_body, register_error_handlers
 from api.settings import Settings, get_settings
 from api.store.engine import get_engine
@@ -170,6 +180,7 @@ def create_app(settings: Settings | None = None, *, routers: Sequence[APIRouter]
     app.add_middleware(BodyLimitMiddleware, max_bytes=int(settings.max_upload_mb * 1024 * 1024))
     app.include_router(ogc.router)
     ogc.setup(app)  # the same endpoints again under /datasets/{id}/ogc/
+    tiles.setup(app)  # vector tiles of the collections, at both roots
     for module in (routes_datasets, routes_rulesets, routes_evaluations, routes_check, routes_admin):
         app.include_router(module.router)
     routes_evaluations.setup(app)  # the evaluation worker pool

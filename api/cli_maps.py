@@ -193,11 +193,21 @@ def map_cmd(
     landscape: Annotated[bool, typer.Option("--landscape/--portrait", help="打印地图横向（默认纵向）")] = False,
     unit: Annotated[str, typer.Option(help="打印地图的制图单位（默认留空，手写填写）")] = "",
     source: Annotated[str | None, typer.Option(help="打印地图的数据来源（默认：结果文件、规则集和评估基准日）")] = None,
+    max_inline: Annotated[
+        int | None,
+        typer.Option("--max-inline", min=1, help="单文件地图的宗地数上限（默认 MUJUN_MAP_MAX_INLINE_PARCELS，200000）；"
+                     "超过时请用 mujun serve 的分块地图"),
+    ] = None,
 ) -> None:
     """Render a compliance map (HTML, offline) or a print map (PDF, A3/A4), optionally a static PNG, from a result."""
+    from api.settings import get_settings
     from gis import maps
 
     try:
+        limit = max_inline or get_settings().map_max_inline_parcels
+        count = maps.result_parcel_count(result)  # counted first: a result too large is never loaded
+        if count > limit:
+            _fail(too_large_for_one_file(result, count, limit))
         layers = maps.read_result_layers(result)
         rs = _result_ruleset(layers, ruleset)
         args = map_args(layers, rs)
@@ -238,6 +248,15 @@ def map_cmd(
         _fail(str(exc))
     except ValueError as exc:
         _fail(str(exc))
+
+
+def too_large_for_one_file(result: Path, count: int, limit: int) -> str:
+    """Why a result gets no single-file map, and how to see it: the tiled map of ``mujun serve``."""
+    return (f"{result}: 共 {count} 宗地，超过单文件地图上限 {limit} 宗（浏览器打不开这么大的单页地图）"
+            f"(too many parcels for a single-file map)。\n"
+            "请用分块地图查看：mujun import 导入数据，mujun serve 启动服务，在网页“运行评估”后打开 "
+            "http://<服务器>:8000/web/runs/<评估编号>/tiled-map（评估结果页的“合规地图”也会自动使用分块地图）；"
+            "或用 --max-inline 提高上限。")
 
 
 def zones_propose(

@@ -43,6 +43,10 @@ class ApiSettings(BaseSettings):
     items_default_limit: int = 10
     items_max_limit: int = 10000
     evaluate_workers: int = 1
+    # A single-file map inlines every parcel and verdict (about 180 bytes of HTML per parcel with four verdicts;
+    # Chromium cannot parse a page holding one string over 536,870,888 characters). Above this many parcels
+    # `mujun map` refuses and the web results page shows the tiled map instead.
+    map_max_inline_parcels: int = Field(default=200_000, ge=1, description="单文件地图的宗地数上限 (inline map limit)")
 
 
 class SecuritySettings(BaseSettings):

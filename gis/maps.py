@@ -61,6 +61,7 @@ __all__ = [
     "read_legend",
     "read_result_layers",
     "round_length",
+    "result_parcel_count",
     "save_compliance_map",
     "save_map",
     "static_map_png",
@@ -515,12 +516,42 @@ class ResultLayers(NamedTuple):
         return str(rid) if rid else None
 
 
+def result_parcel_count(path: str | Path) -> int:
+    """How many parcels an evaluation result file holds, counted by GDAL without reading them (so a caller can
+    decide whether the file fits a single-file map before loading every verdict)."""
+    import pyogrio
+
+    path = _result_path(path)
+    try:
+        if path.suffix.lower() == ".parquet":
+            import pyarrow.parquet as pq
+
+            return int(pq.ParquetFile(path).metadata.num_rows)
+        if path.suffix.lower() == ".gpkg":
+            return int(pyogrio.read_info(path, layer="parcels")["features"])
+        return int(pyogrio.read_info(path, force_feature_count=True)["features"])
+    except Exception:  # pyogrio's DataSourceError / DataLayerError: the reader says precisely what is wrong
+        return len(read_result_layers(path).parcels)
+
+
 def read_result_layers(path: str | Path) -> ResultLayers:
     """Read an evaluation result file (``.geojson``, ``.gpkg`` or ``.parquet``) into the pieces a map needs.
 
     ``meta`` holds the run (``ruleset_id``/``ruleset_version``/``ruleset_sha256`` or ``ruleset``, ``as_of``,
     ``summary``, ``crs``) and, when the file has them, ``enterprises`` (a frame).
     """
+    path = _result_path(path)
+    suffix = path.suffix.lower()
+    if suffix in (".geojson", ".json"):
+        return _read_geojson_result(path)
+    if suffix == ".parquet":
+        return _read_parquet_result(path)
+    return _read_gpkg_result(path)
+
+
+def _result_path(path: str | Path) -> Path:
+    """``path`` if it is a result file a map can be drawn from (.geojson, .json, .gpkg, .parquet), else
+    InputFileError."""
     path = Path(path)
     if not path.is_file():
         raise InputFileError(
@@ -529,12 +560,8 @@ def read_result_layers(path: str | Path) -> ResultLayers:
             hint="先运行 mujun evaluate 生成结果 / run `mujun evaluate` first",
         )
     suffix = path.suffix.lower()
-    if suffix in (".geojson", ".json"):
-        return _read_geojson_result(path)
-    if suffix == ".gpkg":
-        return _read_gpkg_result(path)
-    if suffix == ".parquet":
-        return _read_parquet_result(path)
+    if suffix in (".geojson", ".json", ".gpkg", ".parquet"):
+        return path
     raise InputFileError(
         f"{path}: 不支持的结果格式 {suffix} / unsupported result format; 请使用 .geojson、.gpkg 或 .parquet",
         path=str(path),

@@ -641,6 +641,8 @@ def test_gpkg_without_parcels_layer_names_its_layers(fixture, tmp_path):
     fixture[2]["red_line"].to_file(path, layer="red_line")
     with pytest.raises(InputFileError, match="缺少 parcels 图层.*red_line"):
         maps.read_result_layers(path)
+    with pytest.raises(InputFileError, match="缺少 parcels 图层.*red_line"):  # counting first says the same
+        maps.result_parcel_count(path)
 
 
 def _rgb(hex_colour: str) -> np.ndarray:
@@ -804,6 +806,27 @@ def test_cli_map_names_layers_from_the_results_rule_set(fixture, tmp_path):
     assert res.exit_code == 2 and "--ruleset" in res.output
     res = runner.invoke(app, ["map", str(bare), "--out", str(tmp_path / "b.html"), "--ruleset", "chengdu-2023"])
     assert res.exit_code == 0, res.output
+
+
+def test_cli_map_above_the_inline_limit_stops_and_names_the_tiled_map(fixture, tmp_path):
+    from typer.testing import CliRunner
+
+    from api.cli import _load_commands, app
+
+    _load_commands()
+    parcels, verdicts, zones, _ = fixture
+    result = tmp_path / "r.gpkg"
+    _write_gpkg_result(result, parcels, verdicts, zones)  # the fixture's 6 parcels
+    out = tmp_path / "m.html"
+    res = CliRunner().invoke(app, ["map", str(result), "--out", str(out), "--max-inline", "5"])
+    assert res.exit_code == 2
+    text = " ".join(res.output.split())
+    assert "共 6 宗地" in text and "上限 5 宗" in text and "/web/runs/<评估编号>/tiled-map" in text
+    assert "mujun serve" in text and not out.exists()
+    res = CliRunner().invoke(app, ["map", str(result), "--out", str(out), "--max-inline", "6"])
+    assert res.exit_code == 0, res.output
+    assert out.is_file()
+    assert maps.result_parcel_count(result) == 6
 
 
 def test_cli_zones_propose_writes_layers_and_an_offline_map(tmp_path):

@@ -65,7 +65,11 @@ CONFIG = {
                         "expected-statuses": ["2xx", "401", "403", "404", "409", "422"]}}},
                    {"include-path-regex": STORE_CHECKED_ITEMS, "include-method": "GET",
                     "checks": {"positive_data_acceptance": {
-                        "expected-statuses": ["2xx", "400", "401", "403", "404"]}}}],
+                        "expected-statuses": ["2xx", "400", "401", "403", "404"]}}},
+                   # a tile's column and row are bounded by its zoom (0 … 2^z−1), which no schema can say: 400
+                   {"include-path-regex": "/tiles/WebMercatorQuad/", "include-method": "GET",
+                    "checks": {"positive_data_acceptance": {
+                        "expected-statuses": ["2xx", "3xx", "400", "401", "403", "404"]}}}],
 }
 
 
@@ -288,6 +292,16 @@ def test_every_operation_succeeds_as_documented(openapi_server: dict) -> None:
         got = call("GET", "/evaluations/{run_id}/export.{fmt}", 200, {"run_id": run, "fmt": fmt})
         assert got.headers["content-type"].split(";")[0] == media, fmt
     assert "<html" in call("GET", "/evaluations/{run_id}/map", 200, {"run_id": run}).text.lower()
+    # A vector tile over T1 (its centre 400050, 3390050 in CRS84, then the tile formula of tests/test_tiles.py)
+    from pyproj import Transformer
+
+    from tests.test_tiles import tile_of
+
+    lon, lat = Transformer.from_crs("EPSG:4544", "OGC:CRS84", always_xy=True).transform(400050, 3390050)
+    x, y, _, _ = tile_of(lon, lat, 14)
+    tile = call("GET", "/collections/{collection_id}/tiles/WebMercatorQuad/{z}/{x}/{y}", 200,
+                {"collection_id": "parcels", "z": 14, "x": x, "y": y}, params={"run": run})
+    assert tile.headers["content-type"] == "application/vnd.mapbox-vector-tile" and tile.headers["etag"]
 
     # Check: T1's square again, in the park, with a firm like E1 (30 000 万元 revenue on 15 亩).
     proposed = _feature_84(400000, 3390000, 400100, 3390100, parcel_id="NEW", land_use="1001",

@@ -16,12 +16,14 @@ EXPECTED = {
     "dashboard": {("GET", "/web/")},
     "imports": {("GET", "/web/import"), ("POST", "/web/import"), ("POST", "/web/import/confirm")},
     "runs": {("GET", "/web/evaluate"), ("POST", "/web/evaluate"), ("GET", "/web/runs"),
+             ("GET", "/web/runs/{run_id}/tiled-map"), ("GET", "/web/runs/{run_id}/tiles/{collection_id}/{z}/{x}/{y}"),
              ("GET", "/web/runs/{run_id}/status.json"), ("GET", "/web/runs/{run_id}"),
              ("GET", "/web/runs/{run_id}/map"), ("GET", "/web/runs/{run_id}/download/{fmt}"),
              ("GET", "/web/runs/{run_id}/print"), ("GET", "/web/runs/{run_id}/notices.zip"),
              ("GET", "/web/runs/{run_id}/warnings.xlsx")},
     "parcels": {("GET", "/web/runs/{run_id}/parcels/{parcel_id}"),
-                ("GET", "/web/runs/{run_id}/parcels/{parcel_id}/download/txt")},
+                ("GET", "/web/runs/{run_id}/parcels/{parcel_id}/download/txt"),
+                ("GET", "/web/runs/{run_id}/parcels/{parcel_id}/verdicts.json")},
     "mujun": {("GET", "/web/mujun"), ("GET", "/web/runs/{run_id}/mujun"), ("GET", "/web/mujun/year"),
               ("GET", "/web/runs/{run_id}/lists.xlsx")},
     "check": {("GET", "/web/check"), ("POST", "/web/check"), ("GET", "/web/check/context.geojson")},
@@ -45,8 +47,8 @@ def test_each_page_group_has_its_own_router_with_its_urls():
 
     for name, urls in EXPECTED.items():
         assert _routes(importlib.import_module(f"api.web.pages.{name}").router) == urls, name
-    # ROUTERS is exactly these routers: 39 URLs, none served twice
-    assert sum(len(_routes(r)) for r in ROUTERS) == sum(len(u) for u in EXPECTED.values()) == 39
+    # ROUTERS is exactly these routers: 42 URLs, none served twice
+    assert sum(len(_routes(r)) for r in ROUTERS) == sum(len(u) for u in EXPECTED.values()) == 42
     assert set().union(*(_routes(r) for r in ROUTERS)) == set().union(*EXPECTED.values())
     # /rulesets/diff is matched before /rulesets/{ref} would take "diff" for a rule set reference
     from api.web.pages import rulesets
@@ -60,7 +62,7 @@ def test_the_app_serves_every_page_url_and_keeps_them_out_of_the_openapi_documen
 
     routes = [route for router in ROUTERS for route in router.routes]
     # one name per page, none a JSON route's: url_path_for finds the page (run_map was both the page and the API's)
-    assert len({route.name for route in routes}) == len(routes) == 39
+    assert len({route.name for route in routes}) == len(routes) == 42
     for route in routes:
         params = {name: "x1" for name in route.param_convertors}
         assert client.app.url_path_for(route.name, **params) == route.path.format(**params)

@@ -228,9 +228,13 @@ class Runs:
 
     def ruleset(self, result: Any) -> Any:
         """The rule set a result was evaluated with (the stored version, by SHA-256; parsed once per server)."""
+        return self.ruleset_of_run({"ruleset": result.ruleset})
+
+    def ruleset_of_run(self, run: dict[str, Any]) -> Any:
+        """The rule set a run (as :meth:`get` gives it) was evaluated with, without rebuilding its result."""
         from api.services import checks
 
-        return checks.ruleset(self.engine, str(result.ruleset.get("sha256") or result.ruleset.get("id")))
+        return checks.ruleset(self.engine, str(run["ruleset"].get("sha256") or run["ruleset"].get("id")))
 
     def file(self, run_id: int, fmt: str) -> Path:
         """A finished run's file in ``fmt`` (see :data:`EXPORT_MEDIA_TYPES`), written once and kept."""

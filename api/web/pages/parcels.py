@@ -10,13 +10,13 @@ from urllib.parse import quote
 import numpy as np
 import pandas as pd
 from fastapi import Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from api.store.evaluations import occupancy_table
+from api.store.evaluations import occupancy_table, query_verdicts
 from api.store.features import parcel_feature
 from api.store.repository import reading
 from api.web.charts import timeline_svg
-from api.web.pages._results import park_names, result_words, verdict_rows
+from api.web.pages._results import park_names, result_words, rule_words, verdict_rows
 from api.web.pages._shared import PageNotFound, Run, WebReader, engine_of, fmt, page_router, render, runs_of
 from gis.vocabulary import (
     DELAY_CAUSE_LABELS,
@@ -82,6 +82,18 @@ def _timeline(request: Request, run: dict[str, Any], parcel_id: str) -> dict[str
     as_of = tl["as_of"].isoformat()
     svg = timeline_svg(tl["events"], as_of=as_of, title=f"宗地时间线（评估基准日 {as_of}）") if tl["events"] else ""
     return {"timeline": tl["events"], "timeline_svg": svg}
+
+
+@router.get("/runs/{run_id}/parcels/{parcel_id}/verdicts.json")
+def parcel_verdicts(request: Request, _user: WebReader, run: Run, parcel_id: str) -> JSONResponse:
+    """The parcel's verdicts in the run, in words (for the tiled map's popup): read from the store by the query
+    ``GET /evaluations/{id}/verdicts?level=parcel&subject=…`` answers, without rebuilding the run's result."""
+    rows, total = reading(engine_of(request), query_verdicts, int(run["id"]), level="parcel", subject=parcel_id,
+                          limit=1000)
+    if not total:
+        raise PageNotFound(f"评估 {run['id']} 中没有宗地 {parcel_id} (parcel not in this evaluation)")
+    words = rule_words(runs_of(request).ruleset_of_run(run))
+    return JSONResponse({"parcel_id": parcel_id, "run": run["id"], **verdict_rows(rows, words)})
 
 
 def attribute_text(column: str, value: Any, parks: dict[str, str] | None = None) -> str:

@@ -13,10 +13,16 @@ import numpy as np
 import pandas as pd
 from fastapi import Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from shapely.geometry import shape
 
+from api.deps import RowId
 from api.services import runs as runs_service
 from api.store.errors import StoreError
-from api.web.pages._results import RuleWords, indicators, overview, park_names, result_words
+from api.store.features import list_collections, query_parcels
+from api.store.repository import reading
+from api.store.tiles import rule_ids
+from api.tiles import tile_response
+from api.web.pages._results import RuleWords, indicators, overview, park_names, result_words, rule_words
 from api.web.pages._shared import (
     FLAGGED,
     PAGE_SIZE,
@@ -26,6 +32,7 @@ from api.web.pages._shared import (
     WebAnalyst,
     WebReader,
     datasets_of,
+    engine_of,
     error_page,
     page_router,
     render,
@@ -34,9 +41,12 @@ from api.web.pages._shared import (
 )
 from gis.vocabulary import ZONE_LAYER_LABELS
 from rules.result import status_column
-from rules.vocabulary import STATUS_ORDER, is_note
+from rules.vocabulary import STATUS_COLORS, STATUS_LABELS, STATUS_ORDER, is_note
 
 router = page_router()
+# The tiled map draws parcels from this zoom on (a 2.4 km tile): below it a view of a dense city holds tens of
+# thousands of parcels, too many to encode and draw in a moment; the zone layers are drawn at every zoom.
+TILED_MIN_ZOOM = 14
 _SORTABLE = {"parcel_id", "area_mu", "far", "district", "park_id", "status"}
 
 
@@ -120,6 +130,7 @@ def run_page(
         parks=[(pid, parks.get(pid, pid)) for pid in _options(result.parcels, "park_id")],
         downloads=runs_service.DOWNLOADS,
         others=[r for r in runs_of(request).list(run["dataset_id"]) if r["id"] != run["id"] and r["status"] == "done"],
+        tiled_map=_too_large_to_inline(request, run),
     )
 
 
@@ -129,11 +140,46 @@ def run_map_page(request: Request, _user: WebReader, run: Run) -> HTMLResponse:
     from api.cli_maps import map_args
     from gis.maps import compliance_map
 
+    if _too_large_to_inline(request, run):
+        return RedirectResponse(f"{PREFIX}/runs/{run['id']}/tiled-map", status_code=307)
     runs = runs_of(request)
     result = runs.result(run["id"])
     m = compliance_map(**map_args(result, runs.ruleset(result)), static_url=f"{PREFIX}/static/map",
                        title=f"评估 {run['id']} 合规地图")
     return HTMLResponse(m.get_root().render())
+
+
+@router.get("/runs/{run_id}/tiled-map", response_class=HTMLResponse)
+def run_tiled_map_page(request: Request, user: WebReader, run: Run) -> HTMLResponse:
+    """The compliance map drawn from vector tiles (any number of parcels): coloured by overall status or one
+    rule, the zone layers as outlines, a parcel's verdicts fetched on click. Reads no result into memory."""
+    if run["status"] != "done":
+        raise PageNotFound(f"评估 {run['id']} 尚未完成 (evaluation not finished)")
+    engine = engine_of(request)
+    dataset = int(run["dataset_id"])
+    words = rule_words(runs_of(request).ruleset_of_run(run))
+    rules = [{"column": status_column(i), "id": i, "title": words.title(i)}
+             for i in reading(engine, rule_ids, int(run["id"])) if not is_note(i)]
+    collections = reading(engine, list_collections, dataset)
+    extent = next((c.extent for c in collections if c.id == "parcels"), None)
+    first = reading(engine, query_parcels, dataset, limit=1, run_id=int(run["id"])).features
+    zones = [{"id": c.id, "title": ZONE_LAYER_LABELS.get(c.layer or "", c.title)} for c in collections if c.layer]
+    base = f"{PREFIX}/runs/{run['id']}"
+    config = {"tiles": base + "/tiles/{collection}/{z}/{x}/{y}", "parcel": base + "/parcels/{parcel_id}",
+              "verdicts": base + "/parcels/{parcel_id}/verdicts.json", "extent": extent, "rules": rules,
+              "zones": zones, "colors": STATUS_COLORS, "labels": STATUS_LABELS, "minZoom": TILED_MIN_ZOOM,
+              "start": shape(first[0]["geometry"]).representative_point().coords[0] if first else None}
+    return render(request, "tiled_map.html", user, run=run, config=config)
+
+
+@router.get("/runs/{run_id}/tiles/{collection_id}/{z}/{x}/{y}")
+def run_tile(request: Request, _user: WebReader, run_id: RowId, collection_id: str, z: int, x: int, y: int
+             ) -> Response:
+    """A vector tile of the run's parcels or of its dataset's zone layers (as the OGC tile route answers it).
+
+    Not the ``Run`` dependency: that reads the whole run row (its firms and aggregates as JSON, megabytes at
+    100k parcels) for each of the map's many tile requests; the tile's own lookup finds the run's dataset."""
+    return tile_response(request, collection_id, z, x, y, dataset=None, run=run_id)
 
 
 @router.get("/runs/{run_id}/download/{fmt}")
@@ -196,6 +242,11 @@ def run_print(request: Request, user: WebReader, run: Run) -> HTMLResponse:
     return render(request, "print.html", user, run=run, summary=run.get("summary") or {},
                   **overview(run, result, result_words(result)), has_map=has_map,
                   now=dt.datetime.now().strftime("%Y-%m-%d %H:%M"))
+
+
+def _too_large_to_inline(request: Request, run: dict[str, Any]) -> bool:
+    """More parcels than a single-file map holds (``map_max_inline_parcels``): show the tiled map instead."""
+    return int((run.get("summary") or {}).get("parcels") or 0) > request.app.state.settings.map_max_inline_parcels
 
 
 def _options(frame: pd.DataFrame, column: str) -> list[str]:
