@@ -434,11 +434,12 @@ def test_large_load_rebuilds_the_indexes_and_stays_all_or_nothing(store, monkeyp
         # through the rebuilt spatial index; its stored extra column and area come back as imported
         from pyproj import Transformer
 
-        from api.store.features import query_parcels
+        from api.store.features import FeatureQuery, get_collection, query_collection
 
         to84 = Transformer.from_crs("EPSG:4544", "OGC:CRS84", always_xy=True)
         (x0, x1), (y0, y1) = to84.transform([400040, 400060], [3390040, 3390060])
-        page = query_parcels(conn, out.dataset_id, bbox=(x0, y0, x1, y1))
+        page = query_collection(conn, get_collection(conn, "parcels", out.dataset_id),
+                                FeatureQuery(bbox=(x0, y0, x1, y1)))
     assert [f["id"] for f in page.features] == ["T1"]
     assert page.features[0]["properties"]["note"] == "甲"
     from sqlalchemy.exc import IntegrityError

@@ -62,7 +62,7 @@ class Runs:
         self.pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="mujun-eval")
         self.folder = Path(settings.data_dir) / "exports" / store_key(settings)
         self._results: OrderedDict[int, Any] = OrderedDict()
-        self._timelines: OrderedDict[int, Any] = OrderedDict()
+        self._timelines: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._lock = threading.RLock()
         # This server's claim on the runs it executes: another server starting on the same store leaves them be.
         self.owner = f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -141,28 +141,31 @@ class Runs:
         return result
 
     def timeline(self, run_id: int) -> Any:
-        """A finished run's timeline events (``rules.timeline.timeline`` over the dataset's stored parcels and the
-        run's result; the last few kept)."""
-        with self._lock:
-            if run_id in self._timelines:
-                self._timelines.move_to_end(run_id)
-                return self._timelines[run_id]
+        """A finished run's timeline events (``rules.timeline.timeline`` over the dataset's stored parcels, the
+        run's result and each statistics year's grades; the last few kept, by run and the years' runs)."""
         from rules.timeline import timeline
 
-        result = self.result(run_id)
         run = self.get(run_id)
+        years = self._year_runs(run)
+        key = (int(run_id), tuple(sorted(years.items())))  # a run of a new year makes a new timeline
+        with self._lock:
+            if key in self._timelines:
+                self._timelines.move_to_end(key)
+                return self._timelines[key]
+        result = self.result(run_id)
         with self.engine.connect() as conn:
             parcels = ev.load_inputs_from_store(conn, int(run["dataset_id"])).parcels
-        events = timeline(parcels, self.ruleset(result), result.as_of, result, yearly=self._years_of(run))
+        yearly = {year: self.result(rid) for year, rid in years.items()}
+        events = timeline(parcels, self.ruleset(result), result.as_of, result, yearly=yearly)
         with self._lock:
-            self._timelines[run_id] = events
+            self._timelines[key] = events
             while len(self._timelines) > RESULTS_KEPT:
                 self._timelines.popitem(last=False)
         return events
 
-    def _years_of(self, run: dict[str, Any], most: int = 5) -> dict[int, Any]:
-        """The results of each statistics year judged by the run's rule set (its newest run of each year, this run
-        for its own year): the grades a parcel's timeline shows year by year."""
+    def _year_runs(self, run: dict[str, Any], most: int = 5) -> dict[int, int]:
+        """``{year: run id}``: the newest finished run of each statistics year judged by the run's rule set (this
+        run for its own year), the most recent ``most`` years — the grades a parcel's timeline shows by year."""
         newest: dict[int, int] = {}
         own = (run.get("summary") or {}).get("year")
         if own is not None:
@@ -171,8 +174,7 @@ class Runs:
             year = (r.get("summary") or {}).get("year")
             if r["status"] == "done" and year is not None and r["ruleset_sha256"] == run["ruleset_sha256"]:
                 newest.setdefault(int(year), r["id"])
-        years = sorted(newest)[-most:]
-        return {y: self.result(newest[y]) for y in years}
+        return {y: newest[y] for y in sorted(newest)[-most:]}
 
     def parcel_timeline(self, run_id: int, parcel_id: str) -> dict[str, Any]:
         """One parcel's timeline as the API and the parcel page give it (raises ``NotFound`` for a parcel the

@@ -323,7 +323,8 @@ def _insert_enterprises(conn: Connection, dataset_id: int, enterprises: pd.DataF
     if len(dup):
         raise ImportRejected("企业编号重复 (duplicate enterprise_id)",
                              details=[{"problem": "duplicate enterprise_id", "ids": sorted(set(dup))[:50]}])
-    land = _enterprise_land(parcels, occupancy).reindex(ids.to_numpy()).to_numpy(dtype=object)
+    land = _enterprise_land(parcels, occupancy).reindex(ids.to_numpy()).to_numpy(dtype=object).copy()
+    land[pd.isna(land)] = None  # a firm without land: no geometry (reindex gives NaN, which GEOS refuses)
     n = len(enterprises)
     with _indexes_after_load(conn, m.Enterprise.__table__, land, dataset_id):
         return bulk_insert(conn, m.Enterprise.__table__, {
