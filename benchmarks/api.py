@@ -10,12 +10,14 @@ centred on random parcels, served by ``mujun serve`` (uvicorn, a separate proces
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import secrets
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -135,6 +137,31 @@ def drop_pg(name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@contextlib.contextmanager
+def served_store(backend: str, folder: Path, paths: dict, port: int) -> Iterator[tuple[float, float]]:
+    """A fresh store of ``backend`` (``spatialite`` or ``postgis``) under ``folder`` with ``paths`` imported,
+    served by ``mujun serve`` on ``port``; yields the import's (read, write) seconds. The server is stopped and a
+    PostGIS database dropped afterwards."""
+    pg_name = None
+    data_dir = folder / backend
+    data_dir.mkdir()
+    if backend == "postgis":
+        pg_name, url = pg_database()
+    else:
+        url = f"sqlite:///{data_dir / 'mujun.sqlite'}"
+    try:
+        times = import_into(url, paths, data_dir)
+        proc = serve(url, data_dir, port)
+        try:
+            yield times
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
+    finally:
+        if pg_name:
+            drop_pg(pg_name)
+
+
 def main() -> None:
     """Run the benchmark and print a table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -149,24 +176,8 @@ def main() -> None:
         boxes = random_boxes(paths, args.queries)
         rows = []
         for backend in args.backends.split(","):
-            pg_name = None
-            data_dir = folder / backend
-            data_dir.mkdir()
-            if backend == "postgis":
-                pg_name, url = pg_database()
-            else:
-                url = f"sqlite:///{data_dir / 'mujun.sqlite'}"
-            try:
-                read_s, write_s = import_into(url, paths, data_dir)
-                proc = serve(url, data_dir, args.port)
-                try:
-                    lat, counts = time_queries(args.port, boxes)
-                finally:
-                    proc.terminate()
-                    proc.wait(timeout=20)
-            finally:
-                if pg_name:
-                    drop_pg(pg_name)
+            with served_store(backend, folder, paths, args.port) as (read_s, write_s):
+                lat, counts = time_queries(args.port, boxes)
             rows.append((backend, read_s, write_s, np.percentile(lat, 50), np.percentile(lat, 95),
                          lat.max(), counts.mean()))
             print(f"{backend}: import read+validate {read_s:.1f} s, store write {write_s:.1f} s; "

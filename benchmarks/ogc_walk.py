@@ -23,7 +23,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.api import drop_pg, import_into, pg_database, serve, write_inputs  # noqa: E402
+from benchmarks.api import served_store, write_inputs  # noqa: E402
 
 
 def walk(port: int, limit: int) -> tuple[float, np.ndarray, list[str], set[int]]:
@@ -68,24 +68,8 @@ def main() -> None:
         folder = Path(tmp)
         paths = write_inputs(args.n, folder)
         for backend in args.backends.split(","):
-            pg_name = None
-            data_dir = folder / backend
-            data_dir.mkdir()
-            if backend == "postgis":
-                pg_name, url = pg_database()
-            else:
-                url = f"sqlite:///{data_dir / 'mujun.sqlite'}"
-            try:
-                import_into(url, paths, data_dir)
-                proc = serve(url, data_dir, args.port)
-                try:
-                    total, ms, ids, matched = walk(args.port, args.limit)
-                finally:
-                    proc.terminate()
-                    proc.wait(timeout=20)
-            finally:
-                if pg_name:
-                    drop_pg(pg_name)
+            with served_store(backend, folder, paths, args.port):
+                total, ms, ids, matched = walk(args.port, args.limit)
             complete = len(ids) == len(set(ids)) == args.n
             rows.append((backend, len(ids) / total, ms[0], ms[-1], float(np.median(ms)), ms.max(), len(ms),
                          complete, sorted(matched)))
