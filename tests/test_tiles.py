@@ -36,7 +36,9 @@ def _decode(data: bytes) -> dict:
 def parcel(client, sample) -> dict:
     """A flagged parcel of the sample run, as the OGC items route gives it (status and st_* of the run)."""
     h = client.as_role("viewer")
-    r = client.get("/collections/parcels/items", params={"status": "fail", "limit": 1, "run": sample["run"]}, headers=h)
+    # under the dataset's own root: the bare /collections root serves the newest dataset, which other tests may add
+    r = client.get(f"/datasets/{sample['dataset']}/ogc/collections/parcels/items",
+                   params={"status": "fail", "limit": 1, "run": sample["run"]}, headers=h)
     assert r.status_code == 200
     return r.json()["features"][0]
 
@@ -83,14 +85,15 @@ def test_same_tile_from_the_dataset_root_and_by_default_the_latest_run(client, s
 
 def test_far_away_tiles_are_empty_and_bad_addresses_are_400(client, sample):
     h = client.as_role("viewer")
+    root = f"/datasets/{sample['dataset']}/ogc"  # the sample's collections (it has an enterprise table)
     x, y, _, _ = tile_of(0.0, 0.0, 10)  # the Gulf of Guinea: no Chengdu parcel there
-    r = client.get(TILE.format(cid="parcels", z=10, x=x, y=y), headers=h)
+    r = client.get(root + TILE.format(cid="parcels", z=10, x=x, y=y), headers=h)
     assert r.status_code == 204 and r.content == b""
     for z, x, y, word in ((25, 0, 0, "z=25"), (3, 8, 0, "x=8"), (3, 0, -1, "y=-1"), (0, 0, 1, "y=1")):
-        r = client.get(TILE.format(cid="parcels", z=z, x=x, y=y), headers=h)
+        r = client.get(root + TILE.format(cid="parcels", z=z, x=x, y=y), headers=h)
         assert r.status_code == 400, (z, x, y)
         assert r.json()["code"] == "invalid_tile" and word in r.json()["message"] and "超出范围" in r.json()["message"]
-    r = client.get(TILE.format(cid="enterprises", z=10, x=0, y=0), headers=h)
+    r = client.get(root + TILE.format(cid="enterprises", z=10, x=0, y=0), headers=h)
     assert r.status_code == 404 and "不提供矢量瓦片" in r.json()["message"]
     r = client.get(TILE.format(cid="parcels", z=10, x=0, y=0), params={"run": 987654}, headers=h)
     assert r.status_code == 404
@@ -114,10 +117,11 @@ def test_tiles_need_the_same_auth_as_items_and_are_revalidated_by_etag(client, s
 
 def test_zone_layer_tiles(client, sample):
     h = client.as_role("viewer")
-    park = client.get("/collections/zone_parks/items", params={"limit": 1}, headers=h).json()["features"][0]
+    root = f"/datasets/{sample['dataset']}/ogc"
+    park = client.get(root + "/collections/zone_parks/items", params={"limit": 1}, headers=h).json()["features"][0]
     point = shape(park["geometry"]).representative_point()
     x, y, px, py = tile_of(point.x, point.y, 14)
-    r = client.get(TILE.format(cid="zone_parks", z=14, x=x, y=y), headers=h)
+    r = client.get(root + TILE.format(cid="zone_parks", z=14, x=x, y=y), headers=h)
     assert r.status_code == 200
     layer = _decode(r.content)["zone_parks"]
     found = [f for f in layer["features"] if f["properties"]["zone_id"] == park["properties"]["zone_id"]]

@@ -475,9 +475,10 @@ def query_parcels(conn: Connection, collection: Collection, q: FeatureQuery, *, 
     return FeaturePage(feats, matched, run_id, next_cursor=cursor)
 
 
-def parcel_feature(conn: Connection, dataset_id: int, parcel_id: str, run_id: int | None = None
+def parcel_feature(conn: Connection, dataset_id: int, parcel_id: str | None, run_id: int | None = None
                    ) -> dict[str, Any] | None:
-    """One parcel of a dataset as the parcels collection gives it (CRS84), or None."""
+    """One parcel of a dataset as the parcels collection gives it (CRS84; its geometry GeoJSON text), or None;
+    without ``parcel_id`` the collection's first parcel."""
     page = query_parcels(conn, get_collection(conn, "parcels", dataset_id), FeatureQuery(limit=1), run_id=run_id,
                          feature_id=parcel_id)
     return page.features[0] if page.features else None

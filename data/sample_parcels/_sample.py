@@ -1059,8 +1059,8 @@ def write_sample(out_dir: str | Path, seed: int = SAMPLE_SEED) -> list[Path]:
     --------
     >>> import tempfile
     >>> paths = write_sample(tempfile.mkdtemp())
-    >>> sorted(p.name for p in paths)[:3]
-    ['enterprises.csv', 'enterprises.xlsx', 'examples.csv']
+    >>> sorted(p.name for p in paths)[:4]
+    ['enterprises.csv', 'enterprises.xlsx', 'enterprises_2022.csv', 'enterprises_2023.csv']
     """
     out_dir = Path(out_dir)
     data, examples = _build_sample(seed)

@@ -11,14 +11,14 @@ from urllib.parse import urlencode
 
 import numpy as np
 import pandas as pd
+import shapely
 from fastapi import Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
-from shapely.geometry import shape
 
 from api.deps import RowId
 from api.services import runs as runs_service
 from api.store.errors import StoreError
-from api.store.features import list_collections, query_parcels
+from api.store.features import list_collections, parcel_feature
 from api.store.repository import reading
 from api.store.tiles import rule_ids
 from api.tiles import tile_response
@@ -162,13 +162,13 @@ def run_tiled_map_page(request: Request, user: WebReader, run: Run) -> HTMLRespo
              for i in reading(engine, rule_ids, int(run["id"])) if not is_note(i)]
     collections = reading(engine, list_collections, dataset)
     extent = next((c.extent for c in collections if c.id == "parcels"), None)
-    first = reading(engine, query_parcels, dataset, limit=1, run_id=int(run["id"])).features
+    first = reading(engine, parcel_feature, dataset, None, int(run["id"]))
     zones = [{"id": c.id, "title": ZONE_LAYER_LABELS.get(c.layer or "", c.title)} for c in collections if c.layer]
     base = f"{PREFIX}/runs/{run['id']}"
     config = {"tiles": base + "/tiles/{collection}/{z}/{x}/{y}", "parcel": base + "/parcels/{parcel_id}",
               "verdicts": base + "/parcels/{parcel_id}/verdicts.json", "extent": extent, "rules": rules,
               "zones": zones, "colors": STATUS_COLORS, "labels": STATUS_LABELS, "minZoom": TILED_MIN_ZOOM,
-              "start": shape(first[0]["geometry"]).representative_point().coords[0] if first else None}
+              "start": shapely.from_geojson(first["geometry"]).representative_point().coords[0] if first else None}
     return render(request, "tiled_map.html", user, run=run, config=config)
 
 
